@@ -1,0 +1,267 @@
+// Package cli is the shiplog command line: one typed struct per command,
+// defaults then SHIPLOG_* environment then flags (kong resolves that order).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/app"
+	"github.com/shiplog/shiplog/internal/auth"
+	"github.com/shiplog/shiplog/internal/store"
+)
+
+// Version is set at build time with -ldflags "-X …/cli.Version=…".
+var Version = "dev"
+
+// Env is what commands get from the process.
+type Env struct {
+	Ctx    context.Context
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+type dbFlag struct {
+	DB string `name:"db" env:"SHIPLOG_DB" default:"sqlite://./shiplog.db" help:"Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB."`
+}
+
+type logFlags struct {
+	LogFormat string `name:"log-format" env:"SHIPLOG_LOG_FORMAT" enum:"text,json" default:"text" help:"Log format: text or json."`
+	LogLevel  string `name:"log-level" env:"SHIPLOG_LOG_LEVEL" enum:"debug,info,warn,error" default:"info" help:"Minimum log level."`
+}
+
+func (l logFlags) logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(l.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if l.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+type serveCmd struct {
+	Addr string `name:"addr" env:"SHIPLOG_ADDR" default:"127.0.0.1:8080" help:"Address to listen on (HOST:PORT; port 0 picks a free port)."`
+	dbFlag
+	logFlags
+}
+
+func (c *serveCmd) Run(env *Env) error {
+	return app.Run(env.Ctx, app.Config{Addr: c.Addr, DB: c.DB, Log: c.logger(env.Stderr)})
+}
+
+type migrateCmd struct {
+	dbFlag
+}
+
+func (c *migrateCmd) Run(env *Env) error {
+	st, err := app.OpenStore(env.Ctx, c.DB, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(env.Stdout, "database is up to date (%s)\n", st.Driver())
+	return nil
+}
+
+type orgCreateCmd struct {
+	Name string `arg:"" help:"Organisation name: lowercase letters, digits and hyphens, 1-63 characters."`
+	dbFlag
+}
+
+func checkSlug(name string) error {
+	if !shiplog.ValidSlug(name) {
+		return fmt.Errorf("invalid organisation name %q: use lowercase letters, digits and hyphens, 1 to 63 characters (for example: acme)", name)
+	}
+	return nil
+}
+
+func (c *orgCreateCmd) Run(env *Env) error {
+	if err := checkSlug(c.Name); err != nil {
+		return err
+	}
+	st, err := app.OpenStore(env.Ctx, c.DB, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var key string
+	err = st.Write(env.Ctx, func(ctx context.Context, tx store.Tx) error {
+		now := shiplog.SystemClock{}.Now()
+		org, err := tx.OrgCreate(ctx, c.Name, now)
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("organisation %q already exists; use 'shiplog apikey create --org %s' for another key", c.Name, c.Name)
+		}
+		if err != nil {
+			return err
+		}
+		_, key, err = auth.CreateKey(ctx, tx, org, "default", now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Created organisation %s. Its API key is shown once; store it now:\n%s\n", c.Name, key)
+	return nil
+}
+
+type orgFlag struct {
+	Org string `name:"org" required:"" help:"Organisation name."`
+}
+
+// withOrg opens the store and finds the org.
+func withOrg(env *Env, dbURL, name string, fn func(st store.Store, org *shiplog.Org) error) error {
+	if err := checkSlug(name); err != nil {
+		return err
+	}
+	st, err := app.OpenStore(env.Ctx, dbURL, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	org, err := st.OrgGetByName(env.Ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no organisation named %q; create it with 'shiplog org create %s'", name, name)
+	}
+	if err != nil {
+		return err
+	}
+	return fn(st, org)
+}
+
+type apikeyCreateCmd struct {
+	orgFlag
+	Name string `name:"name" default:"" help:"A name to tell the key apart (e.g. the pipeline that uses it)."`
+	dbFlag
+}
+
+func (c *apikeyCreateCmd) Run(env *Env) error {
+	return withOrg(env, c.DB, c.Org, func(st store.Store, org *shiplog.Org) error {
+		var key string
+		var k *shiplog.APIKey
+		err := st.Write(env.Ctx, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			k, key, err = auth.CreateKey(ctx, tx, org, c.Name, shiplog.SystemClock{}.Now())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Created API key %s for %s. It is shown once; store it now:\n%s\n", k.KeyID, org.Name, key)
+		return nil
+	})
+}
+
+type apikeyListCmd struct {
+	orgFlag
+	dbFlag
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
+}
+
+func (c *apikeyListCmd) Run(env *Env) error {
+	return withOrg(env, c.DB, c.Org, func(st store.Store, org *shiplog.Org) error {
+		keys, err := st.APIKeyList(env.Ctx, org.ID)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KEY ID\tNAME\tENDS WITH\tCREATED\tLAST USED\tREVOKED")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t…%s\t%s\t%s\t%s\n", k.KeyID, k.Name, k.Hint, k.CreatedAt.Format(time.RFC3339),
+				fmtTime(k.LastUsedAt), fmtTime(k.RevokedAt))
+		}
+		return tw.Flush()
+	})
+}
+
+type apikeyRevokeCmd struct {
+	orgFlag
+	KeyID string `arg:"" name:"key-id" help:"The key's id as 'apikey list' shows it (k1, k2, …)."`
+	dbFlag
+}
+
+func (c *apikeyRevokeCmd) Run(env *Env) error {
+	return withOrg(env, c.DB, c.Org, func(st store.Store, org *shiplog.Org) error {
+		err := st.Write(env.Ctx, func(ctx context.Context, tx store.Tx) error {
+			return tx.APIKeyRevoke(ctx, org.ID, c.KeyID, shiplog.SystemClock{}.Now())
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("organisation %s has no API key %q (see 'shiplog apikey list --org %s')", org.Name, c.KeyID, org.Name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Revoked API key %s of %s.\n", c.KeyID, org.Name)
+		return nil
+	})
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run(env *Env) error {
+	fmt.Fprintf(env.Stdout, "shiplog %s\n", Version)
+	return nil
+}
+
+type root struct {
+	Serve   serveCmd   `cmd:"" help:"Run the server (API and workers)."`
+	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit (serve also does this on start)."`
+	Org     struct {
+		Create orgCreateCmd `cmd:"" help:"Create an organisation and print its first API key."`
+	} `cmd:"" help:"Manage organisations."`
+	Apikey struct {
+		Create apikeyCreateCmd `cmd:"" help:"Create another API key and print it."`
+		List   apikeyListCmd   `cmd:"" help:"List an organisation's API keys (never their secrets)."`
+		Revoke apikeyRevokeCmd `cmd:"" help:"Revoke an API key."`
+	} `cmd:"" name:"apikey" help:"Manage organisation API keys."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+// Run runs the command line and returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cli root
+	exitCode := -1
+	parser, err := kong.New(&cli,
+		kong.Name("shiplog"),
+		kong.Description("Records every build and deployment your pipelines report, and tells people about them."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exitCode = code }),
+		kong.UsageOnError(),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "shiplog: %v\n", err)
+		return 1
+	}
+	kctx, err := parser.Parse(args)
+	if exitCode >= 0 { // --help
+		return exitCode
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "shiplog: %v\n", err)
+		return 1
+	}
+	if err := kctx.Run(&Env{Ctx: ctx, Stdout: stdout, Stderr: stderr}); err != nil {
+		fmt.Fprintf(stderr, "shiplog: %s\n", strings.TrimSpace(err.Error()))
+		return 1
+	}
+	return 0
+}
+
+// Main is what cmd/shiplog calls.
+func Main(ctx context.Context) int { return Run(ctx, os.Args[1:], os.Stdout, os.Stderr) }

@@ -1,0 +1,185 @@
+// Package httpapi is the REST API. Handlers return errors; one function
+// turns them into status codes and {"detail": "..."} bodies.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/auth"
+	"github.com/shiplog/shiplog/internal/ingest"
+	"github.com/shiplog/shiplog/internal/store"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// Server serves the API.
+type Server struct {
+	Store  store.Store
+	Ingest *ingest.Service
+	Auth   *auth.Authenticator
+	Log    *slog.Logger
+	Clock  shiplog.Clock
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handler returns the routed API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, h handlerFunc) { mux.Handle(pattern, s.wrap(h)) }
+	authed := func(pattern string, h handlerFunc) { handle(pattern, s.authenticate(h)) }
+	// Both spellings of each collection path: curl does not follow the
+	// redirect ServeMux would send for a missing trailing slash on a POST.
+	both := func(method, path string, h handlerFunc) {
+		authed(method+" "+path+"/{$}", h)
+		authed(method+" "+path, h)
+	}
+
+	handle("GET /healthz", s.health)
+	handle("GET /health", s.health)
+	handle("GET /readyz", s.ready)
+
+	both("POST", "/deployment-events", s.postDeploymentEvent)
+	both("POST", "/build-events", s.postBuildEvent)
+	both("POST", "/version-events", s.postBuildEvent) // legacy alias
+	both("GET", "/products", s.listProducts)
+	both("GET", "/environments", s.listEnvironments)
+	authed("GET /environments/{id}", s.getEnvironment)
+	authed("PATCH /environments/{id}", s.patchEnvironment)
+	both("GET", "/versions", s.listVersions)
+	authed("GET /versions/{id}", s.getVersion)
+	both("GET", "/deployments", s.listDeployments)
+	authed("GET /deployments/{id}", s.getDeployment)
+	both("GET", "/builds", s.listBuilds)
+	authed("GET /builds/{id}", s.getBuild)
+	both("GET", "/status", s.status)
+	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return shiplog.Errorf(shiplog.ENOTFOUND, "No route for %s %s", r.Method, r.URL.Path)
+	}))
+	return s.requestID(mux)
+}
+
+type ctxKey int
+
+const (
+	principalKey ctxKey = iota
+	requestIDKey
+)
+
+func principal(r *http.Request) *auth.Principal {
+	p, _ := r.Context().Value(principalKey).(*auth.Principal)
+	return p
+}
+
+// requestID gives every request an id, echoed in X-Request-Id and logs.
+func (s *Server) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 128 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+func (s *Server) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return auth.ErrInvalidKey
+		}
+		p, err := s.Auth.Verify(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			return err
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+	}
+}
+
+var statusOf = map[string]int{
+	shiplog.EINVALID:      http.StatusBadRequest,
+	shiplog.EUNAUTHORIZED: http.StatusUnauthorized,
+	shiplog.EFORBIDDEN:    http.StatusForbidden,
+	shiplog.ENOTFOUND:     http.StatusNotFound,
+	shiplog.ECONFLICT:     http.StatusConflict,
+	shiplog.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	shiplog.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// writeError is the one place errors become responses. Anything that is not
+// an *shiplog.Error is a logged 500 whose text never reaches the caller.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = shiplog.Errorf(shiplog.ETOOLARGE, "Request body too large (limit %d KiB)", MaxBodyBytes>>10)
+	}
+	if errors.Is(err, store.ErrNotFound) && shiplog.ErrorCode(err) == shiplog.EINTERNAL {
+		err = shiplog.Errorf(shiplog.ENOTFOUND, "Not found")
+	}
+	code := shiplog.ErrorCode(err)
+	status := statusOf[code]
+	if code == shiplog.EINTERNAL {
+		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", r.Context().Value(requestIDKey), "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="shiplog"`)
+	}
+	writeJSON(w, status, map[string]string{"detail": shiplog.ErrorMessage(err)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"detail":"Internal server error"}`)
+	}
+	writeRaw(w, status, body)
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Log.Warn("readiness check failed", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": "Database unavailable"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": s.Store.Driver()})
+	return nil
+}

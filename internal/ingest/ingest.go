@@ -1,0 +1,349 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/apiv1"
+	"github.com/shiplog/shiplog/internal/store"
+)
+
+// IdempotencyWindow is how long a repeated Idempotency-Key replays the first answer.
+const IdempotencyWindow = 24 * time.Hour
+
+// Fanout is called in the event's own transaction for every event recorded,
+// so that whatever it writes (notification deliveries) commits or rolls back
+// with the event: the outbox.
+type Fanout func(ctx context.Context, tx store.Tx, e *shiplog.Event) error
+
+// Service records events.
+type Service struct {
+	Store  store.Store
+	Clock  shiplog.Clock
+	Fanout Fanout // optional
+}
+
+// Result is what the caller answers: the status and the JSON body, which for
+// a replayed Idempotency-Key is the first answer's.
+type Result struct {
+	StatusCode int
+	Body       json.RawMessage
+	Replayed   bool
+	Event      *shiplog.Event // nil when replayed
+}
+
+func versionConflict(v string) error {
+	return shiplog.Errorf(shiplog.ECONFLICT, "Version %s already exists with different SHA", v)
+}
+
+// idempotent wraps fn so that a repeated key answers the stored result.
+func (s *Service) idempotent(ctx context.Context, tx store.Tx, orgID, key string, now time.Time,
+	fn func() (*Result, error)) (*Result, error) {
+	if key == "" {
+		return fn()
+	}
+	notBefore := now.Add(-IdempotencyWindow)
+	replay := func() (*Result, error) {
+		r, err := tx.IdempotencyGet(ctx, orgID, key, notBefore)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{StatusCode: r.StatusCode, Body: r.Body, Replayed: true}, nil
+	}
+	if r, err := replay(); err == nil {
+		return r, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err := tx.IdempotencyClaim(ctx, orgID, key, now, notBefore); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Another replica answered the same key and committed first.
+			return replay()
+		}
+		return nil, err
+	}
+	res, err := fn()
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.IdempotencyComplete(ctx, orgID, key, &store.IdempotentResponse{StatusCode: res.StatusCode, Body: res.Body}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+type catalog struct {
+	product *shiplog.Product
+	version *shiplog.Version
+}
+
+// ensureVersion auto-creates product and version and enforces immutability:
+// once a version has a SHA, an event naming another SHA is refused.
+func ensureVersion(ctx context.Context, tx store.Tx, orgID, product, version string, sha, branch, repo *string, now time.Time) (*catalog, error) {
+	p, err := tx.ProductEnsure(ctx, orgID, product, now)
+	if err != nil {
+		return nil, err
+	}
+	v, err := tx.VersionEnsure(ctx, &store.VersionEnsureParams{OrgID: orgID, ProductID: p.ID, Version: version,
+		ScmSHA: sha, ScmBranch: branch, ScmRepository: repo, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	if sha != nil && v.ScmSHA != nil && *v.ScmSHA != *sha {
+		return nil, versionConflict(version)
+	}
+	return &catalog{product: p, version: v}, nil
+}
+
+// nextStatus decides a record's state after an event. Events can arrive out
+// of order (CI retries, parallel steps): a finished run is never reopened by
+// a late pending/started event, but a terminal event always wins.
+func nextStatus(cur, ev shiplog.Status) shiplog.Status {
+	if cur.Terminal() && !ev.Terminal() {
+		return cur
+	}
+	return ev
+}
+
+func override(dst **string, v *string) {
+	if v != nil {
+		*dst = v
+	}
+}
+
+// maxMergedMetadata bounds a record's merged metadata; beyond it the newest
+// event's metadata replaces the merge.
+const maxMergedMetadata = 256 << 10
+
+// mergeMetadata merges the event's object into the record's, keys of the
+// newer event winning. The first event's object is kept byte for byte.
+func mergeMetadata(cur, ev json.RawMessage) (json.RawMessage, error) {
+	if len(ev) == 0 {
+		return cur, nil
+	}
+	if len(cur) == 0 {
+		return ev, nil
+	}
+	var a, b map[string]json.RawMessage
+	if err := json.Unmarshal(cur, &a); err != nil {
+		return ev, nil
+	}
+	if err := json.Unmarshal(ev, &b); err != nil {
+		return nil, err
+	}
+	for k, v := range b {
+		a[k] = v
+	}
+	out, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > maxMergedMetadata {
+		return ev, nil
+	}
+	return out, nil
+}
+
+// RecordDeployment stores a deployment event. idemKey may be empty.
+func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *DeploymentEvent, idemKey string) (*Result, error) {
+	var res *Result
+	err := s.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		now := s.Clock.Now()
+		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
+			return s.recordDeployment(ctx, tx, orgID, ev, now)
+		})
+		res = r
+		return err
+	})
+	return res, err
+}
+
+func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID string, ev *DeploymentEvent, now time.Time) (*Result, error) {
+	c, err := ensureVersion(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
+	if err != nil {
+		return nil, err
+	}
+	env, err := tx.EnvironmentEnsure(ctx, orgID, ev.EnvironmentName, shiplog.InferEnvType(ev.EnvironmentName), now)
+	if err != nil {
+		return nil, err
+	}
+	// Two events for the same run may race in from parallel CI steps.
+	if err := tx.LockSubject(ctx, fmt.Sprintf("deployment/%s/%s/%s", c.product.ID, c.version.ID, env.ID)); err != nil {
+		return nil, err
+	}
+	d, err := tx.DeploymentFindOpen(ctx, &store.FindOpenParams{OrgID: orgID, ProductID: c.product.ID,
+		VersionID: c.version.ID, EnvironmentID: env.ID, InvokeID: ev.InvokeID})
+	isNew := errors.Is(err, store.ErrNotFound)
+	if err != nil && !isNew {
+		return nil, err
+	}
+	if isNew {
+		d = &shiplog.Deployment{ID: shiplog.NewID(), ProductID: c.product.ID, ProductName: c.product.Name,
+			VersionID: c.version.ID, Version: c.version.Version, EnvironmentID: env.ID, EnvironmentName: env.Name,
+			EnvironmentType: env.Type, InvokeID: ev.InvokeID, CreatedAt: now, Status: ev.Status}
+	}
+	d.Status = nextStatus(d.Status, ev.Status)
+	override(&d.DeployedBy, ev.DeployedBy)
+	override(&d.DeployedByName, ev.DeployedByName)
+	override(&d.DeployedByEmail, ev.DeployedByEmail)
+	override(&d.ScmSHA, ev.ScmSHA)
+	if d.ScmSHA == nil {
+		d.ScmSHA = c.version.ScmSHA
+	}
+	override(&d.ScmBranch, ev.ScmBranch)
+	override(&d.ScmRepository, ev.ScmRepository)
+	override(&d.BuildURL, ev.BuildURL)
+	override(&d.BuildNumber, ev.BuildNumber)
+	override(&d.DeployURL, ev.DeployURL)
+	override(&d.SourceSystem, ev.SourceSystem)
+	if d.ExtraMetadata, err = mergeMetadata(d.ExtraMetadata, ev.ExtraMetadata); err != nil {
+		return nil, err
+	}
+	at := now
+	if ev.CompletedAt != nil && ev.Status.Terminal() {
+		at = *ev.CompletedAt
+	}
+	if ev.Status == shiplog.StatusStarted && d.StartedAt == nil {
+		d.StartedAt = &now
+	}
+	if d.Status.Terminal() && d.CompletedAt == nil {
+		d.CompletedAt = &at
+	}
+	d.DeployedAt, d.UpdatedAt = at, now
+	if isNew {
+		err = tx.DeploymentInsert(ctx, d)
+	} else {
+		err = tx.DeploymentUpdate(ctx, d)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: shiplog.TypeOf(shiplog.KindDeployment, ev.Status),
+		Kind: shiplog.KindDeployment, SubjectID: d.ID, ProductName: d.ProductName, Version: d.Version,
+		EnvironmentName: d.EnvironmentName, EnvironmentType: d.EnvironmentType, Status: ev.Status,
+		Actor: firstOf(ev.DeployedByName, ev.DeployedBy, ev.DeployedByEmail), ScmSHA: deref(d.ScmSHA),
+		ScmRepository: deref(d.ScmRepository), PreflightStatus: deref(d.PreflightStatus), Payload: ev.Raw, OccurredAt: now}
+	if err := s.emit(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(apiv1.DeploymentEventResponse{Deployment: d, EventType: e.Type})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{StatusCode: http.StatusOK, Body: body, Event: e}, nil
+}
+
+func (s *Service) emit(ctx context.Context, tx store.Tx, e *shiplog.Event) error {
+	if err := tx.EventInsert(ctx, e); err != nil {
+		return err
+	}
+	if s.Fanout != nil {
+		return s.Fanout(ctx, tx, e)
+	}
+	return nil
+}
+
+// RecordBuild stores a build event. idemKey may be empty.
+func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idemKey string) (*Result, error) {
+	var res *Result
+	err := s.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		now := s.Clock.Now()
+		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
+			return s.recordBuild(ctx, tx, orgID, ev, now)
+		})
+		res = r
+		return err
+	})
+	return res, err
+}
+
+func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev *BuildEvent, now time.Time) (*Result, error) {
+	c, err := ensureVersion(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.LockSubject(ctx, fmt.Sprintf("build/%s/%s", c.product.ID, c.version.ID)); err != nil {
+		return nil, err
+	}
+	b, err := tx.BuildFindOpen(ctx, &store.FindOpenParams{OrgID: orgID, ProductID: c.product.ID, VersionID: c.version.ID, InvokeID: ev.InvokeID})
+	isNew := errors.Is(err, store.ErrNotFound)
+	if err != nil && !isNew {
+		return nil, err
+	}
+	if isNew {
+		b = &shiplog.Build{ID: shiplog.NewID(), ProductID: c.product.ID, ProductName: c.product.Name,
+			VersionID: c.version.ID, Version: c.version.Version, InvokeID: ev.InvokeID, CreatedAt: now, Status: ev.Status}
+	}
+	b.Status = nextStatus(b.Status, ev.Status)
+	override(&b.BuiltBy, ev.BuiltBy)
+	override(&b.BuiltByName, ev.BuiltByName)
+	override(&b.BuiltByEmail, ev.BuiltByEmail)
+	override(&b.ScmSHA, ev.ScmSHA)
+	if b.ScmSHA == nil {
+		b.ScmSHA = c.version.ScmSHA
+	}
+	override(&b.ScmBranch, ev.ScmBranch)
+	override(&b.ScmRepository, ev.ScmRepository)
+	override(&b.BuildURL, ev.BuildURL)
+	override(&b.BuildNumber, ev.BuildNumber)
+	override(&b.SourceSystem, ev.SourceSystem)
+	override(&b.ErrorMessage, ev.ErrorMessage)
+	override(&b.ErrorCode, ev.ErrorCode)
+	if b.ExtraMetadata, err = mergeMetadata(b.ExtraMetadata, ev.ExtraMetadata); err != nil {
+		return nil, err
+	}
+	if ev.StartedAt != nil {
+		b.StartedAt = ev.StartedAt
+	} else if ev.Status == shiplog.StatusStarted && b.StartedAt == nil {
+		b.StartedAt = &now
+	}
+	if b.Status.Terminal() && b.CompletedAt == nil {
+		at := now
+		if ev.CompletedAt != nil {
+			at = *ev.CompletedAt
+		}
+		b.CompletedAt = &at
+	}
+	b.UpdatedAt = now
+	if isNew {
+		err = tx.BuildInsert(ctx, b)
+	} else {
+		err = tx.BuildUpdate(ctx, b)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: shiplog.TypeOf(shiplog.KindBuild, ev.Status),
+		Kind: shiplog.KindBuild, SubjectID: b.ID, ProductName: b.ProductName, Version: b.Version, Status: ev.Status,
+		Actor: firstOf(ev.BuiltByName, ev.BuiltBy, ev.BuiltByEmail), ScmSHA: deref(b.ScmSHA),
+		ScmRepository: deref(b.ScmRepository), Payload: ev.Raw, OccurredAt: now}
+	if err := s.emit(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(apiv1.BuildEventResponse{Build: b, EventType: e.Type})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{StatusCode: http.StatusOK, Body: body, Event: e}, nil
+}
+
+func firstOf(vals ...*string) string {
+	for _, v := range vals {
+		if v != nil && *v != "" {
+			return *v
+		}
+	}
+	return ""
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,96 @@
+// Package postgres is the store for teams that run several replicas: pgx
+// through database/sql (so both drivers share one transaction type), several
+// concurrent group-committers, and advisory locks where writers race.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/shiplog/shiplog/internal/store"
+	"github.com/shiplog/shiplog/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open connects to url (postgres://…), migrates, and starts the store.
+func Open(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	if err := Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return sqlstore.New(Dialect(), db, db, sqlstore.Options{Committers: 4, Logger: log}), nil
+}
+
+// Migrate applies the embedded migrations under a session-level advisory
+// lock, so replicas that start together apply each migration once.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate postgres: %w", err)
+	}
+	return nil
+}
+
+// Dialect describes PostgreSQL to the shared SQL.
+func Dialect() *sqlstore.Dialect {
+	return &sqlstore.Dialect{
+		Name:                "postgres",
+		Numbered:            true,
+		ErrorKind:           errorKind,
+		LockSubject:         lockSubject,
+		ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
+	}
+}
+
+func lockSubject(ctx context.Context, tx sqlstore.DBTX, key string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
+	return err
+}
+
+// errorKind maps SQLSTATE codes, never message text.
+func errorKind(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	switch pe.Code {
+	case "23505": // unique_violation
+		return store.ErrConflict
+	case "40P01", "40001": // deadlock_detected, serialization_failure
+		return sqlstore.ErrRetry
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/shiplog/shiplog/internal/store"
+)
+
+// Times are stored as integer microseconds since the epoch on both drivers:
+// they compare correctly in SQL everywhere (SQLite has no time type) and
+// PostgreSQL's timestamptz precision is the microsecond anyway.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func strPtr(v sql.NullString) *string {
+	if !v.Valid {
+		return nil
+	}
+	s := v.String
+	return &s
+}
+
+func nullStr(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
+
+func jsonText(m json.RawMessage) any {
+	if len(m) == 0 {
+		return nil
+	}
+	return string(m)
+}
+
+func rawJSON(v sql.NullString) json.RawMessage {
+	if !v.Valid || v.String == "" {
+		return nil
+	}
+	return json.RawMessage(v.String)
+}
+
+func limitOf(p store.Page) int {
+	switch {
+	case p.Limit <= 0:
+		return store.DefaultLimit
+	case p.Limit > store.MaxLimit:
+		return store.MaxLimit
+	}
+	return p.Limit
+}
+
+// pageClause appends the cursor condition and returns ORDER/LIMIT text. The
+// ids are time-ordered, so "newest first" is "id descending".
+func pageClause(where []string, args []any, col string, p store.Page) ([]string, []any, string) {
+	if p.Cursor != "" {
+		where = append(where, col+" < ?")
+		args = append(args, p.Cursor)
+	}
+	args = append(args, limitOf(p))
+	return where, args, " ORDER BY " + col + " DESC LIMIT ?"
+}

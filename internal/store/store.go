@@ -1,0 +1,184 @@
+// Package store defines the persistence seam: one Store interface with two
+// drivers (sqlite, postgres) that share the SQL in sqlstore and pass one
+// conformance suite (storetest).
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/shiplog/shiplog"
+)
+
+// Sentinel errors every driver maps its own error codes to.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is what the application needs from a database.
+type Store interface {
+	Reader
+	// Write runs fn in a write transaction and returns once that transaction
+	// is durably committed. Concurrent callers may share one transaction and
+	// one commit (group commit); each fn runs inside its own savepoint, so an
+	// error from fn undoes only fn's own writes and is returned to its caller.
+	Write(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	Ping(ctx context.Context) error
+	Close() error
+	// Driver names the driver ("sqlite", "postgres").
+	Driver() string
+}
+
+// Page selects one page of a newest-first listing.
+type Page struct {
+	Limit  int    // 1..MaxLimit; 0 means DefaultLimit
+	Cursor string // the id of the last item of the previous page
+}
+
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// Reader holds the read queries, all org-scoped.
+type Reader interface {
+	OrgGetByName(ctx context.Context, name string) (*shiplog.Org, error)
+	// APIKeyAuthLookup returns the key for (org name, key id), including its
+	// hash, for constant-time comparison by the caller.
+	APIKeyAuthLookup(ctx context.Context, orgName, keyID string) (*APIKeyAuth, error)
+	APIKeyList(ctx context.Context, orgID string) ([]*shiplog.APIKey, error)
+
+	ProductList(ctx context.Context, orgID string, p Page) ([]*shiplog.Product, error)
+	EnvironmentList(ctx context.Context, orgID string, p Page) ([]*shiplog.Environment, error)
+	EnvironmentGet(ctx context.Context, orgID, id string) (*shiplog.Environment, error)
+	VersionList(ctx context.Context, orgID string, f VersionFilter, p Page) ([]*shiplog.Version, error)
+	VersionGet(ctx context.Context, orgID, id string) (*shiplog.Version, error)
+	DeploymentList(ctx context.Context, orgID string, f DeploymentFilter, p Page) ([]*shiplog.Deployment, error)
+	DeploymentGet(ctx context.Context, orgID, id string) (*shiplog.Deployment, error)
+	BuildList(ctx context.Context, orgID string, f BuildFilter, p Page) ([]*shiplog.Build, error)
+	BuildGet(ctx context.Context, orgID, id string) (*shiplog.Build, error)
+	// EventListBySubject returns a deployment's or build's events, oldest first.
+	EventListBySubject(ctx context.Context, orgID, subjectID string) ([]*shiplog.Event, error)
+	// StatusMatrix returns, for every product × environment that has seen a
+	// deployment, the newest deployment and the newest completed one.
+	StatusMatrix(ctx context.Context, orgID string) ([]*StatusCell, error)
+	IdempotencyGet(ctx context.Context, orgID, key string, notBefore time.Time) (*IdempotentResponse, error)
+}
+
+// Tx is a write transaction. It can read its own writes.
+type Tx interface {
+	Reader
+	OrgCreate(ctx context.Context, name string, now time.Time) (*shiplog.Org, error)
+	// APIKeyCreate stores a new key under the next free key id (k1, k2, …).
+	APIKeyCreate(ctx context.Context, p *APIKeyCreateParams) (*shiplog.APIKey, error)
+	APIKeyRevoke(ctx context.Context, orgID, keyID string, now time.Time) error
+	APIKeyTouch(ctx context.Context, id string, now time.Time) error
+
+	// ProductEnsure and EnvironmentEnsure create on first sight and return the
+	// existing row otherwise (INSERT … ON CONFLICT DO NOTHING, then select).
+	ProductEnsure(ctx context.Context, orgID, name string, now time.Time) (*shiplog.Product, error)
+	EnvironmentEnsure(ctx context.Context, orgID, name string, typ shiplog.EnvType, now time.Time) (*shiplog.Environment, error)
+	EnvironmentUpdate(ctx context.Context, orgID, id string, p *EnvironmentUpdateParams) (*shiplog.Environment, error)
+	// VersionEnsure creates the version or returns the existing one. When the
+	// existing version has no SHA yet and p.ScmSHA is set, it records it.
+	// It does not judge a SHA mismatch; callers compare and decide.
+	VersionEnsure(ctx context.Context, p *VersionEnsureParams) (*shiplog.Version, error)
+
+	// LockSubject serialises writers that race on the same logical subject
+	// (e.g. "newest open deployment of product/version/env") across
+	// processes. A no-op where the driver has a single writer.
+	LockSubject(ctx context.Context, key string) error
+	DeploymentFindOpen(ctx context.Context, p *FindOpenParams) (*shiplog.Deployment, error)
+	DeploymentInsert(ctx context.Context, d *shiplog.Deployment) error
+	DeploymentUpdate(ctx context.Context, d *shiplog.Deployment) error
+	BuildFindOpen(ctx context.Context, p *FindOpenParams) (*shiplog.Build, error)
+	BuildInsert(ctx context.Context, b *shiplog.Build) error
+	BuildUpdate(ctx context.Context, b *shiplog.Build) error
+	// EventInsert appends to the event log and sets e.Seq.
+	EventInsert(ctx context.Context, e *shiplog.Event) error
+	// IdempotencyClaim records that key is being answered in this transaction.
+	// It returns ErrConflict if a fresh row for key already exists.
+	IdempotencyClaim(ctx context.Context, orgID, key string, now, staleBefore time.Time) error
+	IdempotencyComplete(ctx context.Context, orgID, key string, r *IdempotentResponse) error
+}
+
+type APIKeyAuth struct {
+	ID        string
+	OrgID     string
+	OrgName   string
+	Hash      []byte
+	RevokedAt *time.Time
+	LastUsed  *time.Time
+}
+
+type APIKeyCreateParams struct {
+	OrgID string
+	Name  string
+	Hash  []byte
+	Hint  string
+	Now   time.Time
+}
+
+type EnvironmentUpdateParams struct {
+	Type        *shiplog.EnvType
+	Description *string
+}
+
+type VersionEnsureParams struct {
+	OrgID         string
+	ProductID     string
+	Version       string
+	ScmSHA        *string
+	ScmBranch     *string
+	ScmRepository *string
+	Now           time.Time
+}
+
+type FindOpenParams struct {
+	OrgID         string
+	ProductID     string
+	VersionID     string
+	EnvironmentID string // deployments only
+	// InvokeID, when set, finds the record of that run whatever its state;
+	// otherwise the newest non-terminal record.
+	InvokeID *string
+}
+
+type VersionFilter struct {
+	ProductName string
+	ScmSHA      string
+}
+
+type DeploymentFilter struct {
+	ProductName     string
+	EnvironmentName string
+	Status          shiplog.Status
+	Version         string
+}
+
+type BuildFilter struct {
+	ProductName string
+	Version     string
+	Status      shiplog.Status
+}
+
+// StatusCell is one product × environment of the status matrix.
+type StatusCell struct {
+	ProductID       string
+	ProductName     string
+	EnvironmentID   string
+	EnvironmentName string
+	EnvironmentType shiplog.EnvType
+	Latest          *shiplog.Deployment // newest deployment of any state
+	Current         *shiplog.Deployment // newest completed deployment; nil if none
+}
+
+// IdempotentResponse is the first answer to a request with an Idempotency-Key.
+type IdempotentResponse struct {
+	StatusCode int
+	Body       json.RawMessage
+	CreatedAt  time.Time
+}
