@@ -92,7 +92,6 @@ func page(r *http.Request) (store.Page, error) {
 	return p, nil
 }
 
-
 func writeList[T any](w http.ResponseWriter, items []T, p store.Page, id func(T) string) {
 	out := apiv1.List[T]{Items: items}
 	if len(items) == p.Limit {
@@ -346,4 +345,3 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, apiv1.List[apiv1.StatusCell]{Items: out})
 	return nil
 }
-

@@ -290,4 +290,3 @@ func (q *Queries) VersionList(ctx context.Context, orgID string, f store.Version
 	}
 	return out, rows.Err()
 }
-
