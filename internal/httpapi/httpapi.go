@@ -64,7 +64,21 @@ func (s *Server) Handler() http.Handler {
 	both("GET", "/builds", s.listBuilds)
 	authed("GET /builds/{id}", s.getBuild)
 	both("GET", "/status", s.status)
+	// The catch-all keeps error bodies JSON; it answers 405 where the path
+	// exists under another method, as ServeMux would without it.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return shiplog.Errorf(EMETHOD, "Method %s not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, " or "))
+		}
 		return shiplog.Errorf(shiplog.ENOTFOUND, "No route for %s %s", r.Method, r.URL.Path)
 	}))
 	return s.requestID(mux)
@@ -118,7 +132,11 @@ func (s *Server) authenticate(h handlerFunc) handlerFunc {
 	}
 }
 
+// EMETHOD is the HTTP layer's own code for a known path with the wrong method.
+const EMETHOD = "method_not_allowed"
+
 var statusOf = map[string]int{
+	EMETHOD:               http.StatusMethodNotAllowed,
 	shiplog.EINVALID:      http.StatusBadRequest,
 	shiplog.EUNAUTHORIZED: http.StatusUnauthorized,
 	shiplog.EFORBIDDEN:    http.StatusForbidden,

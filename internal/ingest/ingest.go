@@ -152,7 +152,7 @@ func mergeMetadata(cur, ev json.RawMessage) (json.RawMessage, error) {
 // RecordDeployment stores a deployment event. idemKey may be empty.
 func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *DeploymentEvent, idemKey string) (*Result, error) {
 	var res *Result
-	err := s.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
 		now := s.Clock.Now()
 		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
 			return s.recordDeployment(ctx, tx, orgID, ev, now)
@@ -251,7 +251,7 @@ func (s *Service) emit(ctx context.Context, tx store.Tx, e *shiplog.Event) error
 // RecordBuild stores a build event. idemKey may be empty.
 func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idemKey string) (*Result, error) {
 	var res *Result
-	err := s.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
 		now := s.Clock.Now()
 		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
 			return s.recordBuild(ctx, tx, orgID, ev, now)

@@ -26,6 +26,9 @@ type Store interface {
 	// one commit (group commit); each fn runs inside its own savepoint, so an
 	// error from fn undoes only fn's own writes and is returned to its caller.
 	Write(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// WriteKeyed is Write for work that touches rows named by key (e.g. an
+	// org's product): writes with equal keys are never run concurrently.
+	WriteKeyed(ctx context.Context, key string, fn func(ctx context.Context, tx Tx) error) error
 	Ping(ctx context.Context) error
 	Close() error
 	// Driver names the driver ("sqlite", "postgres").

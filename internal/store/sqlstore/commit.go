@@ -5,8 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"math/rand/v2"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/shiplog/shiplog/internal/store"
 )
@@ -21,7 +25,7 @@ type Store struct {
 	d        *Dialect
 	write    *sql.DB
 	read     *sql.DB
-	queue    chan *writeReq
+	queues   []chan *writeReq // one per committer; a key always maps to the same one
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	closeMu  sync.Once
@@ -61,14 +65,15 @@ func New(d *Dialect, write, read *sql.DB, o Options) *Store {
 		d:        d,
 		write:    write,
 		read:     read,
-		queue:    make(chan *writeReq, 4*o.MaxBatch),
 		stop:     make(chan struct{}),
 		maxBatch: o.MaxBatch,
 		log:      o.Logger,
 	}
 	for range o.Committers {
+		q := make(chan *writeReq, 4*o.MaxBatch)
+		s.queues = append(s.queues, q)
 		s.wg.Add(1)
-		go s.commitLoop()
+		go s.commitLoop(q)
 	}
 	return s
 }
@@ -85,10 +90,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.row(ctx, "SELECT 1").Scan(&one)
 }
 
-// Write implements store.Store. Once a request is queued it waits for the
+// Write implements store.Store.
+func (s *Store) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+	return s.WriteKeyed(ctx, "", fn)
+}
+
+// WriteKeyed implements store.Store. Writes with the same key always share
+// a committer, so two concurrent transactions never take the same locks in
+// opposite orders (a deadlock PostgreSQL would break only after a second).
+// Once a request is queued it waits for the
 // outcome even if ctx ends: the work may already be committed, and the caller
 // must not report failure for an event that was stored.
-func (s *Store) Write(ctx context.Context, fn func(context.Context, store.Tx) error) error {
+func (s *Store) WriteKeyed(ctx context.Context, key string, fn func(context.Context, store.Tx) error) error {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.gate.RLock()
 	if s.closed {
@@ -96,7 +109,7 @@ func (s *Store) Write(ctx context.Context, fn func(context.Context, store.Tx) er
 		return errClosed
 	}
 	select {
-	case s.queue <- r:
+	case s.queues[s.pick(key)] <- r:
 	case <-ctx.Done():
 		s.gate.RUnlock()
 		return ctx.Err()
@@ -105,22 +118,28 @@ func (s *Store) Write(ctx context.Context, fn func(context.Context, store.Tx) er
 	return <-r.done
 }
 
-func (s *Store) commitLoop() {
+func (s *Store) pick(key string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % uint32(len(s.queues)))
+}
+
+func (s *Store) commitLoop(queue chan *writeReq) {
 	defer s.wg.Done()
 	batch := make([]*writeReq, 0, s.maxBatch)
 	for {
 		var first *writeReq
 		select {
-		case first = <-s.queue:
+		case first = <-queue:
 		case <-s.stop:
-			s.drain()
+			s.drain(queue)
 			return
 		}
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < s.maxBatch {
 			select {
-			case r := <-s.queue:
+			case r := <-queue:
 				batch = append(batch, r)
 			default:
 				break fill
@@ -131,10 +150,10 @@ func (s *Store) commitLoop() {
 }
 
 // drain answers requests still queued at Close, so no caller hangs.
-func (s *Store) drain() {
+func (s *Store) drain(queue chan *writeReq) {
 	for {
 		select {
-		case r := <-s.queue:
+		case r := <-queue:
 			s.runBatch([]*writeReq{r})
 		default:
 			return
@@ -144,7 +163,18 @@ func (s *Store) drain() {
 
 func (s *Store) runBatch(batch []*writeReq) {
 	errs := make([]error, len(batch))
-	err := s.runBatchTx(batch, errs)
+	var err error
+	for attempt := 0; ; attempt++ {
+		clear(errs)
+		err = s.runBatchTx(batch, errs)
+		if !errors.Is(err, ErrRetry) || attempt == maxRetries {
+			break
+		}
+		// Lost a deadlock to another transaction (another replica, or a
+		// write with another key): everything was rolled back; run again.
+		s.log.Debug("write batch retried", "attempt", attempt+1, "size", len(batch), "err", err)
+		time.Sleep(time.Duration(1+rand.IntN(10<<attempt)) * time.Millisecond)
+	}
 	for i, r := range batch {
 		if err != nil && errs[i] == nil {
 			errs[i] = err
@@ -156,8 +186,9 @@ func (s *Store) runBatch(batch []*writeReq) {
 const maxRetries = 5
 
 // runBatchTx runs every request in its own savepoint of one transaction and
-// commits once. A request that fails with a transient conflict (deadlock) is
-// rolled back to its savepoint and run again.
+// commits once. A transient conflict (deadlock, serialization failure) in any
+// request aborts the whole transaction with ErrRetry: locks taken by the
+// requests before it are what the other transaction waits for.
 func (s *Store) runBatchTx(batch []*writeReq, errs []error) error {
 	// The transaction outlives any one caller's context: one caller giving up
 	// must not abort the others' writes.
@@ -173,35 +204,31 @@ func (s *Store) runBatchTx(batch []*writeReq, errs []error) error {
 			continue
 		}
 		ctx := context.WithoutCancel(r.ctx)
-		for attempt := 0; ; attempt++ {
-			if _, err := tx.ExecContext(bg, "SAVEPOINT w"); err != nil {
-				_ = tx.Rollback()
-				return fmt.Errorf("savepoint: %w", err)
-			}
-			ferr := r.fn(ctx, q)
-			if ferr == nil {
-				if _, err := tx.ExecContext(bg, "RELEASE SAVEPOINT w"); err != nil {
-					_ = tx.Rollback()
-					return fmt.Errorf("release savepoint: %w", err)
-				}
-				break
-			}
-			if _, err := tx.ExecContext(bg, "ROLLBACK TO SAVEPOINT w"); err != nil {
-				_ = tx.Rollback()
-				return fmt.Errorf("rollback to savepoint after %v: %w", ferr, err)
-			}
-			if _, err := tx.ExecContext(bg, "RELEASE SAVEPOINT w"); err != nil {
-				_ = tx.Rollback()
-				return fmt.Errorf("release savepoint: %w", err)
-			}
-			if errors.Is(ferr, ErrRetry) && attempt < maxRetries {
-				continue
-			}
+		if _, err := tx.ExecContext(bg, "SAVEPOINT w"); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("savepoint: %w", err)
+		}
+		ferr := r.fn(ctx, q)
+		if errors.Is(ferr, ErrRetry) {
+			_ = tx.Rollback()
+			return ferr
+		}
+		release := "RELEASE SAVEPOINT w"
+		if ferr != nil {
+			release = "ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w"
 			errs[i] = ferr
-			break
+		}
+		for _, stmt := range strings.Split(release, "; ") {
+			if _, err := tx.ExecContext(bg, stmt); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("%s: %w", stmt, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		if kind := s.d.ErrorKind(err); kind != nil {
+			return fmt.Errorf("commit: %w: %w", kind, err)
+		}
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
