@@ -81,9 +81,7 @@ func StatusWords(k Kind) []string {
 	order := []Status{StatusPending, StatusStarted, StatusCompleted, StatusFailed, StatusAborted}
 	var out []string
 	for _, s := range order {
-		for _, w := range wordsFor(k, s) {
-			out = append(out, w)
-		}
+		out = append(out, wordsFor(k, s)...)
 	}
 	return out
 }

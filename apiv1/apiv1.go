@@ -66,3 +66,54 @@ type EnvironmentPatch struct {
 type Error struct {
 	Detail any `json:"detail"`
 }
+
+// ChannelInput is the body of POST and PATCH /notification-channels/. On
+// PATCH, absent fields keep their value; "secret": "" removes the secret.
+type ChannelInput struct {
+	Kind                   *string   `json:"kind"`
+	Name                   *string   `json:"name"`
+	Description            *string   `json:"description"`
+	Enabled                *bool     `json:"enabled"`
+	Events                 *[]string `json:"events"`
+	EnvironmentTypesFilter *[]string `json:"environment_types_filter"`
+	ProductNamesFilter     *[]string `json:"product_names_filter"`
+	URL                    *string   `json:"url"`
+	Secret                 *string   `json:"secret"`
+	SignatureScheme        *string   `json:"signature_scheme"`
+	Recipients             *[]string `json:"recipients"`
+	RetrySchedule          *[]string `json:"retry_schedule"` // Go durations: "5s", "5m", "2h"
+}
+
+// Channel is a channel as the API shows it: write-only values masked.
+type Channel struct {
+	*shiplog.Channel
+	URL           string   `json:"url,omitempty"` // webhooks: the URL; Slack: masked
+	SecretHint    *string  `json:"secret_hint"`   // "…abcd" or null
+	RetrySchedule []string `json:"retry_schedule"`
+	// Secret is present once, in the answer that generated it.
+	Secret string `json:"secret,omitempty"`
+}
+
+// PreferenceInput is POST /notification-preferences/ (the seed's call).
+type PreferenceInput struct {
+	EventType string `json:"event_type"`
+	ChannelID string `json:"channel_id"`
+}
+
+// DeliveryDetail is GET /deliveries/{id}.
+type DeliveryDetail struct {
+	*shiplog.Delivery
+	Attempts []*shiplog.Attempt `json:"attempts"`
+}
+
+// TestResult answers POST /notification-channels/{id}/test.
+type TestResult struct {
+	OK         bool             `json:"ok"`
+	DeliveryID string           `json:"delivery_id"`
+	Attempt    *shiplog.Attempt `json:"attempt"`
+}
+
+// RecoverInput is POST /notification-channels/{id}/recover.
+type RecoverInput struct {
+	Since string `json:"since"` // RFC 3339
+}

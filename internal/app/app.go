@@ -3,9 +3,11 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,11 +16,16 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/auth"
+	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/httpapi"
 	"github.com/shiplog/shiplog/internal/ingest"
+	"github.com/shiplog/shiplog/internal/notify/email"
+	"github.com/shiplog/shiplog/internal/notify/outbound"
+	"github.com/shiplog/shiplog/internal/secrets"
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/postgres"
 	"github.com/shiplog/shiplog/internal/store/sqlite"
+	"github.com/shiplog/shiplog/internal/store/sqlstore"
 )
 
 // Config is everything serve needs; the CLI fills it from flags, env and defaults.
@@ -29,21 +36,49 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout time.Duration
 	Clock           shiplog.Clock
+
+	// SecretKey seals channel secrets (base64 or hex, 32 bytes). Empty: a
+	// key file beside the SQLite database, created on first start;
+	// PostgreSQL requires it (every replica must share it).
+	SecretKey string
+	// BaseURL is the public URL used in links; default http://<listen address>.
+	BaseURL string
+	// SMTPURL (smtp://user:pass@host:port or smtps://…) and MailFrom
+	// configure email; without them email deliveries fail with a reason.
+	SMTPURL  string
+	MailFrom string
+	// AllowPrivateTargets lets webhooks and Slack URLs reach private,
+	// loopback and link-local addresses (tests, internal receivers).
+	AllowPrivateTargets bool
+	// Delivery tuning; zero values take the delivery package defaults.
+	DeliveryClock        delivery.Clock
+	DeliveryLease        time.Duration
+	DeliveryPollInterval time.Duration
+	DeliveryTimeout      time.Duration
 }
 
 // OpenStore opens the database a URL names, running its migrations.
-func OpenStore(ctx context.Context, url string, log *slog.Logger) (store.Store, error) {
-	switch {
-	case strings.HasPrefix(url, "sqlite:"):
+func OpenStore(ctx context.Context, url string, log *slog.Logger, opts ...sqlstore.Option) (store.Store, error) {
+	if err := checkDBURL(url); err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(url, "sqlite:") {
 		path, err := sqlite.PathFromURL(url)
 		if err != nil {
 			return nil, err
 		}
-		return sqlite.Open(ctx, path, log)
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return postgres.Open(ctx, url, log)
+		return sqlite.Open(ctx, path, log, opts...)
 	}
-	return nil, fmt.Errorf("unsupported database URL %q: use sqlite://PATH or postgres://USER@HOST/DB", redact(url))
+	return postgres.Open(ctx, url, log, opts...)
+}
+
+func checkDBURL(url string) error {
+	for _, p := range []string{"sqlite:", "postgres://", "postgresql://"} {
+		if strings.HasPrefix(url, p) {
+			return nil
+		}
+	}
+	return fmt.Errorf("unsupported database URL %q: use sqlite://PATH or postgres://USER@HOST/DB", redact(url))
 }
 
 // redact hides a password in a URL before it is printed.
@@ -60,12 +95,28 @@ func redact(url string) string {
 	return url
 }
 
+// secretKey finds the key that seals channel secrets.
+func secretKey(cfg Config) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		return secrets.ParseKey(cfg.SecretKey)
+	}
+	if strings.HasPrefix(cfg.DB, "sqlite:") {
+		path, err := sqlite.PathFromURL(cfg.DB)
+		if err != nil {
+			return nil, err
+		}
+		return secrets.LoadOrCreateKeyFile(path + ".key")
+	}
+	return nil, errors.New("PostgreSQL needs --secret-key (or SHIPLOG_SECRET_KEY): 32 bytes in base64, the same on every replica; make one with: openssl rand -base64 32")
+}
+
 // App is a running shiplog server.
 type App struct {
-	cfg   Config
-	Store store.Store
-	ln    net.Listener
-	srv   *http.Server
+	cfg    Config
+	Store  store.Store
+	Worker *delivery.Worker
+	ln     net.Listener
+	srv    *http.Server
 }
 
 // Start opens the store and starts listening; Serve runs the server.
@@ -79,7 +130,27 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
-	st, err := OpenStore(ctx, cfg.DB, cfg.Log)
+	if cfg.DeliveryClock == nil {
+		cfg.DeliveryClock = delivery.SystemClock{}
+	}
+	if err := checkDBURL(cfg.DB); err != nil {
+		return nil, err
+	}
+	key, err := secretKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secrets.New(key)
+	if err != nil {
+		return nil, err
+	}
+	var mailer *email.Sender
+	if cfg.SMTPURL != "" {
+		if mailer, err = email.NewSender(email.Config{URL: cfg.SMTPURL, From: cfg.MailFrom}); err != nil {
+			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+	}
+	st, err := OpenStore(ctx, cfg.DB, cfg.Log, sqlstore.WithCipher(box))
 	if err != nil {
 		return nil, err
 	}
@@ -88,14 +159,35 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	api := &httpapi.Server{
-		Store:  st,
-		Ingest: &ingest.Service{Store: st, Clock: cfg.Clock},
-		Auth:   &auth.Authenticator{Store: st, Clock: cfg.Clock, Log: cfg.Log},
-		Log:    cfg.Log,
-		Clock:  cfg.Clock,
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + ln.Addr().String()
 	}
-	a := &App{cfg: cfg, Store: st, ln: ln, srv: &http.Server{
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	client := outbound.NewClient(outbound.Options{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.DeliveryTimeout})
+	worker := &delivery.Worker{
+		Store: st, Clock: cfg.DeliveryClock, Log: cfg.Log,
+		Senders: map[shiplog.ChannelKind]delivery.Sender{
+			shiplog.ChannelWebhook: &delivery.Webhook{Client: client, Clock: cfg.Clock},
+			shiplog.ChannelSlack:   &delivery.Slack{Client: client, Clock: cfg.Clock},
+			shiplog.ChannelEmail:   &delivery.Email{Sender: mailer},
+		},
+		Notice:       disabledNotice(st, mailer, cfg),
+		Lease:        cfg.DeliveryLease,
+		PollInterval: cfg.DeliveryPollInterval,
+		Timeout:      cfg.DeliveryTimeout,
+	}
+	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.Clock, Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)}
+	api := &httpapi.Server{
+		Store:               st,
+		Ingest:              &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch},
+		Auth:                &auth.Authenticator{Store: st, Clock: cfg.Clock, Log: cfg.Log},
+		Log:                 cfg.Log,
+		Clock:               cfg.Clock,
+		Worker:              worker,
+		BaseURL:             cfg.BaseURL,
+		AllowPrivateTargets: cfg.AllowPrivateTargets,
+	}
+	a := &App{cfg: cfg, Store: st, Worker: worker, ln: ln, srv: &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -114,7 +206,8 @@ func (a *App) URL() string { return "http://" + a.Addr() }
 // Serve answers requests until ctx ends, then drains in-flight requests and
 // closes the store. It returns nil after a clean shutdown.
 func (a *App) Serve(ctx context.Context) error {
-	a.cfg.Log.Info("shiplog listening", "addr", a.Addr(), "db", a.Store.Driver())
+	a.cfg.Log.Info("shiplog listening", "addr", a.Addr(), "db", a.Store.Driver(), "base_url", a.cfg.BaseURL)
+	a.Worker.Start()
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	var serveErr error
@@ -125,12 +218,36 @@ func (a *App) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	shutErr := a.srv.Shutdown(sctx)
+	a.Worker.Stop()
 	closeErr := a.Store.Close()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
 	a.cfg.Log.Info("shiplog stopped")
 	return errors.Join(serveErr, shutErr, closeErr)
+}
+
+// disabledNotice emails an org's owners that a channel was disabled.
+func disabledNotice(st store.Store, mailer *email.Sender, cfg Config) func(context.Context, string, *shiplog.Channel, string) {
+	return func(ctx context.Context, orgID string, c *shiplog.Channel, reason string) {
+		if mailer == nil {
+			return
+		}
+		owners, err := st.OrgOwnerEmails(ctx, orgID)
+		if err != nil || len(owners) == 0 {
+			return
+		}
+		link := cfg.BaseURL + "/notification-channels/" + c.ID
+		msg := email.Message{
+			Subject: fmt.Sprintf("shiplog disabled the notification channel %q", c.Name),
+			Text: fmt.Sprintf("shiplog stopped sending to the %s channel %q.\n\nReason: %s\n\nFix the destination, then switch the channel back on: %s\n",
+				c.Kind, c.Name, reason, link),
+		}
+		msg.HTML = "<p>" + strings.ReplaceAll(html.EscapeString(msg.Text), "\n", "<br>") + "</p>"
+		if err := mailer.Send(ctx, msg, owners); err != nil {
+			cfg.Log.Warn("email channel-disabled notice", "channel_id", c.ID, "err", err)
+		}
+	}
 }
 
 // Run is Start then Serve.

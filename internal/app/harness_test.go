@@ -33,6 +33,8 @@ func drivers(t *testing.T, fn func(t *testing.T, dbURL string)) {
 	})
 }
 
+const testKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
 type server struct {
 	t    *testing.T
 	app  *app.App
@@ -46,7 +48,7 @@ type server struct {
 func start(t *testing.T, dbURL string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", DB: dbURL, Log: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", DB: dbURL, SecretKey: testKey, AllowPrivateTargets: true, Log: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		cancel()
 		t.Fatalf("start: %v", err)

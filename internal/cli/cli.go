@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/mail"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -18,6 +19,7 @@ import (
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/app"
 	"github.com/shiplog/shiplog/internal/auth"
+	"github.com/shiplog/shiplog/internal/notify"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -53,11 +55,20 @@ func (l logFlags) logger(w io.Writer) *slog.Logger {
 type serveCmd struct {
 	Addr string `name:"addr" env:"SHIPLOG_ADDR" default:"127.0.0.1:8080" help:"Address to listen on (HOST:PORT; port 0 picks a free port)."`
 	dbFlag
+	BaseURL             string `name:"base-url" env:"SHIPLOG_BASE_URL" help:"Public URL of this server, for links in notifications (default http://ADDR)."`
+	SecretKey           string `name:"secret-key" env:"SHIPLOG_SECRET_KEY" help:"Key that encrypts channel secrets at rest: 32 bytes, base64. Default for SQLite: a key file beside the database. Required for PostgreSQL."`
+	SMTPURL             string `name:"smtp-url" env:"SHIPLOG_SMTP_URL" help:"SMTP relay for email notifications: smtp://user:pass@host:port (STARTTLS when offered) or smtps://…"`
+	MailFrom            string `name:"mail-from" env:"SHIPLOG_MAIL_FROM" default:"shiplog <shiplog@localhost>" help:"From address of notification emails."`
+	AllowPrivateTargets bool   `name:"allow-private-targets" env:"SHIPLOG_ALLOW_PRIVATE_TARGETS" help:"Let webhook and Slack URLs reach loopback, private and link-local addresses (internal receivers, tests)."`
 	logFlags
 }
 
 func (c *serveCmd) Run(env *Env) error {
-	return app.Run(env.Ctx, app.Config{Addr: c.Addr, DB: c.DB, Log: c.logger(env.Stderr)})
+	if c.SMTPURL != "" && c.MailFrom == "" {
+		return errors.New("--smtp-url needs --mail-from")
+	}
+	return app.Run(env.Ctx, app.Config{Addr: c.Addr, DB: c.DB, Log: c.logger(env.Stderr), BaseURL: c.BaseURL,
+		SecretKey: c.SecretKey, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom, AllowPrivateTargets: c.AllowPrivateTargets})
 }
 
 type migrateCmd struct {
@@ -75,8 +86,18 @@ func (c *migrateCmd) Run(env *Env) error {
 }
 
 type orgCreateCmd struct {
-	Name string `arg:"" help:"Organisation name: lowercase letters, digits and hyphens, 1-63 characters."`
+	Name        string   `arg:"" help:"Organisation name: lowercase letters, digits and hyphens, 1-63 characters."`
+	OwnerEmails []string `name:"owner-email" help:"An owner's email address (repeatable): they get the default deployment result e-mails."`
 	dbFlag
+}
+
+func checkEmails(emails []string) error {
+	for _, e := range emails {
+		if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
+			return fmt.Errorf("invalid email address %q", e)
+		}
+	}
+	return nil
 }
 
 func checkSlug(name string) error {
@@ -88,6 +109,9 @@ func checkSlug(name string) error {
 
 func (c *orgCreateCmd) Run(env *Env) error {
 	if err := checkSlug(c.Name); err != nil {
+		return err
+	}
+	if err := checkEmails(c.OwnerEmails); err != nil {
 		return err
 	}
 	st, err := app.OpenStore(env.Ctx, c.DB, nil)
@@ -103,6 +127,12 @@ func (c *orgCreateCmd) Run(env *Env) error {
 			return fmt.Errorf("organisation %q already exists; use 'shiplog apikey create --org %s' for another key", c.Name, c.Name)
 		}
 		if err != nil {
+			return err
+		}
+		if err := tx.OrgSetOwnerEmails(ctx, org.ID, c.OwnerEmails); err != nil {
+			return err
+		}
+		if err := tx.ChannelCreate(ctx, notify.DefaultChannel(org.ID, now)); err != nil {
 			return err
 		}
 		_, key, err = auth.CreateKey(ctx, tx, org, "default", now)
@@ -212,6 +242,35 @@ func (c *apikeyRevokeCmd) Run(env *Env) error {
 	})
 }
 
+type orgOwnersCmd struct {
+	orgFlag
+	Emails []string `name:"email" help:"An owner's email address (repeatable); the list replaces the current one. None: print the owners."`
+	dbFlag
+}
+
+func (c *orgOwnersCmd) Run(env *Env) error {
+	if err := checkEmails(c.Emails); err != nil {
+		return err
+	}
+	return withOrg(env, c.DB, c.Org, func(st store.Store, org *shiplog.Org) error {
+		if len(c.Emails) > 0 {
+			if err := st.Write(env.Ctx, func(ctx context.Context, tx store.Tx) error {
+				return tx.OrgSetOwnerEmails(ctx, org.ID, c.Emails)
+			}); err != nil {
+				return err
+			}
+		}
+		owners, err := st.OrgOwnerEmails(env.Ctx, org.ID)
+		if err != nil {
+			return err
+		}
+		for _, o := range owners {
+			fmt.Fprintln(env.Stdout, o)
+		}
+		return nil
+	})
+}
+
 type versionCmd struct{}
 
 func (versionCmd) Run(env *Env) error {
@@ -224,6 +283,7 @@ type root struct {
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit (serve also does this on start)."`
 	Org     struct {
 		Create orgCreateCmd `cmd:"" help:"Create an organisation and print its first API key."`
+		Owners orgOwnersCmd `cmd:"" help:"Show or set the owners' email addresses (recipients of 'owners' email channels)."`
 	} `cmd:"" help:"Manage organisations."`
 	Apikey struct {
 		Create apikeyCreateCmd `cmd:"" help:"Create another API key and print it."`

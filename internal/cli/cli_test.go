@@ -40,6 +40,8 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+const testKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
 var keyPattern = regexp.MustCompile(`^sk_([a-z0-9-]+)_k(\d+)_[0-9A-Za-z]{43}$`)
 
 func lastLine(s string) string {
@@ -68,13 +70,16 @@ func TestOrgAndAPIKeyCommands(t *testing.T) {
 		{[]string{"apikey", "list", "--org", "nobody", "--db", db}, `no organisation named "nobody"`},
 		{[]string{"apikey", "revoke", "k9", "--org", "acme", "--db", db}, `organisation acme has no API key "k9"`},
 		{[]string{"serve", "--db", "mysql://x"}, `unsupported database URL "mysql://x"`},
-		{[]string{"serve", "--db", "postgres://u:secret@127.0.0.1:1/x?connect_timeout=1"}, "connect to postgres"},
+		{[]string{"serve", "--db", "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=1", "--secret-key", testKey}, "connect to postgres"},
+		{[]string{"serve", "--db", "postgres://u:hunter2@127.0.0.1:1/x"}, "PostgreSQL needs --secret-key"},
+		{[]string{"serve", "--secret-key", "short"}, "secret key must be 32 bytes"},
+		{[]string{"org", "create", "beta", "--owner-email", "not an address", "--db", db}, `invalid email address "not an address"`},
 	} {
 		code, _, errs := run(t, tc.args...)
 		if code != 1 || !strings.Contains(errs, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, errs, tc.want)
 		}
-		if strings.Contains(errs, "secret") {
+		if strings.Contains(errs, "hunter2") {
 			t.Errorf("%v: password printed: %s", tc.args, errs)
 		}
 	}

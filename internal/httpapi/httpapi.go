@@ -16,6 +16,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/auth"
+	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/ingest"
 	"github.com/shiplog/shiplog/internal/store"
 )
@@ -30,6 +31,11 @@ type Server struct {
 	Auth   *auth.Authenticator
 	Log    *slog.Logger
 	Clock  shiplog.Clock
+	Worker *delivery.Worker
+	// BaseURL is the server's public URL, for links in notifications.
+	BaseURL string
+	// AllowPrivateTargets lets channels point at private and loopback addresses.
+	AllowPrivateTargets bool
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -64,6 +70,20 @@ func (s *Server) Handler() http.Handler {
 	both("GET", "/builds", s.listBuilds)
 	authed("GET /builds/{id}", s.getBuild)
 	both("GET", "/status", s.status)
+
+	both("POST", "/notification-channels", s.createChannel)
+	both("GET", "/notification-channels", s.listChannels)
+	authed("GET /notification-channels/{id}", s.getChannel)
+	authed("PATCH /notification-channels/{id}", s.patchChannel)
+	authed("DELETE /notification-channels/{id}", s.deleteChannel)
+	authed("GET /notification-channels/{id}/deliveries", s.listDeliveries)
+	authed("POST /notification-channels/{id}/recover", s.recoverChannel)
+	authed("POST /notification-channels/{id}/test", s.testChannel)
+	both("POST", "/notification-preferences", s.createPreference)
+	both("GET", "/notification-preferences", s.listPreferences)
+	authed("DELETE /notification-preferences/{id}", s.deletePreference)
+	authed("GET /deliveries/{id}", s.getDelivery)
+	authed("POST /deliveries/{id}/redeliver", s.redeliver)
 	// The catch-all keeps error bodies JSON; it answers 405 where the path
 	// exists under another method, as ServeMux would without it.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {

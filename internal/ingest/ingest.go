@@ -17,15 +17,17 @@ import (
 const IdempotencyWindow = 24 * time.Hour
 
 // Fanout is called in the event's own transaction for every event recorded,
-// so that whatever it writes (notification deliveries) commits or rolls back
-// with the event: the outbox.
-type Fanout func(ctx context.Context, tx store.Tx, e *shiplog.Event) error
+// so that the deliveries it writes commit or roll back with the event: the
+// outbox. It returns them for Dispatch.
+type Fanout func(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*shiplog.Delivery, error)
 
 // Service records events.
 type Service struct {
 	Store  store.Store
 	Clock  shiplog.Clock
 	Fanout Fanout // optional
+	// Dispatch receives an event's deliveries once they are committed.
+	Dispatch func([]*shiplog.Delivery)
 }
 
 // Result is what the caller answers: the status and the JSON body, which for
@@ -35,6 +37,7 @@ type Result struct {
 	Body       json.RawMessage
 	Replayed   bool
 	Event      *shiplog.Event // nil when replayed
+	Deliveries []*shiplog.Delivery
 }
 
 func versionConflict(v string) error {
@@ -160,6 +163,9 @@ func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *Deploy
 		res = r
 		return err
 	})
+	if err == nil {
+		s.Committed(res.Deliveries)
+	}
 	return res, err
 }
 
@@ -228,24 +234,33 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 		EnvironmentName: d.EnvironmentName, EnvironmentType: d.EnvironmentType, Status: ev.Status,
 		Actor: firstOf(ev.DeployedByName, ev.DeployedBy, ev.DeployedByEmail), ScmSHA: deref(d.ScmSHA),
 		ScmRepository: deref(d.ScmRepository), PreflightStatus: deref(d.PreflightStatus), Payload: ev.Raw, OccurredAt: now}
-	if err := s.emit(ctx, tx, e); err != nil {
+	ds, err := s.Emit(ctx, tx, e)
+	if err != nil {
 		return nil, err
 	}
 	body, err := json.Marshal(apiv1.DeploymentEventResponse{Deployment: d, EventType: e.Type})
 	if err != nil {
 		return nil, err
 	}
-	return &Result{StatusCode: http.StatusOK, Body: body, Event: e}, nil
+	return &Result{StatusCode: http.StatusOK, Body: body, Event: e, Deliveries: ds}, nil
 }
 
-func (s *Service) emit(ctx context.Context, tx store.Tx, e *shiplog.Event) error {
+// Emit appends an event to the log and writes its deliveries, in tx.
+func (s *Service) Emit(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*shiplog.Delivery, error) {
 	if err := tx.EventInsert(ctx, e); err != nil {
-		return err
+		return nil, err
 	}
 	if s.Fanout != nil {
 		return s.Fanout(ctx, tx, e)
 	}
-	return nil
+	return nil, nil
+}
+
+// Committed hands committed deliveries to the dispatcher.
+func (s *Service) Committed(ds []*shiplog.Delivery) {
+	if len(ds) > 0 && s.Dispatch != nil {
+		s.Dispatch(ds)
+	}
 }
 
 // RecordBuild stores a build event. idemKey may be empty.
@@ -259,6 +274,9 @@ func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent,
 		res = r
 		return err
 	})
+	if err == nil {
+		s.Committed(res.Deliveries)
+	}
 	return res, err
 }
 
@@ -322,14 +340,15 @@ func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev
 		Kind: shiplog.KindBuild, SubjectID: b.ID, ProductName: b.ProductName, Version: b.Version, Status: ev.Status,
 		Actor: firstOf(ev.BuiltByName, ev.BuiltBy, ev.BuiltByEmail), ScmSHA: deref(b.ScmSHA),
 		ScmRepository: deref(b.ScmRepository), Payload: ev.Raw, OccurredAt: now}
-	if err := s.emit(ctx, tx, e); err != nil {
+	ds, err := s.Emit(ctx, tx, e)
+	if err != nil {
 		return nil, err
 	}
 	body, err := json.Marshal(apiv1.BuildEventResponse{Build: b, EventType: e.Type})
 	if err != nil {
 		return nil, err
 	}
-	return &Result{StatusCode: http.StatusOK, Body: body, Event: e}, nil
+	return &Result{StatusCode: http.StatusOK, Body: body, Event: e, Deliveries: ds}, nil
 }
 
 func firstOf(vals ...*string) string {

@@ -69,6 +69,20 @@ type Reader interface {
 	// deployment, the newest deployment and the newest completed one.
 	StatusMatrix(ctx context.Context, orgID string) ([]*StatusCell, error)
 	IdempotencyGet(ctx context.Context, orgID, key string, notBefore time.Time) (*IdempotentResponse, error)
+
+	OrgOwnerEmails(ctx context.Context, orgID string) ([]string, error)
+	ChannelList(ctx context.Context, orgID string) ([]*shiplog.Channel, error)
+	ChannelGet(ctx context.Context, orgID, id string) (*shiplog.Channel, error)
+	// ChannelsForEvent returns the org's enabled channels subscribed to t.
+	ChannelsForEvent(ctx context.Context, orgID string, t shiplog.EventType) ([]*shiplog.Channel, error)
+	SubscriptionList(ctx context.Context, orgID string) ([]*shiplog.Subscription, error)
+	DeliveryList(ctx context.Context, orgID, channelID string, p Page) ([]*shiplog.Delivery, error)
+	DeliveryGet(ctx context.Context, orgID, id string) (*shiplog.Delivery, error)
+	AttemptList(ctx context.Context, orgID, deliveryID string) ([]*shiplog.Attempt, error)
+	// DeliveryFailedSince lists a channel's failed deliveries created since.
+	DeliveryFailedSince(ctx context.Context, orgID, channelID string, since time.Time) ([]string, error)
+	// DeliveryStats counts deliveries by state, for tests and metrics.
+	DeliveryStats(ctx context.Context) (map[shiplog.DeliveryState]int, error)
 }
 
 // Tx is a write transaction. It can read its own writes.
@@ -106,6 +120,48 @@ type Tx interface {
 	// It returns ErrConflict if a fresh row for key already exists.
 	IdempotencyClaim(ctx context.Context, orgID, key string, now, staleBefore time.Time) error
 	IdempotencyComplete(ctx context.Context, orgID, key string, r *IdempotentResponse) error
+
+	OrgSetOwnerEmails(ctx context.Context, orgID string, emails []string) error
+	// ChannelCreate stores c and its subscriptions (c.Events); ChannelUpdate
+	// replaces both. They seal c.URL (Slack) and c.Secret with the store's cipher.
+	ChannelCreate(ctx context.Context, c *shiplog.Channel) error
+	ChannelUpdate(ctx context.Context, c *shiplog.Channel) error
+	// ChannelDelete removes the channel, its subscriptions and its deliveries.
+	ChannelDelete(ctx context.Context, orgID, id string) error
+	ChannelSetHealth(ctx context.Context, p *ChannelHealthParams) error
+	SubscriptionCreate(ctx context.Context, s *shiplog.Subscription, orgID string) error
+	SubscriptionDelete(ctx context.Context, orgID, id string) error
+
+	DeliveryInsert(ctx context.Context, d *shiplog.Delivery) error
+	// DeliveryClaim leases up to limit due deliveries of any org: queued,
+	// due, and not leased (or whose lease expired), oldest due first.
+	DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*shiplog.Delivery, error)
+	// DeliveryRecord stores an attempt and the delivery's new state, unless
+	// the delivery is no longer queued (cancelled meanwhile): then ErrNotFound.
+	DeliveryRecord(ctx context.Context, d *shiplog.Delivery, a *shiplog.Attempt) error
+	// DeliveryDefer moves a queued delivery's next attempt and lease without
+	// counting an attempt (rate limits).
+	DeliveryDefer(ctx context.Context, id string, next, leaseUntil time.Time) error
+	// DeliveryRequeue queues a finished delivery again with extra attempts,
+	// leased to the caller until leaseUntil.
+	DeliveryRequeue(ctx context.Context, orgID, id string, now, leaseUntil time.Time, extraAttempts int) (*shiplog.Delivery, error)
+	// DeliveryCancelChannel cancels a channel's queued deliveries.
+	DeliveryCancelChannel(ctx context.Context, channelID, reason string, now time.Time) error
+}
+
+// ChannelHealthParams updates a channel's health fields.
+type ChannelHealthParams struct {
+	ChannelID      string
+	FailingSince   *time.Time
+	Disable        bool // set enabled=false with DisabledReason and DisabledAt=Now
+	DisabledReason string
+	Now            time.Time
+}
+
+// Cipher seals channel secrets at rest.
+type Cipher interface {
+	Seal(plain []byte) ([]byte, error)
+	Open(sealed []byte) ([]byte, error)
 }
 
 type APIKeyAuth struct {

@@ -255,7 +255,7 @@ func TestValidateSecret(t *testing.T) {
 			}
 		})
 	}
-	if webhook.NewStandardSecret() == webhook.NewStandardSecret() {
+	if a, b := webhook.NewStandardSecret(), webhook.NewStandardSecret(); a == b {
 		t.Error("NewStandardSecret repeated itself")
 	}
 }

@@ -25,7 +25,7 @@ import (
 var migrations embed.FS
 
 // Open connects to url (postgres://…), migrates, and starts the store.
-func Open(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, error) {
+func Open(ctx context.Context, url string, log *slog.Logger, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, err
@@ -40,7 +40,11 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, e
 		db.Close()
 		return nil, err
 	}
-	return sqlstore.New(Dialect(), db, db, sqlstore.Options{Committers: 4, Logger: log}), nil
+	o := sqlstore.Options{Committers: 4, Logger: log}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return sqlstore.New(Dialect(), db, db, o), nil
 }
 
 // Migrate applies the embedded migrations under a session-level advisory

@@ -59,7 +59,7 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens (creating if needed) and migrates the database at path.
-func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.Store, error) {
+func Open(ctx context.Context, path string, log *slog.Logger, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, err
@@ -79,7 +79,11 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.Store, 
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	return sqlstore.New(Dialect(), write, read, sqlstore.Options{Committers: 1, Logger: log}), nil
+	o := sqlstore.Options{Committers: 1, Logger: log}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return sqlstore.New(Dialect(), write, read, o), nil
 }
 
 // Migrate applies the embedded migrations.

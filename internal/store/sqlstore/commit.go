@@ -46,7 +46,14 @@ type Options struct {
 	Committers int // concurrent write transactions; 1 for SQLite
 	MaxBatch   int // most callers sharing one commit
 	Logger     *slog.Logger
+	Cipher     store.Cipher // seals channel secrets; nil refuses to store any
 }
+
+// Option adjusts Options; drivers pass them through from their Open.
+type Option func(*Options)
+
+// WithCipher sets the cipher for channel secrets.
+func WithCipher(c store.Cipher) Option { return func(o *Options) { o.Cipher = c } }
 
 // New starts a Store. write and read may be the same pool.
 func New(d *Dialect, write, read *sql.DB, o Options) *Store {
@@ -61,7 +68,7 @@ func New(d *Dialect, write, read *sql.DB, o Options) *Store {
 	}
 	rb := &rebinder{numbered: d.Numbered}
 	s := &Store{
-		Queries:  &Queries{db: read, d: d, rb: rb},
+		Queries:  &Queries{db: read, d: d, rb: rb, cipher: o.Cipher},
 		d:        d,
 		write:    write,
 		read:     read,
@@ -197,7 +204,7 @@ func (s *Store) runBatchTx(batch []*writeReq, errs []error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	q := &Queries{db: tx, d: s.d, rb: s.Queries.rb}
+	q := &Queries{db: tx, d: s.d, rb: s.Queries.rb, cipher: s.Queries.cipher}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err

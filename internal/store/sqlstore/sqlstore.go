@@ -41,9 +41,10 @@ type DBTX interface {
 
 // Queries runs the shared SQL on a pool or a transaction.
 type Queries struct {
-	db DBTX
-	d  *Dialect
-	rb *rebinder
+	db     DBTX
+	d      *Dialect
+	rb     *rebinder
+	cipher store.Cipher
 }
 
 type rebinder struct {

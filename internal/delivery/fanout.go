@@ -1,0 +1,128 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/notify"
+	"github.com/shiplog/shiplog/internal/notify/email"
+	"github.com/shiplog/shiplog/internal/notify/slack"
+	"github.com/shiplog/shiplog/internal/notify/webhook"
+	"github.com/shiplog/shiplog/internal/store"
+)
+
+// Fanout writes an event's deliveries in the event's own transaction (the
+// outbox), each already leased to this process so it is sent right after
+// commit without a claim round trip.
+type Fanout struct {
+	BaseURL string
+	Clock   shiplog.Clock
+	Lease   time.Duration
+}
+
+// Message builds what renderers take from a stored event, reading the few
+// extra fields (display name, run URL, error) from the request it came from.
+func Message(e *shiplog.Event, baseURL string) notify.Message {
+	var p struct {
+		DeployedByName  string          `json:"deployed_by_name"`
+		DeployedByEmail string          `json:"deployed_by_email"`
+		BuiltByName     string          `json:"built_by_name"`
+		BuiltByEmail    string          `json:"built_by_email"`
+		DeployURL       string          `json:"deploy_url"`
+		BuildURL        string          `json:"build_url"`
+		ErrorMessage    string          `json:"error_message"`
+		ExtraMetadata   json.RawMessage `json:"extra_metadata"`
+	}
+	// The payload was validated at ingest; fields of other types are
+	// simply left empty.
+	_ = json.Unmarshal(e.Payload, &p)
+	m := notify.Message{Event: *e, BaseURL: baseURL}
+	m.ActorName = first(p.DeployedByName, p.BuiltByName)
+	m.ActorEmail = first(p.DeployedByEmail, p.BuiltByEmail)
+	m.RunURL = first(p.DeployURL, p.BuildURL)
+	m.ErrorMessage = p.ErrorMessage
+	if m.ErrorMessage == "" && len(p.ExtraMetadata) > 0 {
+		var meta struct {
+			Error any `json:"error"`
+		}
+		if json.Unmarshal(p.ExtraMetadata, &meta) == nil {
+			if s, ok := meta.Error.(string); ok {
+				m.ErrorMessage = s
+			}
+		}
+	}
+	return m
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Render turns an event into the payload a kind of channel sends.
+// Governance events carry their rendered webhook body as the event payload.
+func Render(kind shiplog.ChannelKind, m notify.Message) (json.RawMessage, error) {
+	isCICD := m.Event.Kind == shiplog.KindDeployment || m.Event.Kind == shiplog.KindBuild
+	switch kind {
+	case shiplog.ChannelWebhook:
+		if !isCICD {
+			return m.Event.Payload, nil
+		}
+		return webhook.RenderEvent(m)
+	case shiplog.ChannelSlack:
+		return slack.Render(m)
+	case shiplog.ChannelEmail:
+		msg, err := email.Render(m)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(msg)
+	}
+	return nil, fmt.Errorf("unknown channel kind %q", kind)
+}
+
+// Fanout implements ingest.Fanout.
+func (f *Fanout) Fanout(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*shiplog.Delivery, error) {
+	channels, err := tx.ChannelsForEvent(ctx, e.OrgID, e.Type)
+	if err != nil || len(channels) == 0 {
+		return nil, err
+	}
+	now := f.Clock.Now()
+	lease := now.Add(f.Lease)
+	msg := Message(e, f.BaseURL)
+	rendered := map[shiplog.ChannelKind]json.RawMessage{}
+	var out []*shiplog.Delivery
+	for _, c := range channels {
+		if !notify.Match(c, e) {
+			continue
+		}
+		payload, ok := rendered[c.Kind]
+		if !ok {
+			payload, err = Render(c.Kind, msg)
+			if errors.Is(err, notify.ErrUnsupportedEvent) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("render %s for %s: %w", e.Type, c.Kind, err)
+			}
+			rendered[c.Kind] = payload
+		}
+		d := &shiplog.Delivery{ID: shiplog.NewID(), OrgID: e.OrgID, ChannelID: c.ID, ChannelKind: c.Kind, EventID: e.ID,
+			EventType: e.Type, State: shiplog.DeliveryQueued, MaxAttempts: len(Schedule(c)) + 1, NextAttempt: now,
+			LeaseUntil: &lease, Payload: payload, CreatedAt: now, UpdatedAt: now}
+		if err := tx.DeliveryInsert(ctx, d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}

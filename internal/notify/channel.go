@@ -1,0 +1,231 @@
+package notify
+
+import (
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog"
+)
+
+// CICDEvents are what every kind of channel may subscribe to.
+var CICDEvents = []shiplog.EventType{
+	"deployment.pending", "deployment.started", "deployment.completed", "deployment.failed", "deployment.aborted",
+	"build.pending", "build.started", "build.completed", "build.failed", "build.aborted",
+}
+
+// GovernanceEvents are for webhooks only: they drive automation rather than
+// people (the seed: "delivered via outbound webhook only").
+var GovernanceEvents = []shiplog.EventType{
+	"dr.created", "dr.activated", "dr.deactivated", "dr.approved", "dr.rejected", "dr.completed", "dr.cancelled",
+	shiplog.EventVersionApproved, shiplog.EventDeploymentPreflightFailed,
+}
+
+// AllowedEvents lists the event types a kind of channel accepts.
+func AllowedEvents(k shiplog.ChannelKind) []shiplog.EventType {
+	if k == shiplog.ChannelWebhook {
+		return append(slices.Clone(CICDEvents), GovernanceEvents...)
+	}
+	return CICDEvents
+}
+
+// EnvFilterValues are the accepted environment_types_filter words (Qovery's
+// four plus TEST, which our environments also have).
+var EnvFilterValues = []string{"PRODUCTION", "STAGING", "TEST", "DEVELOPMENT", "PREVIEW"}
+
+// Match reports whether an event passes a channel's filters. The
+// subscription itself (event type) is checked by the store query. Events
+// without an environment (builds, governance) pass the environment filter
+// only when it is empty; products match case-insensitively, and a pattern
+// ending in * matches names starting with the rest.
+func Match(c *shiplog.Channel, e *shiplog.Event) bool {
+	if len(c.EnvironmentTypesFilter) > 0 {
+		if e.EnvironmentType == "" || !slices.ContainsFunc(c.EnvironmentTypesFilter, func(f string) bool {
+			return strings.EqualFold(f, string(e.EnvironmentType))
+		}) {
+			return false
+		}
+	}
+	if len(c.ProductNamesFilter) > 0 {
+		if !slices.ContainsFunc(c.ProductNamesFilter, func(p string) bool { return MatchProduct(p, e.ProductName) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// MatchProduct matches one product_names_filter entry against a name.
+func MatchProduct(pattern, name string) bool {
+	p, n := strings.ToLower(strings.TrimSpace(pattern)), strings.ToLower(name)
+	if prefix, ok := strings.CutSuffix(p, "*"); ok {
+		return strings.HasPrefix(n, prefix)
+	}
+	return p == n
+}
+
+// Owners is the recipient word that stands for the org's owners.
+const Owners = "owners"
+
+// Retry schedule bounds: a receiver down for hours is fine, a year is not.
+const (
+	MaxRetries     = 20
+	MaxRetryDelay  = 24 * time.Hour
+	MinRetryDelay  = time.Second
+	maxNameLen     = 200
+	maxDescLen     = 2000
+	maxRecipients  = 50
+	maxFilterItems = 100
+)
+
+// Validate checks a channel's configuration and normalises it (filters
+// upper-cased, recipients trimmed). It does not check URL reachability or
+// SSRF, which the caller does with the server's policy.
+func Validate(c *shiplog.Channel) error {
+	bad := func(format string, args ...any) error { return shiplog.Errorf(shiplog.EINVALID, format, args...) }
+	switch c.Kind {
+	case shiplog.ChannelSlack, shiplog.ChannelEmail, shiplog.ChannelWebhook:
+	default:
+		return bad("Field 'kind' must be one of slack, email, webhook")
+	}
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Name == "" {
+		return bad("Field 'name' is required")
+	}
+	if len(c.Name) > maxNameLen {
+		return bad("Field 'name' is too long (limit %d bytes)", maxNameLen)
+	}
+	if len(c.Description) > maxDescLen {
+		return bad("Field 'description' is too long (limit %d bytes)", maxDescLen)
+	}
+	if len(c.Events) == 0 {
+		return bad("Field 'events' must list at least one event type; %s channels accept: %s", c.Kind, joinTypes(AllowedEvents(c.Kind)))
+	}
+	allowed := AllowedEvents(c.Kind)
+	seen := map[shiplog.EventType]bool{}
+	var events []shiplog.EventType
+	for _, t := range c.Events {
+		if !slices.Contains(allowed, t) {
+			if c.Kind != shiplog.ChannelWebhook && slices.Contains(GovernanceEvents, t) {
+				return bad("Event '%s' is delivered by webhook channels only; %s channels accept: %s", t, c.Kind, joinTypes(allowed))
+			}
+			return bad("Unknown event type '%s'; %s channels accept: %s", t, c.Kind, joinTypes(allowed))
+		}
+		if !seen[t] {
+			seen[t] = true
+			events = append(events, t)
+		}
+	}
+	c.Events = events
+	if len(c.EnvironmentTypesFilter) > maxFilterItems || len(c.ProductNamesFilter) > maxFilterItems {
+		return bad("Filters may list at most %d values", maxFilterItems)
+	}
+	for i, f := range c.EnvironmentTypesFilter {
+		u := strings.ToUpper(strings.TrimSpace(f))
+		if !slices.Contains(EnvFilterValues, u) {
+			return bad("Field 'environment_types_filter' has an unknown value '%s'; use %s", f, strings.Join(EnvFilterValues, ", "))
+		}
+		c.EnvironmentTypesFilter[i] = u
+	}
+	for i, p := range c.ProductNamesFilter {
+		p = strings.TrimSpace(p)
+		if p == "" || p == "*" && len(c.ProductNamesFilter) > 1 || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
+			return bad("Field 'product_names_filter' has an invalid value '%s': use a product name, or a prefix ending in *", c.ProductNamesFilter[i])
+		}
+		c.ProductNamesFilter[i] = p
+	}
+	if len(c.RetrySchedule) > MaxRetries {
+		return bad("Field 'retry_schedule' may list at most %d delays", MaxRetries)
+	}
+	for _, d := range c.RetrySchedule {
+		if d < MinRetryDelay || d > MaxRetryDelay {
+			return bad("Field 'retry_schedule' delays must be between %s and %s", MinRetryDelay, MaxRetryDelay)
+		}
+	}
+	switch c.Kind {
+	case shiplog.ChannelSlack:
+		if c.URL == "" {
+			return bad("Field 'url' is required for Slack channels: the incoming-webhook URL from api.slack.com/apps")
+		}
+		if c.Secret != "" || len(c.Recipients) > 0 {
+			return bad("Slack channels take 'url' only, not 'secret' or 'recipients'")
+		}
+	case shiplog.ChannelWebhook:
+		if c.URL == "" {
+			return bad("Field 'url' is required for webhook channels")
+		}
+		if len(c.Recipients) > 0 {
+			return bad("Webhook channels take no 'recipients'")
+		}
+		if c.SignatureScheme == "" {
+			c.SignatureScheme = "versioner"
+		}
+		if c.SignatureScheme != "versioner" && c.SignatureScheme != "standard-webhooks" {
+			return bad("Field 'signature_scheme' must be versioner or standard-webhooks")
+		}
+	case shiplog.ChannelEmail:
+		if c.URL != "" || c.Secret != "" {
+			return bad("Email channels take 'recipients', not 'url' or 'secret'")
+		}
+		if len(c.Recipients) == 0 {
+			return bad("Field 'recipients' must list at least one email address, distribution list, or the word 'owners'")
+		}
+		if len(c.Recipients) > maxRecipients {
+			return bad("Field 'recipients' may list at most %d addresses", maxRecipients)
+		}
+		for i, r := range c.Recipients {
+			r = strings.TrimSpace(r)
+			if strings.EqualFold(r, Owners) {
+				c.Recipients[i] = Owners
+				continue
+			}
+			a, err := mail.ParseAddress(r)
+			if err != nil || a.Name != "" || !strings.Contains(a.Address, "@") {
+				return bad("Field 'recipients' has an invalid address '%s'", r)
+			}
+			c.Recipients[i] = a.Address
+		}
+	}
+	return nil
+}
+
+func joinTypes(ts []shiplog.EventType) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Mask shows enough of a secret to recognise it, never enough to use it.
+func Mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	if len(secret) <= 8 {
+		return "…"
+	}
+	return "…" + secret[len(secret)-4:]
+}
+
+// MaskURL keeps a URL's scheme and host and hides its path (a Slack URL's
+// path is its credential).
+func MaskURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return Mask(raw)
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	return fmt.Sprintf("%s://%s/…%s", scheme, host, raw[max(len(raw)-4, 0):])
+}
+
+// DefaultChannel is Clever Cloud's default hook, which every new org gets:
+// deployment results emailed to the org's owners. The org may edit or
+// delete it.
+func DefaultChannel(orgID string, now time.Time) *shiplog.Channel {
+	return &shiplog.Channel{ID: shiplog.NewID(), OrgID: orgID, Kind: shiplog.ChannelEmail,
+		Name: "Default deployment result e-mails", Description: "Deployment results, e-mailed to the organisation's owners.",
+		Enabled: true, Events: []shiplog.EventType{"deployment.completed", "deployment.failed"},
+		Recipients: []string{Owners}, CreatedAt: now, UpdatedAt: now}
+}

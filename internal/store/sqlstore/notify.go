@@ -1,0 +1,507 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/store"
+)
+
+var errNoCipher = errors.New("no secret key configured: channel secrets cannot be stored")
+
+func (q *Queries) seal(s string) (any, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if q.cipher == nil {
+		return nil, errNoCipher
+	}
+	return q.cipher.Seal([]byte(s))
+}
+
+func (q *Queries) open(b []byte) (string, error) {
+	if len(b) == 0 {
+		return "", nil
+	}
+	if q.cipher == nil {
+		return "", errNoCipher
+	}
+	p, err := q.cipher.Open(b)
+	return string(p), err
+}
+
+func jsonList[T any](v []T) string {
+	if v == nil {
+		v = []T{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func (q *Queries) OrgOwnerEmails(ctx context.Context, orgID string) ([]string, error) {
+	rows, err := q.query(ctx, `SELECT email FROM org_owners WHERE org_id = ? ORDER BY email`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (q *Queries) OrgSetOwnerEmails(ctx context.Context, orgID string, emails []string) error {
+	if _, err := q.exec(ctx, `DELETE FROM org_owners WHERE org_id = ?`, orgID); err != nil {
+		return err
+	}
+	for _, e := range emails {
+		if _, err := q.exec(ctx, `INSERT INTO org_owners (org_id, email) VALUES (?, ?) ON CONFLICT DO NOTHING`, orgID, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const channelCols = `c.id, c.org_id, c.kind, c.name, c.description, c.enabled, c.environment_types_filter, c.product_names_filter,
+	c.url, c.url_sealed, c.secret_sealed, c.signature_scheme, c.recipients, c.retry_schedule, c.disabled_reason,
+	c.disabled_at, c.failing_since, c.created_at, c.updated_at`
+
+func (q *Queries) scanChannel(sc interface{ Scan(...any) error }) (*shiplog.Channel, error) {
+	var c shiplog.Channel
+	var envs, prods, recips, sched string
+	var urlSealed, secretSealed []byte
+	var disabledAt, failingSince sql.NullInt64
+	var created, updated int64
+	if err := sc.Scan(&c.ID, &c.OrgID, &c.Kind, &c.Name, &c.Description, &c.Enabled, &envs, &prods, &c.URL, &urlSealed,
+		&secretSealed, &c.SignatureScheme, &recips, &sched, &c.DisabledReason, &disabledAt, &failingSince, &created, &updated); err != nil {
+		return nil, err
+	}
+	var ms []int64
+	for _, u := range []struct {
+		s   string
+		dst any
+	}{{envs, &c.EnvironmentTypesFilter}, {prods, &c.ProductNamesFilter}, {recips, &c.Recipients}, {sched, &ms}} {
+		if err := json.Unmarshal([]byte(u.s), u.dst); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range ms {
+		c.RetrySchedule = append(c.RetrySchedule, time.Duration(m)*time.Millisecond)
+	}
+	var err error
+	if len(urlSealed) > 0 {
+		if c.URL, err = q.open(urlSealed); err != nil {
+			return nil, err
+		}
+	}
+	if c.Secret, err = q.open(secretSealed); err != nil {
+		return nil, err
+	}
+	c.DisabledAt, c.FailingSince = timePtr(disabledAt), timePtr(failingSince)
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &c, nil
+}
+
+// withEvents fills each channel's Events from its subscriptions.
+func (q *Queries) withEvents(ctx context.Context, orgID string, cs []*shiplog.Channel) ([]*shiplog.Channel, error) {
+	if len(cs) == 0 {
+		return cs, nil
+	}
+	byID := map[string]*shiplog.Channel{}
+	for _, c := range cs {
+		byID[c.ID] = c
+		c.Events = []shiplog.EventType{}
+	}
+	subs, err := q.SubscriptionList(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range subs {
+		if c := byID[s.ChannelID]; c != nil {
+			c.Events = append(c.Events, s.EventType)
+		}
+	}
+	return cs, nil
+}
+
+func (q *Queries) channels(ctx context.Context, orgID, where string, args ...any) ([]*shiplog.Channel, error) {
+	rows, err := q.query(ctx, `SELECT `+channelCols+` FROM channels c WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*shiplog.Channel
+	for rows.Next() {
+		c, err := q.scanChannel(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return q.withEvents(ctx, orgID, out)
+}
+
+func (q *Queries) ChannelList(ctx context.Context, orgID string) ([]*shiplog.Channel, error) {
+	return q.channels(ctx, orgID, `c.org_id = ? ORDER BY c.id`, orgID)
+}
+
+func (q *Queries) ChannelGet(ctx context.Context, orgID, id string) (*shiplog.Channel, error) {
+	cs, err := q.channels(ctx, orgID, `c.org_id = ? AND c.id = ?`, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return cs[0], nil
+}
+
+func (q *Queries) ChannelsForEvent(ctx context.Context, orgID string, t shiplog.EventType) ([]*shiplog.Channel, error) {
+	rows, err := q.query(ctx, `SELECT `+channelCols+` FROM channels c JOIN subscriptions s ON s.channel_id = c.id
+		WHERE s.org_id = ? AND s.event_type = ? AND c.enabled = TRUE ORDER BY c.id`, orgID, string(t))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*shiplog.Channel
+	for rows.Next() {
+		c, err := q.scanChannel(rows)
+		if err != nil {
+			return nil, err
+		}
+		c.Events = []shiplog.EventType{t} // the one that matters here
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func scheduleMS(d []time.Duration) string {
+	ms := make([]int64, len(d))
+	for i, v := range d {
+		ms[i] = v.Milliseconds()
+	}
+	return jsonList(ms)
+}
+
+// channelSecrets splits the URL into the plain column (webhooks) or the
+// sealed one (Slack, whose URL is itself the credential).
+func (q *Queries) channelSecrets(c *shiplog.Channel) (plainURL string, urlSealed, secretSealed any, err error) {
+	plainURL = c.URL
+	if c.Kind == shiplog.ChannelSlack {
+		plainURL = ""
+		if urlSealed, err = q.seal(c.URL); err != nil {
+			return
+		}
+	}
+	secretSealed, err = q.seal(c.Secret)
+	return
+}
+
+func (q *Queries) ChannelCreate(ctx context.Context, c *shiplog.Channel) error {
+	plainURL, urlSealed, secretSealed, err := q.channelSecrets(c)
+	if err != nil {
+		return err
+	}
+	if _, err := q.exec(ctx, `INSERT INTO channels (id, org_id, kind, name, description, enabled, environment_types_filter,
+		product_names_filter, url, url_sealed, secret_sealed, signature_scheme, recipients, retry_schedule, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.OrgID, string(c.Kind), c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter),
+		jsonList(c.ProductNamesFilter), plainURL, urlSealed, secretSealed, c.SignatureScheme, jsonList(c.Recipients),
+		scheduleMS(c.RetrySchedule), micros(c.CreatedAt), micros(c.UpdatedAt)); err != nil {
+		return err
+	}
+	return q.setSubscriptions(ctx, c)
+}
+
+func (q *Queries) setSubscriptions(ctx context.Context, c *shiplog.Channel) error {
+	if _, err := q.exec(ctx, `DELETE FROM subscriptions WHERE channel_id = ?`, c.ID); err != nil {
+		return err
+	}
+	for _, t := range c.Events {
+		if err := q.SubscriptionCreate(ctx, &shiplog.Subscription{ID: shiplog.NewID(), ChannelID: c.ID, EventType: t,
+			CreatedAt: c.UpdatedAt}, c.OrgID); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *Queries) ChannelUpdate(ctx context.Context, c *shiplog.Channel) error {
+	plainURL, urlSealed, secretSealed, err := q.channelSecrets(c)
+	if err != nil {
+		return err
+	}
+	res, err := q.exec(ctx, `UPDATE channels SET name = ?, description = ?, enabled = ?, environment_types_filter = ?,
+		product_names_filter = ?, url = ?, url_sealed = ?, secret_sealed = ?, signature_scheme = ?, recipients = ?,
+		retry_schedule = ?, disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ?
+		WHERE org_id = ? AND id = ?`,
+		c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter), jsonList(c.ProductNamesFilter), plainURL,
+		urlSealed, secretSealed, c.SignatureScheme, jsonList(c.Recipients), scheduleMS(c.RetrySchedule), c.DisabledReason,
+		nullMicros(c.DisabledAt), nullMicros(c.FailingSince), micros(c.UpdatedAt), c.OrgID, c.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return q.setSubscriptions(ctx, c)
+}
+
+func (q *Queries) ChannelDelete(ctx context.Context, orgID, id string) error {
+	// Children first: PostgreSQL and SQLite both cascade, but explicit
+	// deletes keep the behaviour independent of foreign-key settings.
+	for _, stmt := range []string{
+		`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE channel_id = ? AND org_id = ?)`,
+		`DELETE FROM deliveries WHERE channel_id = ? AND org_id = ?`,
+		`DELETE FROM subscriptions WHERE channel_id = ? AND org_id = ?`,
+	} {
+		if _, err := q.exec(ctx, stmt, id, orgID); err != nil {
+			return err
+		}
+	}
+	res, err := q.exec(ctx, `DELETE FROM channels WHERE id = ? AND org_id = ?`, id, orgID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (q *Queries) ChannelSetHealth(ctx context.Context, p *store.ChannelHealthParams) error {
+	if p.Disable {
+		_, err := q.exec(ctx, `UPDATE channels SET enabled = FALSE, disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ? WHERE id = ?`,
+			p.DisabledReason, micros(p.Now), nullMicros(p.FailingSince), micros(p.Now), p.ChannelID)
+		return err
+	}
+	_, err := q.exec(ctx, `UPDATE channels SET failing_since = ? WHERE id = ?`, nullMicros(p.FailingSince), p.ChannelID)
+	return err
+}
+
+func (q *Queries) SubscriptionCreate(ctx context.Context, s *shiplog.Subscription, orgID string) error {
+	_, err := q.exec(ctx, `INSERT INTO subscriptions (id, org_id, channel_id, event_type, created_at) VALUES (?, ?, ?, ?, ?)`,
+		s.ID, orgID, s.ChannelID, string(s.EventType), micros(s.CreatedAt))
+	return err
+}
+
+func (q *Queries) SubscriptionDelete(ctx context.Context, orgID, id string) error {
+	res, err := q.exec(ctx, `DELETE FROM subscriptions WHERE org_id = ? AND id = ?`, orgID, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (q *Queries) SubscriptionList(ctx context.Context, orgID string) ([]*shiplog.Subscription, error) {
+	rows, err := q.query(ctx, `SELECT id, channel_id, event_type, created_at FROM subscriptions WHERE org_id = ? ORDER BY id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*shiplog.Subscription
+	for rows.Next() {
+		var s shiplog.Subscription
+		var created int64
+		if err := rows.Scan(&s.ID, &s.ChannelID, &s.EventType, &created); err != nil {
+			return nil, err
+		}
+		s.CreatedAt = fromMicros(created)
+		out = append(out, &s)
+	}
+	return out, rows.Err()
+}
+
+const deliveryCols = `id, org_id, channel_id, channel_kind, event_id, event_type, state, attempts, max_attempts, next_attempt_at,
+	lease_until, last_error, test, payload, created_at, updated_at, completed_at`
+
+func scanDelivery(sc interface{ Scan(...any) error }) (*shiplog.Delivery, error) {
+	var d shiplog.Delivery
+	var next, created, updated int64
+	var lease, completed sql.NullInt64
+	var payload string
+	if err := sc.Scan(&d.ID, &d.OrgID, &d.ChannelID, &d.ChannelKind, &d.EventID, &d.EventType, &d.State, &d.Attempts,
+		&d.MaxAttempts, &next, &lease, &d.LastError, &d.Test, &payload, &created, &updated, &completed); err != nil {
+		return nil, err
+	}
+	d.Payload = json.RawMessage(payload)
+	d.NextAttempt, d.CreatedAt, d.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
+	d.LeaseUntil, d.CompletedAt = timePtr(lease), timePtr(completed)
+	return &d, nil
+}
+
+func (q *Queries) deliveries(ctx context.Context, query string, args ...any) ([]*shiplog.Delivery, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*shiplog.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (q *Queries) DeliveryInsert(ctx context.Context, d *shiplog.Delivery) error {
+	_, err := q.exec(ctx, `INSERT INTO deliveries (id, org_id, channel_id, channel_kind, event_id, event_type, state, attempts,
+		max_attempts, next_attempt_at, lease_until, last_error, test, payload, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)`,
+		d.ID, d.OrgID, d.ChannelID, string(d.ChannelKind), d.EventID, string(d.EventType), string(d.State), d.Attempts,
+		d.MaxAttempts, micros(d.NextAttempt), nullMicros(d.LeaseUntil), d.Test, string(d.Payload), micros(d.CreatedAt), micros(d.UpdatedAt))
+	return err
+}
+
+func (q *Queries) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*shiplog.Delivery, error) {
+	return q.deliveries(ctx, `UPDATE deliveries SET lease_until = ? WHERE id IN (
+			SELECT id FROM deliveries WHERE state = 'queued' AND next_attempt_at <= ?
+			AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT ?`+q.d.ForUpdateSkipLocked+`)
+		RETURNING `+deliveryCols, micros(leaseUntil), micros(now), micros(now), limit)
+}
+
+func (q *Queries) DeliveryRecord(ctx context.Context, d *shiplog.Delivery, a *shiplog.Attempt) error {
+	res, err := q.exec(ctx, `UPDATE deliveries SET state = ?, attempts = ?, max_attempts = ?, next_attempt_at = ?, lease_until = ?,
+		last_error = ?, updated_at = ?, completed_at = ? WHERE id = ? AND state = 'queued'`,
+		string(d.State), d.Attempts, d.MaxAttempts, micros(d.NextAttempt), nullMicros(d.LeaseUntil), d.LastError,
+		micros(d.UpdatedAt), nullMicros(d.CompletedAt), d.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	hdr, err := json.Marshal(a.ResponseHeaders)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, `INSERT INTO delivery_attempts (id, org_id, delivery_id, number, started_at, duration_ms, status_code,
+		response_headers, response_body, error, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, d.OrgID, d.ID, a.Number, micros(a.StartedAt), a.DurationMS, a.StatusCode, string(hdr),
+		strings.ToValidUTF8(a.ResponseBody, "\uFFFD"), a.Error, a.Outcome)
+	return err
+}
+
+func (q *Queries) DeliveryDefer(ctx context.Context, id string, next, leaseUntil time.Time) error {
+	_, err := q.exec(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_until = ? WHERE id = ? AND state = 'queued'`,
+		micros(next), micros(leaseUntil), id)
+	return err
+}
+
+func (q *Queries) DeliveryRequeue(ctx context.Context, orgID, id string, now, leaseUntil time.Time, extra int) (*shiplog.Delivery, error) {
+	ds, err := q.deliveries(ctx, `UPDATE deliveries SET state = 'queued', max_attempts = attempts + ?, next_attempt_at = ?,
+		lease_until = ?, completed_at = NULL, updated_at = ? WHERE org_id = ? AND id = ? AND state <> 'queued' RETURNING `+deliveryCols,
+		extra, micros(now), micros(leaseUntil), micros(now), orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		if _, err := q.DeliveryGet(ctx, orgID, id); err != nil {
+			return nil, err
+		}
+		return nil, store.ErrConflict // exists, but still queued
+	}
+	return ds[0], nil
+}
+
+func (q *Queries) DeliveryFailedSince(ctx context.Context, orgID, channelID string, since time.Time) ([]string, error) {
+	rows, err := q.query(ctx, `SELECT id FROM deliveries WHERE org_id = ? AND channel_id = ? AND state = 'failed' AND created_at >= ? ORDER BY id`,
+		orgID, channelID, micros(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func (q *Queries) DeliveryCancelChannel(ctx context.Context, channelID, reason string, now time.Time) error {
+	_, err := q.exec(ctx, `UPDATE deliveries SET state = 'cancelled', last_error = ?, lease_until = NULL, completed_at = ?, updated_at = ?
+		WHERE channel_id = ? AND state = 'queued'`, reason, micros(now), micros(now), channelID)
+	return err
+}
+
+func (q *Queries) DeliveryList(ctx context.Context, orgID, channelID string, p store.Page) ([]*shiplog.Delivery, error) {
+	where, args, tail := pageClause([]string{"org_id = ?", "channel_id = ?"}, []any{orgID, channelID}, "id", p)
+	return q.deliveries(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE `+strings.Join(where, " AND ")+tail, args...)
+}
+
+func (q *Queries) DeliveryGet(ctx context.Context, orgID, id string) (*shiplog.Delivery, error) {
+	ds, err := q.deliveries(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE org_id = ? AND id = ?`, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return ds[0], nil
+}
+
+func (q *Queries) AttemptList(ctx context.Context, orgID, deliveryID string) ([]*shiplog.Attempt, error) {
+	rows, err := q.query(ctx, `SELECT id, delivery_id, number, started_at, duration_ms, status_code, response_headers,
+		response_body, error, outcome FROM delivery_attempts WHERE org_id = ? AND delivery_id = ? ORDER BY number, id`, orgID, deliveryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*shiplog.Attempt
+	for rows.Next() {
+		var a shiplog.Attempt
+		var started int64
+		var hdr string
+		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.Number, &started, &a.DurationMS, &a.StatusCode, &hdr, &a.ResponseBody,
+			&a.Error, &a.Outcome); err != nil {
+			return nil, err
+		}
+		a.StartedAt = fromMicros(started)
+		if err := json.Unmarshal([]byte(hdr), &a.ResponseHeaders); err != nil {
+			return nil, err
+		}
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}
+
+func (q *Queries) DeliveryStats(ctx context.Context) (map[shiplog.DeliveryState]int, error) {
+	rows, err := q.query(ctx, `SELECT state, COUNT(*) FROM deliveries GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[shiplog.DeliveryState]int{}
+	for rows.Next() {
+		var s shiplog.DeliveryState
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
