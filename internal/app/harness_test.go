@@ -47,8 +47,17 @@ type server struct {
 // start runs a server on a free loopback port until the test ends.
 func start(t *testing.T, dbURL string) *server {
 	t.Helper()
+	return startWith(t, app.Config{DB: dbURL})
+}
+
+// startWith starts a server with cfg, filling in what every test needs.
+func startWith(t *testing.T, cfg app.Config) *server {
+	t.Helper()
+	dbURL := cfg.DB
+	cfg.Addr, cfg.SecretKey, cfg.AllowPrivateTargets = "127.0.0.1:0", testKey, true
+	cfg.Log = slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", DB: dbURL, SecretKey: testKey, AllowPrivateTargets: true, Log: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("start: %v", err)
@@ -79,12 +88,15 @@ func (w tlog) Write(p []byte) (int, error) {
 }
 
 // org creates an organisation and returns its first API key.
-func (s *server) org(name string) string {
+func (s *server) org(name string, owners ...string) string {
 	s.t.Helper()
 	var key string
 	err := s.app.Store.Write(context.Background(), func(ctx context.Context, tx store.Tx) error {
 		o, err := tx.OrgCreate(ctx, name, time.Now())
 		if err != nil {
+			return err
+		}
+		if err := tx.OrgSetOwnerEmails(ctx, o.ID, owners); err != nil {
 			return err
 		}
 		_, key, err = auth.CreateKey(ctx, tx, o, "test", shiplog.SystemClock{}.Now())

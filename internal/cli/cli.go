@@ -55,11 +55,12 @@ func (l logFlags) logger(w io.Writer) *slog.Logger {
 type serveCmd struct {
 	Addr string `name:"addr" env:"SHIPLOG_ADDR" default:"127.0.0.1:8080" help:"Address to listen on (HOST:PORT; port 0 picks a free port)."`
 	dbFlag
-	BaseURL             string `name:"base-url" env:"SHIPLOG_BASE_URL" help:"Public URL of this server, for links in notifications (default http://ADDR)."`
-	SecretKey           string `name:"secret-key" env:"SHIPLOG_SECRET_KEY" help:"Key that encrypts channel secrets at rest: 32 bytes, base64. Default for SQLite: a key file beside the database. Required for PostgreSQL."`
-	SMTPURL             string `name:"smtp-url" env:"SHIPLOG_SMTP_URL" help:"SMTP relay for email notifications: smtp://user:pass@host:port (STARTTLS when offered) or smtps://…"`
-	MailFrom            string `name:"mail-from" env:"SHIPLOG_MAIL_FROM" default:"shiplog <shiplog@localhost>" help:"From address of notification emails."`
-	AllowPrivateTargets bool   `name:"allow-private-targets" env:"SHIPLOG_ALLOW_PRIVATE_TARGETS" help:"Let webhook and Slack URLs reach loopback, private and link-local addresses (internal receivers, tests)."`
+	BaseURL             string        `name:"base-url" env:"SHIPLOG_BASE_URL" help:"Public URL of this server, for links in notifications (default http://ADDR)."`
+	SecretKey           string        `name:"secret-key" env:"SHIPLOG_SECRET_KEY" help:"Key that encrypts channel secrets at rest: 32 bytes, base64. Default for SQLite: a key file beside the database. Required for PostgreSQL."`
+	SMTPURL             string        `name:"smtp-url" env:"SHIPLOG_SMTP_URL" help:"SMTP relay for email notifications: smtp://user:pass@host:port (STARTTLS when offered) or smtps://…"`
+	MailFrom            string        `name:"mail-from" env:"SHIPLOG_MAIL_FROM" default:"shiplog <shiplog@localhost>" help:"From address of notification emails."`
+	AllowPrivateTargets bool          `name:"allow-private-targets" env:"SHIPLOG_ALLOW_PRIVATE_TARGETS" help:"Let webhook and Slack URLs reach loopback, private and link-local addresses (internal receivers, tests)."`
+	DeliveryLease       time.Duration `name:"delivery-lease" env:"SHIPLOG_DELIVERY_LEASE" default:"30s" help:"How long a delivery stays with the process that took it; after that any replica takes it over (the delay after a crash)."`
 	logFlags
 }
 
@@ -68,7 +69,8 @@ func (c *serveCmd) Run(env *Env) error {
 		return errors.New("--smtp-url needs --mail-from")
 	}
 	return app.Run(env.Ctx, app.Config{Addr: c.Addr, DB: c.DB, Log: c.logger(env.Stderr), BaseURL: c.BaseURL,
-		SecretKey: c.SecretKey, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom, AllowPrivateTargets: c.AllowPrivateTargets})
+		SecretKey: c.SecretKey, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom, AllowPrivateTargets: c.AllowPrivateTargets,
+		DeliveryLease: c.DeliveryLease})
 }
 
 type migrateCmd struct {

@@ -48,10 +48,9 @@ func Decide(d *shiplog.Delivery, schedule []time.Duration, o Outcome, now time.T
 	case o.OK:
 		d.State, d.LastError = shiplog.DeliverySucceeded, ""
 	case o.Retryable && d.Attempts < d.MaxAttempts:
-		delay := schedule[min(max(d.Attempts-1, 0), len(schedule)-1)]
-		if o.RetryAfter > delay {
-			delay = min(o.RetryAfter, MaxRetryAfter)
-		}
+		// The receiver's Retry-After may only postpone (never advance) the
+		// schedule, and only by a bounded amount.
+		delay := max(schedule[min(max(d.Attempts-1, 0), len(schedule)-1)], min(o.RetryAfter, MaxRetryAfter))
 		d.State, d.NextAttempt, d.LastError = shiplog.DeliveryQueued, now.Add(delay), o.Err
 		return
 	default:

@@ -58,6 +58,7 @@ type Worker struct {
 	mu       sync.Mutex
 	timers   map[string]func() bool
 	slackAt  map[string]time.Time // next free slot per Slack channel
+	held     map[string]time.Time // slot already reserved by a deferred delivery
 	stopOnce sync.Once
 }
 
@@ -87,6 +88,7 @@ func (w *Worker) Start() {
 	w.stop = make(chan struct{})
 	w.timers = map[string]func() bool{}
 	w.slackAt = map[string]time.Time{}
+	w.held = map[string]time.Time{}
 	for range w.Concurrency {
 		w.wg.Add(1)
 		go w.sendLoop()
@@ -215,10 +217,15 @@ func (w *Worker) sendLoop() {
 	}
 }
 
-// slackSlot reserves the next one-per-second slot of a Slack channel.
-func (w *Worker) slackSlot(channelID string, now time.Time) time.Time {
+// slackSlot reserves the next one-per-second slot of a Slack channel for a
+// delivery; a delivery deferred to a slot it already holds keeps that slot.
+func (w *Worker) slackSlot(channelID, deliveryID string, now time.Time) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if at, ok := w.held[deliveryID]; ok {
+		delete(w.held, deliveryID)
+		return at
+	}
 	at := w.slackAt[channelID]
 	if at.Before(now) {
 		at = now
@@ -243,7 +250,7 @@ func (w *Worker) process(d *shiplog.Delivery) {
 	}
 	now := w.Clock.Now()
 	if c.Kind == shiplog.ChannelSlack {
-		if at := w.slackSlot(c.ID, now); at.After(now) {
+		if at := w.slackSlot(c.ID, d.ID, now); at.After(now) {
 			// Over Slack's rate: move the attempt (without spending one)
 			// and extend the lease past it, so no poller steals it.
 			err := w.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
@@ -254,6 +261,9 @@ func (w *Worker) process(d *shiplog.Delivery) {
 				return
 			}
 			d.NextAttempt = at
+			w.mu.Lock()
+			w.held[d.ID] = at
+			w.mu.Unlock()
 			w.after(d, at.Sub(now))
 			return
 		}

@@ -3,6 +3,7 @@ package notify
 import (
 	"fmt"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -209,15 +210,14 @@ func Mask(secret string) string {
 	return "…" + secret[len(secret)-4:]
 }
 
-// MaskURL keeps a URL's scheme and host and hides its path (a Slack URL's
-// path is its credential).
+// MaskURL keeps a URL's scheme and host and hides the rest: user info,
+// path, query and fragment (a Slack URL's path is its credential).
 func MaskURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
 		return Mask(raw)
 	}
-	host, _, _ := strings.Cut(rest, "/")
-	return fmt.Sprintf("%s://%s/…%s", scheme, host, raw[max(len(raw)-4, 0):])
+	return fmt.Sprintf("%s://%s/…%s", u.Scheme, u.Host, raw[max(len(raw)-4, 0):])
 }
 
 // DefaultChannel is Clever Cloud's default hook, which every new org gets:

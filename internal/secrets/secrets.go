@@ -7,6 +7,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -69,11 +70,8 @@ func ParseKey(s string) ([]byte, error) {
 			return k, nil
 		}
 	}
-	if len(s) == 64 {
-		var k [32]byte
-		if _, err := fmt.Sscanf(s, "%x", &k); err == nil {
-			return k[:], nil
-		}
+	if k, err := hex.DecodeString(s); err == nil && len(k) == 32 {
+		return k, nil
 	}
 	return nil, errors.New("secret key must be 32 bytes as base64 or 64 hex digits (make one with: openssl rand -base64 32)")
 }

@@ -79,7 +79,7 @@ type Reader interface {
 	DeliveryList(ctx context.Context, orgID, channelID string, p Page) ([]*shiplog.Delivery, error)
 	DeliveryGet(ctx context.Context, orgID, id string) (*shiplog.Delivery, error)
 	AttemptList(ctx context.Context, orgID, deliveryID string) ([]*shiplog.Attempt, error)
-	// DeliveryFailedSince lists a channel's failed deliveries created since.
+	// DeliveryFailedSince lists a channel's failed deliveries created since (test sends excluded).
 	DeliveryFailedSince(ctx context.Context, orgID, channelID string, since time.Time) ([]string, error)
 	// DeliveryStats counts deliveries by state, for tests and metrics.
 	DeliveryStats(ctx context.Context) (map[shiplog.DeliveryState]int, error)

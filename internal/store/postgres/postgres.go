@@ -54,7 +54,13 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	locker, err := lock.NewPostgresSessionLocker()
+	// The lock is per schema: replicas sharing a schema serialise, tenants
+	// (or tests) in other schemas of the same database do not wait.
+	var lockID int64
+	if err := db.QueryRowContext(ctx, `SELECT hashtextextended('shiplog-migrate/' || current_schema(), 0)`).Scan(&lockID); err != nil {
+		return fmt.Errorf("migrate postgres: %w", err)
+	}
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,11 @@ func (q *Queries) OrgGetByName(ctx context.Context, name string) (*shiplog.Org, 
 }
 
 func (q *Queries) APIKeyCreate(ctx context.Context, p *store.APIKeyCreateParams) (*shiplog.APIKey, error) {
+	// Key numbers are MAX+1: serialise creators of one org's keys, or two
+	// PostgreSQL transactions would pick the same number.
+	if err := q.LockSubject(ctx, "api_keys/"+p.OrgID); err != nil {
+		return nil, err
+	}
 	k := &shiplog.APIKey{ID: shiplog.NewID(), OrgID: p.OrgID, Name: p.Name, Hint: p.Hint, CreatedAt: fromMicros(micros(p.Now))}
 	var num int64
 	err := q.row(ctx, `INSERT INTO api_keys (id, org_id, key_num, name, hash, hint, created_at)

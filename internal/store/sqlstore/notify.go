@@ -424,7 +424,7 @@ func (q *Queries) DeliveryRequeue(ctx context.Context, orgID, id string, now, le
 }
 
 func (q *Queries) DeliveryFailedSince(ctx context.Context, orgID, channelID string, since time.Time) ([]string, error) {
-	rows, err := q.query(ctx, `SELECT id FROM deliveries WHERE org_id = ? AND channel_id = ? AND state = 'failed' AND created_at >= ? ORDER BY id`,
+	rows, err := q.query(ctx, `SELECT id FROM deliveries WHERE org_id = ? AND channel_id = ? AND state = 'failed' AND test = FALSE AND created_at >= ? ORDER BY id`,
 		orgID, channelID, micros(since))
 	if err != nil {
 		return nil, err

@@ -1,0 +1,397 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/store"
+)
+
+func testDeployment(t *testing.T, open OpenFunc) {
+	parallel(t, map[string]func(t *testing.T){
+		"RoundTrip":     func(t *testing.T) { testDeploymentRoundTrip(t, open(t)) },
+		"FindOpen":      func(t *testing.T) { testDeploymentFindOpen(t, open(t)) },
+		"List":          func(t *testing.T) { testDeploymentList(t, open(t)) },
+		"TimePrecision": func(t *testing.T) { testTimePrecision(t, open(t)) },
+	})
+}
+
+func testBuild(t *testing.T, open OpenFunc) {
+	parallel(t, map[string]func(t *testing.T){
+		"RoundTrip": func(t *testing.T) { testBuildRoundTrip(t, open(t)) },
+		"FindOpen":  func(t *testing.T) { testBuildFindOpen(t, open(t)) },
+		"List":      func(t *testing.T) { testBuildList(t, open(t)) },
+	})
+}
+
+// metadata is stored as given, byte for byte: odd spacing, key order and
+// escapes included.
+var metadata = json.RawMessage(`{"z": [1, 2.50, null],"a":{"ü":"\u00fc\n"}  }`)
+
+func testDeploymentRoundTrip(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	c := ensureCatalog(t, s, org, "api", "prod-eu", "1.0")
+	full := func(d *shiplog.Deployment) {
+		d.InvokeID, d.DeployedBy, d.DeployedByName = ptr("run-1"), ptr("alice"), ptr("Alice A.")
+		d.DeployedByEmail, d.ScmSHA, d.ScmBranch = ptr("alice@example.com"), ptr("abc123"), ptr("main")
+		d.ScmRepository, d.BuildURL, d.BuildNumber = ptr("git@x:api"), ptr("https://ci/1"), ptr("42")
+		d.DeployURL, d.SourceSystem, d.PreflightStatus = ptr("https://cd/1"), ptr("github"), ptr("passed")
+		d.ExtraMetadata = metadata
+		d.StartedAt, d.CompletedAt = ptr(at(1)), ptr(at(2))
+		d.DeployedAt, d.UpdatedAt = at(2), at(3)
+	}
+	tests := []struct {
+		name   string
+		fill   func(d *shiplog.Deployment)
+		update func(d *shiplog.Deployment)
+	}{
+		{"nil pointers", func(*shiplog.Deployment) {}, func(d *shiplog.Deployment) {
+			full(d)
+			d.InvokeID = nil // not updatable
+			d.Status = shiplog.StatusCompleted
+		}},
+		{"every field set", full, func(d *shiplog.Deployment) {
+			d.Status = shiplog.StatusFailed
+			d.DeployedBy, d.DeployedByName, d.DeployedByEmail = nil, nil, nil
+			d.ScmSHA, d.ScmBranch, d.ScmRepository, d.BuildURL = nil, nil, nil, nil
+			d.BuildNumber, d.DeployURL, d.SourceSystem, d.PreflightStatus = ptr("43"), nil, nil, ptr("failed")
+			d.ExtraMetadata = json.RawMessage(`{"b":2}`)
+			d.StartedAt, d.CompletedAt = nil, ptr(at(8))
+			d.DeployedAt, d.UpdatedAt = at(8), at(9)
+		}},
+		{"empty metadata is none", func(d *shiplog.Deployment) { d.ExtraMetadata = json.RawMessage{} },
+			func(d *shiplog.Deployment) { d.ExtraMetadata = json.RawMessage(`[]`) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := c.deployment(shiplog.StatusStarted, t0)
+			tt.fill(d)
+			insertDeployments(t, s, d)
+			if len(d.ExtraMetadata) == 0 {
+				d.ExtraMetadata = nil
+			}
+			got, err := s.DeploymentGet(t.Context(), org.ID, d.ID)
+			ok(t, "DeploymentGet", err)
+			same(t, "inserted deployment", got, d)
+
+			tt.update(d)
+			write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeploymentUpdate(ctx, d) })
+			got, err = s.DeploymentGet(t.Context(), org.ID, d.ID)
+			ok(t, "DeploymentGet", err)
+			same(t, "updated deployment", got, d)
+		})
+	}
+	_, err := s.DeploymentGet(t.Context(), org.ID, shiplog.NewID())
+	wantErr(t, "DeploymentGet of an unknown id", err, store.ErrNotFound)
+}
+
+func testBuildRoundTrip(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	c := ensureCatalog(t, s, org, "api", "prod-eu", "1.0")
+	full := func(b *shiplog.Build) {
+		b.InvokeID, b.BuiltBy, b.BuiltByName = ptr("run-1"), ptr("bob"), ptr("Bob B.")
+		b.BuiltByEmail, b.ScmSHA, b.ScmBranch = ptr("bob@example.com"), ptr("abc123"), ptr("main")
+		b.ScmRepository, b.BuildURL, b.BuildNumber = ptr("git@x:api"), ptr("https://ci/1"), ptr("42")
+		b.SourceSystem, b.ErrorMessage, b.ErrorCode = ptr("gitlab"), ptr("exit 1"), ptr("E1")
+		b.ExtraMetadata = metadata
+		b.StartedAt, b.CompletedAt = ptr(at(1)), ptr(at(2))
+		b.UpdatedAt = at(3)
+	}
+	tests := []struct {
+		name   string
+		fill   func(b *shiplog.Build)
+		update func(b *shiplog.Build)
+	}{
+		{"nil pointers", func(*shiplog.Build) {}, func(b *shiplog.Build) {
+			full(b)
+			b.InvokeID = nil // not updatable
+			b.Status = shiplog.StatusFailed
+		}},
+		{"every field set", full, func(b *shiplog.Build) {
+			b.Status = shiplog.StatusCompleted
+			b.BuiltBy, b.BuiltByName, b.BuiltByEmail = nil, nil, nil
+			b.ScmSHA, b.ScmBranch, b.ScmRepository, b.BuildURL = nil, nil, nil, nil
+			b.BuildNumber, b.SourceSystem, b.ErrorMessage, b.ErrorCode = ptr("43"), nil, nil, nil
+			b.ExtraMetadata = nil
+			b.StartedAt, b.CompletedAt = nil, ptr(at(8))
+			b.UpdatedAt = at(9)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := c.build(shiplog.StatusPending, t0)
+			tt.fill(b)
+			insertBuilds(t, s, b)
+			got, err := s.BuildGet(t.Context(), org.ID, b.ID)
+			ok(t, "BuildGet", err)
+			same(t, "inserted build", got, b)
+
+			tt.update(b)
+			write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.BuildUpdate(ctx, b) })
+			got, err = s.BuildGet(t.Context(), org.ID, b.ID)
+			ok(t, "BuildGet", err)
+			same(t, "updated build", got, b)
+		})
+	}
+	_, err := s.BuildGet(t.Context(), org.ID, shiplog.NewID())
+	wantErr(t, "BuildGet of an unknown id", err, store.ErrNotFound)
+}
+
+// testTimePrecision checks that times keep their microseconds and lose what
+// is finer (truncated, not rounded).
+func testTimePrecision(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	c := ensureCatalog(t, s, org, "api", "prod", "1.0")
+	fine := time.Date(2024, time.December, 31, 23, 59, 59, 999_999_999, time.UTC)
+	d := c.deployment(shiplog.StatusCompleted, fine)
+	d.StartedAt, d.CompletedAt = ptr(fine.Add(-time.Second)), &fine
+	b := c.build(shiplog.StatusCompleted, fine)
+	b.StartedAt, b.CompletedAt = ptr(fine.Add(-time.Second)), &fine
+	insertDeployments(t, s, d)
+	insertBuilds(t, s, b)
+	micro := func(v time.Time) time.Time { return v.Truncate(time.Microsecond) }
+	gd, err := s.DeploymentGet(t.Context(), org.ID, d.ID)
+	ok(t, "DeploymentGet", err)
+	for _, c := range []struct {
+		name      string
+		got, want time.Time
+	}{
+		{"deployment StartedAt", *gd.StartedAt, micro(*d.StartedAt)},
+		{"deployment CompletedAt", *gd.CompletedAt, micro(fine)},
+		{"deployment DeployedAt", gd.DeployedAt, micro(fine)},
+		{"deployment CreatedAt", gd.CreatedAt, micro(fine)},
+		{"deployment UpdatedAt", gd.UpdatedAt, micro(fine)},
+	} {
+		if !c.got.Equal(c.want) {
+			t.Errorf("%s: got %s, want %s", c.name, c.got.Format(time.RFC3339Nano), c.want.Format(time.RFC3339Nano))
+		}
+	}
+	gb, err := s.BuildGet(t.Context(), org.ID, b.ID)
+	ok(t, "BuildGet", err)
+	for _, c := range []struct {
+		name      string
+		got, want time.Time
+	}{
+		{"build StartedAt", *gb.StartedAt, micro(*b.StartedAt)},
+		{"build CompletedAt", *gb.CompletedAt, micro(fine)},
+		{"build CreatedAt", gb.CreatedAt, micro(fine)},
+		{"build UpdatedAt", gb.UpdatedAt, micro(fine)},
+	} {
+		if !c.got.Equal(c.want) {
+			t.Errorf("%s: got %s, want %s", c.name, c.got.Format(time.RFC3339Nano), c.want.Format(time.RFC3339Nano))
+		}
+	}
+}
+
+func testDeploymentFindOpen(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	c := ensureCatalog(t, s, org, "api", "prod", "1.0")
+	other := ensureCatalog(t, s, org, "api", "staging", "1.0") // same product and version, other environment
+	v2 := ensureCatalog(t, s, org, "api", "prod", "2.0")       // same product and environment, other version
+
+	ran := c.deployment(shiplog.StatusCompleted, at(1))
+	ran.InvokeID = ptr("run-1")
+	failed := c.deployment(shiplog.StatusFailed, at(2))
+	started := c.deployment(shiplog.StatusStarted, at(3))
+	pending := c.deployment(shiplog.StatusPending, at(4)) // the newest open one
+	elsewhere := other.deployment(shiplog.StatusStarted, at(5))
+	laterVersion := v2.deployment(shiplog.StatusStarted, at(6))
+	insertDeployments(t, s, ran, failed, started, pending, elsewhere, laterVersion)
+
+	find := func(c *catalog, invoke *string) (*shiplog.Deployment, error) {
+		return tryWrite(t, s, func(ctx context.Context, tx store.Tx) (*shiplog.Deployment, error) {
+			return tx.DeploymentFindOpen(ctx, &store.FindOpenParams{OrgID: c.org.ID, ProductID: c.product.ID,
+				VersionID: c.version.ID, EnvironmentID: c.env.ID, InvokeID: invoke})
+		})
+	}
+	check := func(name string, c *catalog, invoke *string, want *shiplog.Deployment) {
+		t.Helper()
+		got, err := find(c, invoke)
+		if want == nil {
+			wantErr(t, name, err, store.ErrNotFound)
+			return
+		}
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		same(t, name, got, want)
+	}
+	check("by invoke id, terminal", c, ptr("run-1"), ran)
+	check("by unknown invoke id", c, ptr("run-2"), nil)
+	check("by invoke id in another environment", other, ptr("run-1"), nil)
+	check("newest open", c, nil, pending)
+	check("newest open, other environment", other, nil, elsewhere)
+	check("newest open, other version", v2, nil, laterVersion)
+	check("other org", &catalog{org: createOrg(t, s, "other"), product: c.product, env: c.env, version: c.version},
+		nil, nil)
+
+	pending.Status, started.Status = shiplog.StatusCompleted, shiplog.StatusAborted
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.DeploymentUpdate(ctx, pending); err != nil {
+			return err
+		}
+		return tx.DeploymentUpdate(ctx, started)
+	})
+	check("all terminal", c, nil, nil)
+	check("by invoke id after others finished", c, ptr("run-1"), ran)
+
+	// One record per run: a second insert for the same invoke id (or the
+	// same id) is a conflict, so racing writers cannot both create it.
+	dup := c.deployment(shiplog.StatusStarted, at(9))
+	dup.InvokeID = ptr("run-1")
+	again := *failed
+	for _, d := range []*shiplog.Deployment{dup, &again} {
+		err := s.Write(t.Context(), func(ctx context.Context, tx store.Tx) error { return tx.DeploymentInsert(ctx, d) })
+		wantErr(t, "DeploymentInsert of a duplicate", err, store.ErrConflict)
+	}
+	sameRun := other.deployment(shiplog.StatusStarted, at(10))
+	sameRun.InvokeID = ptr("run-1") // the same invoke id in another environment is another run
+	insertDeployments(t, s, sameRun)
+	check("by invoke id, other environment", other, ptr("run-1"), sameRun)
+}
+
+func testBuildFindOpen(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	c := ensureCatalog(t, s, org, "api", "prod", "1.0")
+	v2 := ensureCatalog(t, s, org, "api", "prod", "2.0")
+
+	ran := c.build(shiplog.StatusFailed, at(1))
+	ran.InvokeID = ptr("run-1")
+	done := c.build(shiplog.StatusCompleted, at(2))
+	started := c.build(shiplog.StatusStarted, at(3))
+	pending := c.build(shiplog.StatusPending, at(4))
+	laterVersion := v2.build(shiplog.StatusStarted, at(5))
+	insertBuilds(t, s, ran, done, started, pending, laterVersion)
+
+	check := func(name string, c *catalog, invoke *string, want *shiplog.Build) {
+		t.Helper()
+		got, err := tryWrite(t, s, func(ctx context.Context, tx store.Tx) (*shiplog.Build, error) {
+			return tx.BuildFindOpen(ctx, &store.FindOpenParams{OrgID: c.org.ID, ProductID: c.product.ID,
+				VersionID: c.version.ID, InvokeID: invoke})
+		})
+		if want == nil {
+			wantErr(t, name, err, store.ErrNotFound)
+			return
+		}
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		same(t, name, got, want)
+	}
+	check("by invoke id, terminal", c, ptr("run-1"), ran)
+	check("by unknown invoke id", c, ptr("run-2"), nil)
+	check("newest open", c, nil, pending)
+	check("newest open, other version", v2, nil, laterVersion)
+	check("other org", &catalog{org: createOrg(t, s, "other"), product: c.product, version: c.version}, nil, nil)
+
+	pending.Status, started.Status = shiplog.StatusCompleted, shiplog.StatusAborted
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.BuildUpdate(ctx, pending); err != nil {
+			return err
+		}
+		return tx.BuildUpdate(ctx, started)
+	})
+	check("all terminal", c, nil, nil)
+	check("by invoke id after others finished", c, ptr("run-1"), ran)
+
+	dup := c.build(shiplog.StatusStarted, at(9))
+	dup.InvokeID = ptr("run-1")
+	again := *done
+	for _, b := range []*shiplog.Build{dup, &again} {
+		err := s.Write(t.Context(), func(ctx context.Context, tx store.Tx) error { return tx.BuildInsert(ctx, b) })
+		wantErr(t, "BuildInsert of a duplicate", err, store.ErrConflict)
+	}
+	sameRun := v2.build(shiplog.StatusStarted, at(10))
+	sameRun.InvokeID = ptr("run-1") // the same invoke id for another version is another run
+	insertBuilds(t, s, sameRun)
+	check("by invoke id, other version", v2, ptr("run-1"), sameRun)
+}
+
+func testDeploymentList(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	api1s := ensureCatalog(t, s, org, "api", "staging", "1.0")
+	api1p := ensureCatalog(t, s, org, "api", "production", "1.0")
+	api2s := ensureCatalog(t, s, org, "api", "staging", "2.0")
+	web1p := ensureCatalog(t, s, org, "web", "production", "1.0")
+	api2p := ensureCatalog(t, s, org, "api", "production", "2.0")
+	d1 := api1s.deployment(shiplog.StatusCompleted, at(1))
+	d2 := api1p.deployment(shiplog.StatusStarted, at(2))
+	d3 := api2s.deployment(shiplog.StatusFailed, at(3))
+	d4 := web1p.deployment(shiplog.StatusCompleted, at(4))
+	d5 := api2p.deployment(shiplog.StatusCompleted, at(5))
+	insertDeployments(t, s, d1, d2, d3, d4, d5)
+
+	tests := []struct {
+		name string
+		f    store.DeploymentFilter
+		want []*shiplog.Deployment
+	}{
+		{"no filter", store.DeploymentFilter{}, []*shiplog.Deployment{d5, d4, d3, d2, d1}},
+		{"product", store.DeploymentFilter{ProductName: "api"}, []*shiplog.Deployment{d5, d3, d2, d1}},
+		{"environment", store.DeploymentFilter{EnvironmentName: "production"}, []*shiplog.Deployment{d5, d4, d2}},
+		{"status", store.DeploymentFilter{Status: shiplog.StatusCompleted}, []*shiplog.Deployment{d5, d4, d1}},
+		{"version", store.DeploymentFilter{Version: "1.0"}, []*shiplog.Deployment{d4, d2, d1}},
+		{"product and version", store.DeploymentFilter{ProductName: "api", Version: "1.0"}, []*shiplog.Deployment{d2, d1}},
+		{"all four", store.DeploymentFilter{ProductName: "api", EnvironmentName: "production",
+			Status: shiplog.StatusCompleted, Version: "2.0"}, []*shiplog.Deployment{d5}},
+		{"no match", store.DeploymentFilter{ProductName: "web", Status: shiplog.StatusFailed}, nil},
+		{"unknown product", store.DeploymentFilter{ProductName: "nope"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.DeploymentList(t.Context(), org.ID, tt.f, store.Page{})
+			ok(t, "DeploymentList", err)
+			same(t, "deployments", got, tt.want)
+			for _, limit := range []int{1, 2, 3, 4, 5} {
+				checkPages(t, limit, ids(tt.want, deploymentID), func(p store.Page) ([]string, error) {
+					ds, err := s.DeploymentList(t.Context(), org.ID, tt.f, p)
+					return ids(ds, deploymentID), err
+				})
+			}
+		})
+	}
+}
+
+func testBuildList(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	api1 := ensureCatalog(t, s, org, "api", "prod", "1.0")
+	api2 := ensureCatalog(t, s, org, "api", "prod", "2.0")
+	web1 := ensureCatalog(t, s, org, "web", "prod", "1.0")
+	b1 := api1.build(shiplog.StatusCompleted, at(1))
+	b2 := api2.build(shiplog.StatusStarted, at(2))
+	b3 := web1.build(shiplog.StatusFailed, at(3))
+	b4 := api2.build(shiplog.StatusCompleted, at(4))
+	insertBuilds(t, s, b1, b2, b3, b4)
+
+	tests := []struct {
+		name string
+		f    store.BuildFilter
+		want []*shiplog.Build
+	}{
+		{"no filter", store.BuildFilter{}, []*shiplog.Build{b4, b3, b2, b1}},
+		{"product", store.BuildFilter{ProductName: "api"}, []*shiplog.Build{b4, b2, b1}},
+		{"version", store.BuildFilter{Version: "1.0"}, []*shiplog.Build{b3, b1}},
+		{"status", store.BuildFilter{Status: shiplog.StatusCompleted}, []*shiplog.Build{b4, b1}},
+		{"all three", store.BuildFilter{ProductName: "api", Version: "2.0", Status: shiplog.StatusStarted},
+			[]*shiplog.Build{b2}},
+		{"no match", store.BuildFilter{ProductName: "web", Status: shiplog.StatusCompleted}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.BuildList(t.Context(), org.ID, tt.f, store.Page{})
+			ok(t, "BuildList", err)
+			same(t, "builds", got, tt.want)
+			for _, limit := range []int{1, 2, 3, 4} {
+				checkPages(t, limit, ids(tt.want, buildID), func(p store.Page) ([]string, error) {
+					bs, err := s.BuildList(t.Context(), org.ID, tt.f, p)
+					return ids(bs, buildID), err
+				})
+			}
+		})
+	}
+}
