@@ -53,6 +53,7 @@ type Version struct {
 // through its states and are kept as its timeline.
 type Deployment struct {
 	ID              string          `json:"id"`
+	OrgID           string          `json:"-"`
 	ProductID       string          `json:"product_id"`
 	ProductName     string          `json:"product_name"`
 	VersionID       string          `json:"version_id"`
@@ -84,6 +85,7 @@ type Deployment struct {
 // Build is one CI build run of a version.
 type Build struct {
 	ID            string          `json:"id"`
+	OrgID         string          `json:"-"`
 	ProductID     string          `json:"product_id"`
 	ProductName   string          `json:"product_name"`
 	VersionID     string          `json:"version_id"`

@@ -65,20 +65,23 @@ const (
 // Delivery is one event to one channel: the outbox row, written in the
 // event's own transaction.
 type Delivery struct {
-	ID          string          `json:"id"` // also the webhook-id header: stable across retries
-	OrgID       string          `json:"-"`
-	ChannelID   string          `json:"channel_id"`
-	ChannelKind ChannelKind     `json:"channel_kind"`
-	EventID     string          `json:"event_id"`
-	EventType   EventType       `json:"event_type"`
-	State       DeliveryState   `json:"state"`
-	Attempts    int             `json:"attempts"`
-	MaxAttempts int             `json:"max_attempts"`
-	NextAttempt time.Time       `json:"next_attempt_at"`
-	LeaseUntil  *time.Time      `json:"-"`
-	LastError   string          `json:"last_error"`
-	Test        bool            `json:"test"`
-	Payload     json.RawMessage `json:"payload"` // rendered for its channel kind at enqueue time
+	ID          string        `json:"id"` // also the webhook-id header: stable across retries
+	OrgID       string        `json:"-"`
+	ChannelID   string        `json:"channel_id"`
+	ChannelKind ChannelKind   `json:"channel_kind"`
+	EventID     string        `json:"event_id"`
+	EventType   EventType     `json:"event_type"`
+	State       DeliveryState `json:"state"`
+	Attempts    int           `json:"attempts"`
+	MaxAttempts int           `json:"max_attempts"`
+	NextAttempt time.Time     `json:"next_attempt_at"`
+	LeaseUntil  *time.Time    `json:"-"`
+	LastError   string        `json:"last_error"`
+	Test        bool          `json:"test"`
+	// Payload is what is sent. Empty for event deliveries, which are rendered
+	// from their event when sent (off the ingest transaction); set for test
+	// sends, which have no stored event.
+	Payload     json.RawMessage `json:"payload"`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
 	CompletedAt *time.Time      `json:"completed_at"`

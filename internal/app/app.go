@@ -172,6 +172,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 			shiplog.ChannelEmail:   &delivery.Email{Sender: mailer},
 		},
 		Notice:       disabledNotice(st, mailer, cfg),
+		BaseURL:      cfg.BaseURL,
 		Lease:        cfg.DeliveryLease,
 		PollInterval: cfg.DeliveryPollInterval,
 		Timeout:      cfg.DeliveryTimeout,
@@ -208,6 +209,13 @@ func (a *App) URL() string { return "http://" + a.Addr() }
 func (a *App) Serve(ctx context.Context) error {
 	a.cfg.Log.Info("shiplog listening", "addr", a.Addr(), "db", a.Store.Driver(), "base_url", a.cfg.BaseURL)
 	a.Worker.Start()
+	lctx, stopListen := context.WithCancel(ctx)
+	defer stopListen()
+	if a.Store.Driver() == "postgres" {
+		// Other replicas announce deliveries they release; claim them now
+		// rather than at the next poll.
+		go postgres.Listen(lctx, a.cfg.DB, a.cfg.Log, a.Worker.Wake)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	var serveErr error

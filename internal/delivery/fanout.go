@@ -3,7 +3,6 @@ package delivery
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -90,7 +89,8 @@ func Render(kind shiplog.ChannelKind, m notify.Message) (json.RawMessage, error)
 	return nil, fmt.Errorf("unknown channel kind %q", kind)
 }
 
-// Fanout implements ingest.Fanout.
+// Fanout implements ingest.Fanout. It only decides who gets the event and
+// writes the rows; rendering happens when sending, outside the transaction.
 func (f *Fanout) Fanout(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*shiplog.Delivery, error) {
 	channels, err := tx.ChannelsForEvent(ctx, e.OrgID, e.Type)
 	if err != nil || len(channels) == 0 {
@@ -98,31 +98,31 @@ func (f *Fanout) Fanout(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*
 	}
 	now := f.Clock.Now()
 	lease := now.Add(f.Lease)
-	msg := Message(e, f.BaseURL)
-	rendered := map[shiplog.ChannelKind]json.RawMessage{}
 	var out []*shiplog.Delivery
 	for _, c := range channels {
 		if !notify.Match(c, e) {
 			continue
 		}
-		payload, ok := rendered[c.Kind]
-		if !ok {
-			payload, err = Render(c.Kind, msg)
-			if errors.Is(err, notify.ErrUnsupportedEvent) {
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("render %s for %s: %w", e.Type, c.Kind, err)
-			}
-			rendered[c.Kind] = payload
-		}
 		d := &shiplog.Delivery{ID: shiplog.NewID(), OrgID: e.OrgID, ChannelID: c.ID, ChannelKind: c.Kind, EventID: e.ID,
 			EventType: e.Type, State: shiplog.DeliveryQueued, MaxAttempts: len(Schedule(c)) + 1, NextAttempt: now,
-			LeaseUntil: &lease, Payload: payload, CreatedAt: now, UpdatedAt: now}
+			LeaseUntil: &lease, CreatedAt: now, UpdatedAt: now}
 		if err := tx.DeliveryInsert(ctx, d); err != nil {
 			return nil, err
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// Payload returns what a delivery sends: its stored payload, or its event
+// rendered for the channel's kind.
+func Payload(ctx context.Context, r store.Reader, d *shiplog.Delivery, baseURL string) (json.RawMessage, error) {
+	if len(d.Payload) > 0 {
+		return d.Payload, nil
+	}
+	e, err := r.EventGet(ctx, d.OrgID, d.EventID)
+	if err != nil {
+		return nil, err
+	}
+	return Render(d.ChannelKind, Message(e, baseURL))
 }

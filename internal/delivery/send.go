@@ -24,6 +24,12 @@ type Sender interface {
 	Send(ctx context.Context, d *shiplog.Delivery, c *shiplog.Channel, recipients []string) Outcome
 }
 
+// unready is implemented by senders that can know, before anything is
+// rendered, that every attempt would fail (email without a relay).
+type unready interface {
+	Unready() string
+}
+
 // keptHeaders are the response headers worth keeping in the attempt log.
 var keptHeaders = []string{"Content-Type", "Retry-After", "Date", "Server", "Location", "X-Request-Id",
 	"X-Slack-Req-Id", "Content-Length"}
@@ -124,6 +130,14 @@ type Email struct {
 
 // ErrNoSMTP is the attempt log's explanation when email has no relay.
 const ErrNoSMTP = "SMTP is not configured: start shiplog with --smtp-url smtp://user:pass@host:port and --mail-from"
+
+// Unready says why no email can be sent, "" when a relay is configured.
+func (e *Email) Unready() string {
+	if e.Sender == nil {
+		return ErrNoSMTP
+	}
+	return ""
+}
 
 func (e *Email) Send(ctx context.Context, d *shiplog.Delivery, _ *shiplog.Channel, recipients []string) Outcome {
 	if e.Sender == nil {

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -46,6 +47,7 @@ type Worker struct {
 	Senders map[shiplog.ChannelKind]Sender
 	// Notice emails the org's owners that a channel was disabled; optional.
 	Notice       func(ctx context.Context, orgID string, c *shiplog.Channel, reason string)
+	BaseURL      string // for links in rendered messages
 	Lease        time.Duration
 	PollInterval time.Duration
 	Concurrency  int
@@ -57,8 +59,9 @@ type Worker struct {
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	timers   map[string]func() bool
-	slackAt  map[string]time.Time // next free slot per Slack channel
-	held     map[string]time.Time // slot already reserved by a deferred delivery
+	slackAt  map[string]time.Time       // next free slot per Slack channel
+	held     map[string]time.Time       // slot already reserved by a deferred delivery
+	rendered map[string]json.RawMessage // event id + kind → payload, for fan-outs
 	stopOnce sync.Once
 }
 
@@ -89,6 +92,7 @@ func (w *Worker) Start() {
 	w.timers = map[string]func() bool{}
 	w.slackAt = map[string]time.Time{}
 	w.held = map[string]time.Time{}
+	w.rendered = map[string]json.RawMessage{}
 	for range w.Concurrency {
 		w.wg.Add(1)
 		go w.sendLoop()
@@ -125,7 +129,10 @@ func (w *Worker) Wake() {
 // expires, so nothing is lost.
 func (w *Worker) Dispatch(ds []*shiplog.Delivery) {
 	now := w.Clock.Now()
-	for _, d := range ds {
+	for _, orig := range ds {
+		// The worker mutates what it sends; the caller keeps its own.
+		cp := *orig
+		d := &cp
 		if wait := d.NextAttempt.Sub(now); wait > 0 {
 			w.after(d, wait)
 			continue
@@ -139,8 +146,22 @@ func (w *Worker) enqueue(d *shiplog.Delivery) {
 	case <-w.stop:
 	case w.queue <- d:
 	default:
-		w.Log.Warn("delivery queue full; delivery left to its lease", "delivery_id", d.ID)
+		w.release(d)
 	}
+}
+
+// release hands a delivery this process cannot take now back to every
+// replica's poller (and wakes them), rather than holding it for a lease.
+func (w *Worker) release(d *shiplog.Delivery) {
+	w.Log.Warn("delivery queue full; delivery released to other workers", "delivery_id", d.ID)
+	go func() {
+		err := w.Store.Write(context.Background(), func(ctx context.Context, tx store.Tx) error {
+			return tx.DeliveryRelease(ctx, []string{d.ID})
+		})
+		if err != nil {
+			w.Log.Error("release delivery", "delivery_id", d.ID, "err", err)
+		}
+	}()
 }
 
 func (w *Worker) after(d *shiplog.Delivery, wait time.Duration) {
@@ -268,6 +289,12 @@ func (w *Worker) process(d *shiplog.Delivery) {
 			return
 		}
 	}
+	if u, ok := w.Senders[c.Kind].(unready); ok {
+		if reason := u.Unready(); reason != "" {
+			w.finish(ctx, d, c, Outcome{Err: reason}, now, 0, false)
+			return
+		}
+	}
 	var recipients []string
 	if c.Kind == shiplog.ChannelEmail {
 		owners, err := w.Store.OrgOwnerEmails(ctx, d.OrgID)
@@ -277,8 +304,46 @@ func (w *Worker) process(d *shiplog.Delivery) {
 		}
 		recipients = Recipients(c, owners)
 	}
+	payload, err := w.payload(ctx, d)
+	if errors.Is(err, store.ErrNotFound) {
+		w.finish(ctx, d, c, Outcome{Err: "the event no longer exists (pruned by retention)"}, now, 0, false)
+		return
+	}
+	if err != nil {
+		w.Log.Error("render delivery", "delivery_id", d.ID, "err", err)
+		return // the lease expires and it is tried again
+	}
+	d.Payload = payload
 	o := w.SendNow(ctx, d, c, recipients)
 	w.finish(ctx, d, c, o, now, w.Clock.Now().Sub(now), false)
+}
+
+// maxRendered bounds the render cache; a fan-out's deliveries arrive
+// together, so a small cache serves them all.
+const maxRendered = 4096
+
+func (w *Worker) payload(ctx context.Context, d *shiplog.Delivery) (json.RawMessage, error) {
+	if len(d.Payload) > 0 {
+		return d.Payload, nil
+	}
+	key := d.EventID + "/" + string(d.ChannelKind)
+	w.mu.Lock()
+	p, ok := w.rendered[key]
+	w.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := Payload(ctx, w.Store, d, w.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	if len(w.rendered) >= maxRendered {
+		clear(w.rendered)
+	}
+	w.rendered[key] = p
+	w.mu.Unlock()
+	return p, nil
 }
 
 // SendNow makes one attempt without recording it.

@@ -359,7 +359,11 @@ func TestWorkerEmailToOwners(t *testing.T) {
 	}
 	d := h.publishOne()
 	var rendered email.Message
-	if err := json.Unmarshal(d.Payload, &rendered); err != nil {
+	payload, err := delivery.Payload(h.ctx, h.st, d, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(payload, &rendered); err != nil {
 		t.Fatalf("email payload: %v", err)
 	}
 	h.w.Dispatch([]*shiplog.Delivery{d})

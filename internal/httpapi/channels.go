@@ -333,6 +333,10 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Show what is (or was) sent; a pruned event leaves it empty.
+	if p, err := delivery.Payload(r.Context(), s.Store, d, s.BaseURL); err == nil {
+		d.Payload = p
+	}
 	writeJSON(w, http.StatusOK, apiv1.DeliveryDetail{Delivery: d, Attempts: nonNil(as)})
 	return nil
 }

@@ -83,24 +83,53 @@ func (s *Service) idempotent(ctx context.Context, tx store.Tx, orgID, key string
 type catalog struct {
 	product *shiplog.Product
 	version *shiplog.Version
+	env     *shiplog.Environment
 }
 
-// ensureVersion auto-creates product and version and enforces immutability:
-// once a version has a SHA, an event naming another SHA is refused.
-func ensureVersion(ctx context.Context, tx store.Tx, orgID, product, version string, sha, branch, repo *string, now time.Time) (*catalog, error) {
-	p, err := tx.ProductEnsure(ctx, orgID, product, now)
+// lookup reads the catalogue rows an event names on the read pool, before
+// the write: the single writer is the bottleneck, and after an org's first
+// events these rows exist. Rows are never deleted, so what it finds stays
+// valid; what it misses, the write creates.
+func (s *Service) lookup(ctx context.Context, orgID, product, version, env string) *catalog {
+	c := &catalog{}
+	p, err := s.Store.ProductByName(ctx, orgID, product)
 	if err != nil {
-		return nil, err
+		return c
 	}
-	v, err := tx.VersionEnsure(ctx, &store.VersionEnsureParams{OrgID: orgID, ProductID: p.ID, Version: version,
-		ScmSHA: sha, ScmBranch: branch, ScmRepository: repo, Now: now})
-	if err != nil {
-		return nil, err
+	c.product = p
+	if v, err := s.Store.VersionByName(ctx, p.ID, version); err == nil {
+		c.version = v
 	}
-	if sha != nil && v.ScmSHA != nil && *v.ScmSHA != *sha {
+	if env != "" {
+		if e, err := s.Store.EnvironmentByName(ctx, orgID, env); err == nil {
+			c.env = e
+		}
+	}
+	return c
+}
+
+// ensure completes a looked-up catalogue in tx: it creates what is missing
+// and enforces immutability (once a version has a SHA, an event naming
+// another SHA is refused). A version read without a SHA is read again in tx
+// when the event brings one, since a racing writer may have set it.
+func (c catalog) ensure(ctx context.Context, tx store.Tx, orgID, product, version string, sha, branch, repo *string, now time.Time) (*catalog, error) {
+	var err error
+	if c.product == nil {
+		if c.product, err = tx.ProductEnsure(ctx, orgID, product, now); err != nil {
+			return nil, err
+		}
+	}
+	if c.version == nil || (c.version.ScmSHA == nil && sha != nil) {
+		c.version, err = tx.VersionEnsure(ctx, &store.VersionEnsureParams{OrgID: orgID, ProductID: c.product.ID, Version: version,
+			ScmSHA: sha, ScmBranch: branch, ScmRepository: repo, Now: now})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if sha != nil && c.version.ScmSHA != nil && *c.version.ScmSHA != *sha {
 		return nil, versionConflict(version)
 	}
-	return &catalog{product: p, version: v}, nil
+	return &c, nil
 }
 
 // nextStatus decides a record's state after an event. Events can arrive out
@@ -155,10 +184,11 @@ func mergeMetadata(cur, ev json.RawMessage) (json.RawMessage, error) {
 // RecordDeployment stores a deployment event. idemKey may be empty.
 func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *DeploymentEvent, idemKey string) (*Result, error) {
 	var res *Result
+	found := s.lookup(ctx, orgID, ev.ProductName, ev.Version, ev.EnvironmentName)
 	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
 		now := s.Clock.Now()
 		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
-			return s.recordDeployment(ctx, tx, orgID, ev, now)
+			return s.recordDeployment(ctx, tx, orgID, ev, found, now)
 		})
 		res = r
 		return err
@@ -169,27 +199,30 @@ func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *Deploy
 	return res, err
 }
 
-func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID string, ev *DeploymentEvent, now time.Time) (*Result, error) {
-	c, err := ensureVersion(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
+func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID string, ev *DeploymentEvent, found *catalog, now time.Time) (*Result, error) {
+	c, err := found.ensure(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
 	if err != nil {
 		return nil, err
 	}
-	env, err := tx.EnvironmentEnsure(ctx, orgID, ev.EnvironmentName, shiplog.InferEnvType(ev.EnvironmentName), now)
-	if err != nil {
-		return nil, err
+	env := c.env
+	if env == nil {
+		if env, err = tx.EnvironmentEnsure(ctx, orgID, ev.EnvironmentName, shiplog.InferEnvType(ev.EnvironmentName), now); err != nil {
+			return nil, err
+		}
 	}
 	// Two events for the same run may race in from parallel CI steps.
 	if err := tx.LockSubject(ctx, fmt.Sprintf("deployment/%s/%s/%s", c.product.ID, c.version.ID, env.ID)); err != nil {
 		return nil, err
 	}
 	d, err := tx.DeploymentFindOpen(ctx, &store.FindOpenParams{OrgID: orgID, ProductID: c.product.ID,
-		VersionID: c.version.ID, EnvironmentID: env.ID, InvokeID: ev.InvokeID})
+		VersionID: c.version.ID, EnvironmentID: env.ID, InvokeID: ev.InvokeID, ProductName: c.product.Name,
+		Version: c.version.Version, EnvironmentName: env.Name, EnvironmentType: env.Type})
 	isNew := errors.Is(err, store.ErrNotFound)
 	if err != nil && !isNew {
 		return nil, err
 	}
 	if isNew {
-		d = &shiplog.Deployment{ID: shiplog.NewID(), ProductID: c.product.ID, ProductName: c.product.Name,
+		d = &shiplog.Deployment{ID: shiplog.NewID(), OrgID: orgID, ProductID: c.product.ID, ProductName: c.product.Name,
 			VersionID: c.version.ID, Version: c.version.Version, EnvironmentID: env.ID, EnvironmentName: env.Name,
 			EnvironmentType: env.Type, InvokeID: ev.InvokeID, CreatedAt: now, Status: ev.Status}
 	}
@@ -266,10 +299,11 @@ func (s *Service) Committed(ds []*shiplog.Delivery) {
 // RecordBuild stores a build event. idemKey may be empty.
 func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idemKey string) (*Result, error) {
 	var res *Result
+	found := s.lookup(ctx, orgID, ev.ProductName, ev.Version, "")
 	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
 		now := s.Clock.Now()
 		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
-			return s.recordBuild(ctx, tx, orgID, ev, now)
+			return s.recordBuild(ctx, tx, orgID, ev, found, now)
 		})
 		res = r
 		return err
@@ -280,8 +314,8 @@ func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent,
 	return res, err
 }
 
-func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev *BuildEvent, now time.Time) (*Result, error) {
-	c, err := ensureVersion(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
+func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev *BuildEvent, found *catalog, now time.Time) (*Result, error) {
+	c, err := found.ensure(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +328,7 @@ func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev
 		return nil, err
 	}
 	if isNew {
-		b = &shiplog.Build{ID: shiplog.NewID(), ProductID: c.product.ID, ProductName: c.product.Name,
+		b = &shiplog.Build{ID: shiplog.NewID(), OrgID: orgID, ProductID: c.product.ID, ProductName: c.product.Name,
 			VersionID: c.version.ID, Version: c.version.Version, InvokeID: ev.InvokeID, CreatedAt: now, Status: ev.Status}
 	}
 	b.Status = nextStatus(b.Status, ev.Status)

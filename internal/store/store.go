@@ -57,12 +57,18 @@ type Reader interface {
 	ProductList(ctx context.Context, orgID string, p Page) ([]*shiplog.Product, error)
 	EnvironmentList(ctx context.Context, orgID string, p Page) ([]*shiplog.Environment, error)
 	EnvironmentGet(ctx context.Context, orgID, id string) (*shiplog.Environment, error)
+	// ProductByName, EnvironmentByName and VersionByName find catalogue rows
+	// by name (ErrNotFound when absent).
+	ProductByName(ctx context.Context, orgID, name string) (*shiplog.Product, error)
+	EnvironmentByName(ctx context.Context, orgID, name string) (*shiplog.Environment, error)
+	VersionByName(ctx context.Context, productID, version string) (*shiplog.Version, error)
 	VersionList(ctx context.Context, orgID string, f VersionFilter, p Page) ([]*shiplog.Version, error)
 	VersionGet(ctx context.Context, orgID, id string) (*shiplog.Version, error)
 	DeploymentList(ctx context.Context, orgID string, f DeploymentFilter, p Page) ([]*shiplog.Deployment, error)
 	DeploymentGet(ctx context.Context, orgID, id string) (*shiplog.Deployment, error)
 	BuildList(ctx context.Context, orgID string, f BuildFilter, p Page) ([]*shiplog.Build, error)
 	BuildGet(ctx context.Context, orgID, id string) (*shiplog.Build, error)
+	EventGet(ctx context.Context, orgID, id string) (*shiplog.Event, error)
 	// EventListBySubject returns a deployment's or build's events, oldest first.
 	EventListBySubject(ctx context.Context, orgID, subjectID string) ([]*shiplog.Event, error)
 	// StatusMatrix returns, for every product × environment that has seen a
@@ -145,6 +151,9 @@ type Tx interface {
 	// DeliveryRequeue queues a finished delivery again with extra attempts,
 	// leased to the caller until leaseUntil.
 	DeliveryRequeue(ctx context.Context, orgID, id string, now, leaseUntil time.Time, extraAttempts int) (*shiplog.Delivery, error)
+	// DeliveryRelease gives up this process's lease on queued deliveries, so
+	// any replica's poller may claim them now, and wakes the other replicas.
+	DeliveryRelease(ctx context.Context, ids []string) error
 	// DeliveryCancelChannel cancels a channel's queued deliveries.
 	DeliveryCancelChannel(ctx context.Context, channelID, reason string, now time.Time) error
 }
@@ -201,6 +210,9 @@ type FindOpenParams struct {
 	ProductID     string
 	VersionID     string
 	EnvironmentID string // deployments only
+	// The names are returned as given (the lookup does not join for them).
+	ProductName, Version, EnvironmentName string
+	EnvironmentType                       shiplog.EnvType
 	// InvokeID, when set, finds the record of that run whatever its state;
 	// otherwise the newest non-terminal record.
 	InvokeID *string

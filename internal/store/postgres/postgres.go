@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
@@ -40,7 +42,7 @@ func Open(ctx context.Context, url string, log *slog.Logger, opts ...sqlstore.Op
 		db.Close()
 		return nil, err
 	}
-	o := sqlstore.Options{Committers: 4, Logger: log}
+	o := sqlstore.Options{Committers: 8, Logger: log}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -82,6 +84,48 @@ func Dialect() *sqlstore.Dialect {
 		ErrorKind:           errorKind,
 		LockSubject:         lockSubject,
 		ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
+		NotifyDeliveries: func(ctx context.Context, tx sqlstore.DBTX) error {
+			_, err := tx.ExecContext(ctx, `SELECT pg_notify('`+DeliveriesChannel+`', '')`)
+			return err
+		},
+	}
+}
+
+// DeliveriesChannel is the LISTEN/NOTIFY channel that says deliveries are
+// free to claim.
+const DeliveriesChannel = "shiplog_deliveries"
+
+// Listen calls wake for every notification on DeliveriesChannel until ctx
+// ends, reconnecting after errors. A missed notification costs at most one
+// poll interval: the pollers run anyway.
+func Listen(ctx context.Context, url string, log *slog.Logger, wake func()) {
+	for ctx.Err() == nil {
+		err := listenOnce(ctx, url, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("LISTEN for deliveries failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func listenOnce(ctx context.Context, url string, wake func()) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+DeliveriesChannel); err != nil {
+		return err
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		wake()
 	}
 }
 

@@ -64,9 +64,11 @@ func Open(ctx context.Context, path string, log *slog.Logger, opts ...sqlstore.O
 	if err != nil {
 		return nil, err
 	}
-	// One writer: SQLite serialises writers anyway, and a single connection
-	// lets the committer batch without lock contention.
-	write.SetMaxOpenConns(1)
+	// One committer runs one transaction at a time (SQLite serialises
+	// writers anyway). The second connection only lets the statement cache
+	// prepare a statement while that transaction holds the first; the
+	// transaction then reuses it on its own connection.
+	write.SetMaxOpenConns(2)
 	write.SetConnMaxIdleTime(0)
 	if err := Migrate(ctx, write); err != nil {
 		write.Close()
@@ -104,7 +106,7 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 
 // Dialect describes SQLite to the shared SQL.
 func Dialect() *sqlstore.Dialect {
-	return &sqlstore.Dialect{Name: "sqlite", ErrorKind: errorKind}
+	return &sqlstore.Dialect{Name: "sqlite", ErrorKind: errorKind, PrepareStatements: true}
 }
 
 // errorKind maps SQLite extended result codes, never message text.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -121,11 +122,7 @@ func (q *Queries) APIKeyTouch(ctx context.Context, id string, now time.Time) err
 	return err
 }
 
-func (q *Queries) ProductEnsure(ctx context.Context, orgID, name string, now time.Time) (*shiplog.Product, error) {
-	if _, err := q.exec(ctx, `INSERT INTO products (id, org_id, name, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (org_id, name) DO NOTHING`, shiplog.NewID(), orgID, name, micros(now)); err != nil {
-		return nil, err
-	}
+func (q *Queries) ProductByName(ctx context.Context, orgID, name string) (*shiplog.Product, error) {
 	var p shiplog.Product
 	var created int64
 	err := q.row(ctx, `SELECT id, name, created_at FROM products WHERE org_id = ? AND name = ?`, orgID, name).
@@ -135,6 +132,20 @@ func (q *Queries) ProductEnsure(ctx context.Context, orgID, name string, now tim
 	}
 	p.CreatedAt = fromMicros(created)
 	return &p, nil
+}
+
+// ProductEnsure reads first: after the first event a product always exists,
+// and a read is cheaper than an INSERT that conflicts.
+func (q *Queries) ProductEnsure(ctx context.Context, orgID, name string, now time.Time) (*shiplog.Product, error) {
+	get := func() (*shiplog.Product, error) { return q.ProductByName(ctx, orgID, name) }
+	if p, err := get(); !errors.Is(err, store.ErrNotFound) {
+		return p, err
+	}
+	if _, err := q.exec(ctx, `INSERT INTO products (id, org_id, name, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (org_id, name) DO NOTHING`, shiplog.NewID(), orgID, name, micros(now)); err != nil {
+		return nil, err
+	}
+	return get()
 }
 
 func (q *Queries) ProductList(ctx context.Context, orgID string, p store.Page) ([]*shiplog.Product, error) {
@@ -169,12 +180,21 @@ func scanEnv(sc interface{ Scan(...any) error }) (*shiplog.Environment, error) {
 	return &e, nil
 }
 
+func (q *Queries) EnvironmentByName(ctx context.Context, orgID, name string) (*shiplog.Environment, error) {
+	e, err := scanEnv(q.row(ctx, `SELECT `+envCols+` FROM environments WHERE org_id = ? AND name = ?`, orgID, name))
+	return e, q.mapErr(err)
+}
+
 func (q *Queries) EnvironmentEnsure(ctx context.Context, orgID, name string, typ shiplog.EnvType, now time.Time) (*shiplog.Environment, error) {
+	const get = `SELECT ` + envCols + ` FROM environments WHERE org_id = ? AND name = ?`
+	if e, err := scanEnv(q.row(ctx, get, orgID, name)); !errors.Is(q.mapErr(err), store.ErrNotFound) {
+		return e, q.mapErr(err)
+	}
 	if _, err := q.exec(ctx, `INSERT INTO environments (id, org_id, name, type, description, created_at) VALUES (?, ?, ?, ?, '', ?)
 		ON CONFLICT (org_id, name) DO NOTHING`, shiplog.NewID(), orgID, name, string(typ), micros(now)); err != nil {
 		return nil, err
 	}
-	e, err := scanEnv(q.row(ctx, `SELECT `+envCols+` FROM environments WHERE org_id = ? AND name = ?`, orgID, name))
+	e, err := scanEnv(q.row(ctx, get, orgID, name))
 	return e, q.mapErr(err)
 }
 
@@ -237,18 +257,23 @@ func scanVersion(sc interface{ Scan(...any) error }) (*shiplog.Version, error) {
 	return &v, nil
 }
 
+func (q *Queries) VersionByName(ctx context.Context, productID, version string) (*shiplog.Version, error) {
+	v, err := scanVersion(q.row(ctx, `SELECT `+versionCols+` FROM versions v JOIN products p ON p.id = v.product_id
+		WHERE v.product_id = ? AND v.version = ?`, productID, version))
+	return v, q.mapErr(err)
+}
+
 func (q *Queries) VersionEnsure(ctx context.Context, p *store.VersionEnsureParams) (*shiplog.Version, error) {
-	if _, err := q.exec(ctx, `INSERT INTO versions (id, org_id, product_id, version, scm_sha, scm_branch, scm_repository, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product_id, version) DO NOTHING`,
-		shiplog.NewID(), p.OrgID, p.ProductID, p.Version, nullStr(p.ScmSHA), nullStr(p.ScmBranch), nullStr(p.ScmRepository), micros(p.Now)); err != nil {
-		return nil, err
-	}
-	get := func() (*shiplog.Version, error) {
-		v, err := scanVersion(q.row(ctx, `SELECT `+versionCols+` FROM versions v JOIN products p ON p.id = v.product_id
-			WHERE v.product_id = ? AND v.version = ?`, p.ProductID, p.Version))
-		return v, q.mapErr(err)
-	}
+	get := func() (*shiplog.Version, error) { return q.VersionByName(ctx, p.ProductID, p.Version) }
 	v, err := get()
+	if errors.Is(err, store.ErrNotFound) {
+		if _, err := q.exec(ctx, `INSERT INTO versions (id, org_id, product_id, version, scm_sha, scm_branch, scm_repository, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product_id, version) DO NOTHING`,
+			shiplog.NewID(), p.OrgID, p.ProductID, p.Version, nullStr(p.ScmSHA), nullStr(p.ScmBranch), nullStr(p.ScmRepository), micros(p.Now)); err != nil {
+			return nil, err
+		}
+		v, err = get()
+	}
 	if err != nil {
 		return nil, err
 	}

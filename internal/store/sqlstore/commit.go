@@ -26,6 +26,7 @@ type Store struct {
 	write    *sql.DB
 	read     *sql.DB
 	queues   []chan *writeReq // one per committer; a key always maps to the same one
+	wstmts   *stmtCache       // prepared statements of the write pool
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	closeMu  sync.Once
@@ -67,14 +68,21 @@ func New(d *Dialect, write, read *sql.DB, o Options) *Store {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	rb := &rebinder{numbered: d.Numbered}
+	var readStmts *stmtCache
+	if d.PrepareStatements {
+		readStmts = newStmtCache(read)
+	}
 	s := &Store{
-		Queries:  &Queries{db: read, d: d, rb: rb, cipher: o.Cipher},
+		Queries:  &Queries{db: read, d: d, rb: rb, cipher: o.Cipher, stmts: readStmts},
 		d:        d,
 		write:    write,
 		read:     read,
 		stop:     make(chan struct{}),
 		maxBatch: o.MaxBatch,
 		log:      o.Logger,
+	}
+	if d.PrepareStatements {
+		s.wstmts = newStmtCache(write)
 	}
 	for range o.Committers {
 		q := make(chan *writeReq, 4*o.MaxBatch)
@@ -204,14 +212,14 @@ func (s *Store) runBatchTx(batch []*writeReq, errs []error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	q := &Queries{db: tx, d: s.d, rb: s.Queries.rb, cipher: s.Queries.cipher}
+	q := &Queries{db: tx, d: s.d, rb: s.Queries.rb, cipher: s.Queries.cipher, stmts: s.wstmts, tx: tx}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
 		ctx := context.WithoutCancel(r.ctx)
-		if _, err := tx.ExecContext(bg, "SAVEPOINT w"); err != nil {
+		if _, err := q.exec(bg, "SAVEPOINT w"); err != nil {
 			_ = tx.Rollback()
 			return fmt.Errorf("savepoint: %w", err)
 		}
@@ -226,7 +234,7 @@ func (s *Store) runBatchTx(batch []*writeReq, errs []error) error {
 			errs[i] = ferr
 		}
 		for _, stmt := range strings.Split(release, "; ") {
-			if _, err := tx.ExecContext(bg, stmt); err != nil {
+			if _, err := q.exec(bg, stmt); err != nil {
 				_ = tx.Rollback()
 				return fmt.Errorf("%s: %w", stmt, err)
 			}
@@ -250,6 +258,11 @@ func (s *Store) Close() error {
 		s.gate.Unlock()
 		close(s.stop)
 		s.wg.Wait()
+		for _, c := range []*stmtCache{s.wstmts, s.Queries.stmts} {
+			if c != nil {
+				c.close()
+			}
+		}
 		err = errors.Join(s.write.Close(), s.closeRead())
 	})
 	return err

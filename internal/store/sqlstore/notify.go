@@ -340,7 +340,9 @@ func scanDelivery(sc interface{ Scan(...any) error }) (*shiplog.Delivery, error)
 		&d.MaxAttempts, &next, &lease, &d.LastError, &d.Test, &payload, &created, &updated, &completed); err != nil {
 		return nil, err
 	}
-	d.Payload = json.RawMessage(payload)
+	if payload != "" {
+		d.Payload = json.RawMessage(payload)
+	}
 	d.NextAttempt, d.CreatedAt, d.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
 	d.LeaseUntil, d.CompletedAt = timePtr(lease), timePtr(completed)
 	return &d, nil
@@ -439,6 +441,18 @@ func (q *Queries) DeliveryFailedSince(ctx context.Context, orgID, channelID stri
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+func (q *Queries) DeliveryRelease(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if _, err := q.exec(ctx, `UPDATE deliveries SET lease_until = NULL WHERE id = ? AND state = 'queued'`, id); err != nil {
+			return err
+		}
+	}
+	if q.d.NotifyDeliveries != nil {
+		return q.mapErr(q.d.NotifyDeliveries(ctx, q.db))
+	}
+	return nil
 }
 
 func (q *Queries) DeliveryCancelChannel(ctx context.Context, channelID, reason string, now time.Time) error {

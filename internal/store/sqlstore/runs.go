@@ -10,7 +10,7 @@ import (
 	"github.com/shiplog/shiplog/internal/store"
 )
 
-const deploymentCols = `d.id, d.product_id, p.name, d.version_id, v.version, d.environment_id, e.name, e.type, d.status,
+const deploymentCols = `d.id, d.org_id, d.product_id, p.name, d.version_id, v.version, d.environment_id, e.name, e.type, d.status,
 	d.invoke_id, d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.scm_sha, d.scm_branch, d.scm_repository,
 	d.build_url, d.build_number, d.deploy_url, d.source_system, d.preflight_status, d.extra_metadata,
 	d.started_at, d.completed_at, d.deployed_at, d.created_at, d.updated_at`
@@ -23,7 +23,7 @@ func scanDeployment(sc interface{ Scan(...any) error }) (*shiplog.Deployment, er
 	var invoke, by, byName, byEmail, sha, branch, repo, bURL, bNum, dURL, src, pre, meta sql.NullString
 	var started, completed sql.NullInt64
 	var deployed, created, updated int64
-	if err := sc.Scan(&d.ID, &d.ProductID, &d.ProductName, &d.VersionID, &d.Version, &d.EnvironmentID, &d.EnvironmentName,
+	if err := sc.Scan(&d.ID, &d.OrgID, &d.ProductID, &d.ProductName, &d.VersionID, &d.Version, &d.EnvironmentID, &d.EnvironmentName,
 		&d.EnvironmentType, &d.Status, &invoke, &by, &byName, &byEmail, &sha, &branch, &repo, &bURL, &bNum, &dURL, &src, &pre,
 		&meta, &started, &completed, &deployed, &created, &updated); err != nil {
 		return nil, err
@@ -44,9 +44,16 @@ func (q *Queries) LockSubject(ctx context.Context, key string) error {
 	return q.mapErr(q.d.LockSubject(ctx, q.db, key))
 }
 
+// openCols is deploymentCols without the joins: the caller knows the names
+// and binds them, which keeps the hot path to one index lookup.
+const openCols = `d.id, d.org_id, d.product_id, CAST(? AS TEXT), d.version_id, CAST(? AS TEXT), d.environment_id, CAST(? AS TEXT), CAST(? AS TEXT), d.status,
+	d.invoke_id, d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.scm_sha, d.scm_branch, d.scm_repository,
+	d.build_url, d.build_number, d.deploy_url, d.source_system, d.preflight_status, d.extra_metadata,
+	d.started_at, d.completed_at, d.deployed_at, d.created_at, d.updated_at`
+
 func (q *Queries) DeploymentFindOpen(ctx context.Context, p *store.FindOpenParams) (*shiplog.Deployment, error) {
-	query := `SELECT ` + deploymentCols + deploymentFrom + ` WHERE d.org_id = ? AND d.product_id = ? AND d.version_id = ? AND d.environment_id = ?`
-	args := []any{p.OrgID, p.ProductID, p.VersionID, p.EnvironmentID}
+	query := `SELECT ` + openCols + ` FROM deployments d WHERE d.product_id = ? AND d.version_id = ? AND d.environment_id = ? AND d.org_id = ?`
+	args := []any{p.ProductName, p.Version, p.EnvironmentName, string(p.EnvironmentType), p.ProductID, p.VersionID, p.EnvironmentID, p.OrgID}
 	if p.InvokeID != nil {
 		query += ` AND d.invoke_id = ?`
 		args = append(args, *p.InvokeID)
@@ -61,12 +68,12 @@ func (q *Queries) DeploymentInsert(ctx context.Context, d *shiplog.Deployment) e
 	_, err := q.exec(ctx, `INSERT INTO deployments (id, org_id, product_id, version_id, environment_id, status, invoke_id,
 		deployed_by, deployed_by_name, deployed_by_email, scm_sha, scm_branch, scm_repository, build_url, build_number,
 		deploy_url, source_system, preflight_status, extra_metadata, started_at, completed_at, deployed_at, created_at, updated_at)
-		SELECT ?, org_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM products WHERE id = ?`,
-		d.ID, d.ProductID, d.VersionID, d.EnvironmentID, string(d.Status), nullStr(d.InvokeID),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.OrgID, d.ProductID, d.VersionID, d.EnvironmentID, string(d.Status), nullStr(d.InvokeID),
 		nullStr(d.DeployedBy), nullStr(d.DeployedByName), nullStr(d.DeployedByEmail), nullStr(d.ScmSHA), nullStr(d.ScmBranch),
 		nullStr(d.ScmRepository), nullStr(d.BuildURL), nullStr(d.BuildNumber), nullStr(d.DeployURL), nullStr(d.SourceSystem),
 		nullStr(d.PreflightStatus), jsonText(d.ExtraMetadata), nullMicros(d.StartedAt), nullMicros(d.CompletedAt),
-		micros(d.DeployedAt), micros(d.CreatedAt), micros(d.UpdatedAt), d.ProductID)
+		micros(d.DeployedAt), micros(d.CreatedAt), micros(d.UpdatedAt))
 	return err
 }
 
@@ -117,7 +124,7 @@ func (q *Queries) DeploymentList(ctx context.Context, orgID string, f store.Depl
 	return out, rows.Err()
 }
 
-const buildCols = `b.id, b.product_id, p.name, b.version_id, v.version, b.status, b.invoke_id, b.built_by, b.built_by_name,
+const buildCols = `b.id, b.org_id, b.product_id, p.name, b.version_id, v.version, b.status, b.invoke_id, b.built_by, b.built_by_name,
 	b.built_by_email, b.scm_sha, b.scm_branch, b.scm_repository, b.build_url, b.build_number, b.source_system,
 	b.error_message, b.error_code, b.extra_metadata, b.started_at, b.completed_at, b.created_at, b.updated_at`
 
@@ -128,7 +135,7 @@ func scanBuild(sc interface{ Scan(...any) error }) (*shiplog.Build, error) {
 	var invoke, by, byName, byEmail, sha, branch, repo, bURL, bNum, src, errMsg, errCode, meta sql.NullString
 	var started, completed sql.NullInt64
 	var created, updated int64
-	if err := sc.Scan(&b.ID, &b.ProductID, &b.ProductName, &b.VersionID, &b.Version, &b.Status, &invoke, &by, &byName,
+	if err := sc.Scan(&b.ID, &b.OrgID, &b.ProductID, &b.ProductName, &b.VersionID, &b.Version, &b.Status, &invoke, &by, &byName,
 		&byEmail, &sha, &branch, &repo, &bURL, &bNum, &src, &errMsg, &errCode, &meta, &started, &completed, &created, &updated); err != nil {
 		return nil, err
 	}
@@ -158,11 +165,11 @@ func (q *Queries) BuildInsert(ctx context.Context, b *shiplog.Build) error {
 	_, err := q.exec(ctx, `INSERT INTO builds (id, org_id, product_id, version_id, status, invoke_id, built_by, built_by_name,
 		built_by_email, scm_sha, scm_branch, scm_repository, build_url, build_number, source_system, error_message, error_code,
 		extra_metadata, started_at, completed_at, created_at, updated_at)
-		SELECT ?, org_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM products WHERE id = ?`,
-		b.ID, b.ProductID, b.VersionID, string(b.Status), nullStr(b.InvokeID), nullStr(b.BuiltBy), nullStr(b.BuiltByName),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.ID, b.OrgID, b.ProductID, b.VersionID, string(b.Status), nullStr(b.InvokeID), nullStr(b.BuiltBy), nullStr(b.BuiltByName),
 		nullStr(b.BuiltByEmail), nullStr(b.ScmSHA), nullStr(b.ScmBranch), nullStr(b.ScmRepository), nullStr(b.BuildURL),
 		nullStr(b.BuildNumber), nullStr(b.SourceSystem), nullStr(b.ErrorMessage), nullStr(b.ErrorCode), jsonText(b.ExtraMetadata),
-		nullMicros(b.StartedAt), nullMicros(b.CompletedAt), micros(b.CreatedAt), micros(b.UpdatedAt), b.ProductID)
+		nullMicros(b.StartedAt), nullMicros(b.CompletedAt), micros(b.CreatedAt), micros(b.UpdatedAt))
 	return err
 }
 
@@ -222,8 +229,23 @@ func (q *Queries) EventInsert(ctx context.Context, e *shiplog.Event) error {
 		jsonText(e.Payload), micros(e.OccurredAt)).Scan(&e.Seq))
 }
 
+func (q *Queries) EventGet(ctx context.Context, orgID, id string) (*shiplog.Event, error) {
+	es, err := q.events(ctx, orgID, `SELECT `+eventCols+` FROM events WHERE org_id = ? AND id = ?`, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(es) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return es[0], nil
+}
+
 func (q *Queries) EventListBySubject(ctx context.Context, orgID, subjectID string) ([]*shiplog.Event, error) {
-	rows, err := q.query(ctx, `SELECT `+eventCols+` FROM events WHERE org_id = ? AND subject_id = ? ORDER BY seq`, orgID, subjectID)
+	return q.events(ctx, orgID, `SELECT `+eventCols+` FROM events WHERE org_id = ? AND subject_id = ? ORDER BY seq`, orgID, subjectID)
+}
+
+func (q *Queries) events(ctx context.Context, orgID, query string, args ...any) ([]*shiplog.Event, error) {
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,13 @@ type Dialect struct {
 	LockSubject func(ctx context.Context, tx DBTX, key string) error
 	// ForUpdateSkipLocked is appended to claim queries where supported.
 	ForUpdateSkipLocked string
+	// NotifyDeliveries, when set, tells other processes (at commit) that
+	// deliveries are free to claim.
+	NotifyDeliveries func(ctx context.Context, tx DBTX) error
+	// PrepareStatements keeps each statement prepared for reuse. SQLite
+	// spends more time parsing our statements than running them; pgx
+	// already caches prepared statements per connection by itself.
+	PrepareStatements bool
 }
 
 // ErrRetry marks errors after which a transaction may simply be run again.
@@ -45,6 +52,64 @@ type Queries struct {
 	d      *Dialect
 	rb     *rebinder
 	cipher store.Cipher
+	stmts  *stmtCache // nil: no statement reuse
+	tx     *sql.Tx    // set when db is a transaction of stmts' pool
+}
+
+// stmtCache holds prepared statements of one pool. database/sql prepares a
+// statement again on each connection it meets, and a transaction reuses
+// the one prepared on its connection.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+}
+
+// maxCachedStmts bounds the cache; listing filters make a few dozen texts.
+const maxCachedStmts = 512
+
+func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
+
+func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
+	c.mu.RLock()
+	st := c.m[query]
+	c.mu.RUnlock()
+	if st != nil {
+		return st
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st = c.m[query]; st != nil || len(c.m) >= maxCachedStmts {
+		return st
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // run unprepared; the error, if real, shows there
+	}
+	c.m[query] = st
+	return st
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = map[string]*sql.Stmt{}
+}
+
+// stmt returns a prepared statement for query bound to q's transaction, or
+// nil to run the text directly.
+func (q *Queries) stmt(ctx context.Context, query string) *sql.Stmt {
+	if q.stmts == nil {
+		return nil
+	}
+	st := q.stmts.get(ctx, query)
+	if st != nil && q.tx != nil {
+		return q.tx.StmtContext(ctx, st)
+	}
+	return st
 }
 
 type rebinder struct {
@@ -76,17 +141,31 @@ func (r *rebinder) q(query string) string {
 }
 
 func (q *Queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := q.db.ExecContext(ctx, q.rb.q(query), args...)
+	text := q.rb.q(query)
+	if st := q.stmt(ctx, text); st != nil {
+		res, err := st.ExecContext(ctx, args...)
+		return res, q.mapErr(err)
+	}
+	res, err := q.db.ExecContext(ctx, text, args...)
 	return res, q.mapErr(err)
 }
 
 func (q *Queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := q.db.QueryContext(ctx, q.rb.q(query), args...)
+	text := q.rb.q(query)
+	if st := q.stmt(ctx, text); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, q.mapErr(err)
+	}
+	rows, err := q.db.QueryContext(ctx, text, args...)
 	return rows, q.mapErr(err)
 }
 
 func (q *Queries) row(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.db.QueryRowContext(ctx, q.rb.q(query), args...)
+	text := q.rb.q(query)
+	if st := q.stmt(ctx, text); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return q.db.QueryRowContext(ctx, text, args...)
 }
 
 // mapErr keeps the driver error in the chain (for logs) but makes

@@ -204,7 +204,8 @@ func testDeploymentFindOpen(t *testing.T, s store.Store) {
 	find := func(c *catalog, invoke *string) (*shiplog.Deployment, error) {
 		return tryWrite(t, s, func(ctx context.Context, tx store.Tx) (*shiplog.Deployment, error) {
 			return tx.DeploymentFindOpen(ctx, &store.FindOpenParams{OrgID: c.org.ID, ProductID: c.product.ID,
-				VersionID: c.version.ID, EnvironmentID: c.env.ID, InvokeID: invoke})
+				VersionID: c.version.ID, EnvironmentID: c.env.ID, InvokeID: invoke, ProductName: c.product.Name,
+				Version: c.version.Version, EnvironmentName: c.env.Name, EnvironmentType: c.env.Type})
 		})
 	}
 	check := func(name string, c *catalog, invoke *string, want *shiplog.Deployment) {

@@ -174,14 +174,14 @@ func ensureCatalog(t *testing.T, s store.Store, org *shiplog.Org, product, env, 
 
 // deployment returns a new deployment of c with only the required fields set.
 func (c *catalog) deployment(st shiplog.Status, when time.Time) *shiplog.Deployment {
-	return &shiplog.Deployment{ID: shiplog.NewID(), ProductID: c.product.ID, ProductName: c.product.Name,
+	return &shiplog.Deployment{ID: shiplog.NewID(), OrgID: c.org.ID, ProductID: c.product.ID, ProductName: c.product.Name,
 		VersionID: c.version.ID, Version: c.version.Version, EnvironmentID: c.env.ID, EnvironmentName: c.env.Name,
 		EnvironmentType: c.env.Type, Status: st, DeployedAt: when, CreatedAt: when, UpdatedAt: when}
 }
 
 // build returns a new build of c with only the required fields set.
 func (c *catalog) build(st shiplog.Status, when time.Time) *shiplog.Build {
-	return &shiplog.Build{ID: shiplog.NewID(), ProductID: c.product.ID, ProductName: c.product.Name,
+	return &shiplog.Build{ID: shiplog.NewID(), OrgID: c.org.ID, ProductID: c.product.ID, ProductName: c.product.Name,
 		VersionID: c.version.ID, Version: c.version.Version, Status: st, CreatedAt: when, UpdatedAt: when}
 }
 
@@ -328,7 +328,6 @@ func ids[T any](xs []T, id func(T) string) []string {
 func deploymentID(d *shiplog.Deployment) string { return d.ID }
 func buildID(b *shiplog.Build) string           { return b.ID }
 func productID(p *shiplog.Product) string       { return p.ID }
-func envID(e *shiplog.Environment) string       { return e.ID }
 func versionID(v *shiplog.Version) string       { return v.ID }
 
 // newestFirst returns the ids of xs, newest (last created) first.
