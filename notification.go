@@ -39,8 +39,11 @@ type Channel struct {
 	DisabledAt      *time.Time      `json:"disabled_at"`
 	// FailingSince is when deliveries started to only fail; nil while healthy.
 	FailingSince *time.Time `json:"failing_since"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	// System channels are the org's own plumbing (DR approval emails): not
+	// listed, not editable, never subscribed.
+	System    bool      `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Subscription is one event type a channel receives (the seed's

@@ -2,7 +2,12 @@
 // public Go client reads.
 package apiv1
 
-import "github.com/shiplog/shiplog"
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/shiplog/shiplog"
+)
 
 // DeploymentEventResponse answers POST /deployment-events/: the deployment
 // record as it stands after the event, plus the event's canonical type.
@@ -116,4 +121,91 @@ type TestResult struct {
 // RecoverInput is POST /notification-channels/{id}/recover.
 type RecoverInput struct {
 	Since string `json:"since"` // RFC 3339
+}
+
+// DeploymentEventRequest is the body of POST /deployment-events/, as the
+// client sends it. Empty optional fields are left out ("not given").
+type DeploymentEventRequest struct {
+	ProductName         string          `json:"product_name"`
+	Version             string          `json:"version"`
+	EnvironmentName     string          `json:"environment_name"`
+	Status              string          `json:"status"` // any accepted word; the server maps it
+	DeployedBy          string          `json:"deployed_by,omitempty"`
+	DeployedByEmail     string          `json:"deployed_by_email,omitempty"`
+	DeployedByName      string          `json:"deployed_by_name,omitempty"`
+	ScmBranch           string          `json:"scm_branch,omitempty"`
+	ScmSHA              string          `json:"scm_sha,omitempty"`
+	ScmRepository       string          `json:"scm_repository,omitempty"`
+	BuildURL            string          `json:"build_url,omitempty"`
+	DeployURL           string          `json:"deploy_url,omitempty"`
+	BuildNumber         string          `json:"build_number,omitempty"`
+	SourceSystem        string          `json:"source_system,omitempty"`
+	InvokeID            string          `json:"invoke_id,omitempty"`
+	CompletedAt         *time.Time      `json:"completed_at,omitempty"`
+	SkipPreflightChecks bool            `json:"skip_preflight_checks,omitempty"` // deprecated
+	ExtraMetadata       json.RawMessage `json:"extra_metadata,omitempty"`        // a JSON object
+}
+
+// BuildEventRequest is the body of POST /build-events/.
+type BuildEventRequest struct {
+	ProductName   string          `json:"product_name"`
+	Version       string          `json:"version"`
+	Status        string          `json:"status"`
+	BuiltBy       string          `json:"built_by,omitempty"`
+	BuiltByEmail  string          `json:"built_by_email,omitempty"`
+	BuiltByName   string          `json:"built_by_name,omitempty"`
+	ScmBranch     string          `json:"scm_branch,omitempty"`
+	ScmSHA        string          `json:"scm_sha,omitempty"`
+	ScmRepository string          `json:"scm_repository,omitempty"`
+	BuildURL      string          `json:"build_url,omitempty"`
+	BuildNumber   string          `json:"build_number,omitempty"`
+	SourceSystem  string          `json:"source_system,omitempty"`
+	InvokeID      string          `json:"invoke_id,omitempty"`
+	StartedAt     *time.Time      `json:"started_at,omitempty"`
+	CompletedAt   *time.Time      `json:"completed_at,omitempty"`
+	ErrorMessage  string          `json:"error_message,omitempty"`
+	ErrorCode     string          `json:"error_code,omitempty"`
+	ExtraMetadata json.RawMessage `json:"extra_metadata,omitempty"` // a JSON object
+}
+
+// UserInput is POST /users/ and PATCH /users/{id}.
+type UserInput struct {
+	Email    string   `json:"email"`
+	Name     string   `json:"name"`
+	Roles    []string `json:"roles"`
+	Password string   `json:"password"` // optional: for the console
+}
+
+// DRInput is POST /deployment-requests/.
+type DRInput struct {
+	Name             string           `json:"name"`
+	Description      string           `json:"description"`
+	Links            []string         `json:"links"`
+	Items            []shiplog.DRItem `json:"items"`
+	EnvironmentNames []string         `json:"environment_names"`
+	ApprovalSlots    []SlotInput      `json:"approval_slots"`
+}
+
+// SlotInput asks for one approval; Required defaults to true.
+type SlotInput struct {
+	ApprovalType string `json:"approval_type"`
+	Required     *bool  `json:"required"`
+}
+
+// DecisionInput is the body of a slot's approve or reject.
+type DecisionInput struct {
+	Comments string `json:"comments"`
+}
+
+// VersionApprovalInput is POST /versions/{product}/{version}/approvals.
+type VersionApprovalInput struct {
+	ApprovalType    string  `json:"approval_type"`
+	EnvironmentName *string `json:"environment_name"`
+	Comments        *string `json:"comments"`
+}
+
+// VersionDetail is GET /versions/{id}: the version with its sign-offs.
+type VersionDetail struct {
+	*shiplog.Version
+	Approvals []*shiplog.VersionApproval `json:"approvals"`
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/approval"
 	"github.com/shiplog/shiplog/internal/auth"
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/httpapi"
@@ -178,9 +179,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Timeout:      cfg.DeliveryTimeout,
 	}
 	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.Clock, Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)}
+	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch}
 	api := &httpapi.Server{
-		Store:               st,
-		Ingest:              &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch},
+		Store:  st,
+		Ingest: ing,
+		Approvals: &approval.Service{Store: st, Clock: cfg.Clock, Events: ing, BaseURL: cfg.BaseURL,
+			Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)},
 		Auth:                &auth.Authenticator{Store: st, Clock: cfg.Clock, Log: cfg.Log},
 		Log:                 cfg.Log,
 		Clock:               cfg.Clock,

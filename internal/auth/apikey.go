@@ -71,11 +71,25 @@ func CreateKey(ctx context.Context, tx store.Tx, org *shiplog.Org, name string, 
 	return k, "sk_" + org.Name + "_" + k.KeyID + "_" + secret, nil
 }
 
-// Principal is who a request acts for.
+// Principal is who a request acts for: an org API key (automation) or a
+// person's personal access token (User set).
 type Principal struct {
 	OrgID   string
 	OrgName string
-	KeyID   string // the api_keys row id
+	KeyID   string // the api_keys row id, for API keys
+	KeyName string
+	User    *shiplog.User // for personal access tokens and console sessions
+}
+
+// Require refuses principals that are not a person holding one of roles.
+func (p *Principal) Require(what string, roles []string) error {
+	if p.User == nil {
+		return shiplog.Errorf(shiplog.EFORBIDDEN, "%s needs a person: use a personal access token (pat_…), not an org API key", what)
+	}
+	if !shiplog.HasRole(p.User.Roles, roles...) {
+		return shiplog.Errorf(shiplog.EFORBIDDEN, "%s needs one of the roles %s", what, strings.Join(roles, ", "))
+	}
+	return nil
 }
 
 // ErrInvalidKey is the one answer for every bad credential, so a caller
@@ -96,8 +110,11 @@ type Authenticator struct {
 // to spot unused keys and keeps the hot path free of writes.
 const touchEvery = time.Minute
 
-// Verify checks a bearer token.
+// Verify checks a bearer token: an org API key or a personal access token.
 func (a *Authenticator) Verify(ctx context.Context, token string) (*Principal, error) {
+	if strings.HasPrefix(token, "pat_") {
+		return a.verifyToken(ctx, token)
+	}
 	p, ok := Parse(token)
 	if !ok {
 		return nil, ErrInvalidKey
@@ -115,7 +132,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Principal, e
 		return nil, ErrInvalidKey
 	}
 	a.touch(k)
-	return &Principal{OrgID: k.OrgID, OrgName: k.OrgName, KeyID: k.ID}, nil
+	return &Principal{OrgID: k.OrgID, OrgName: k.OrgName, KeyID: k.ID, KeyName: p.KeyID}, nil
 }
 
 func (a *Authenticator) touch(k *store.APIKeyAuth) {

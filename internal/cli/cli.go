@@ -29,6 +29,7 @@ var Version = "dev"
 // Env is what commands get from the process.
 type Env struct {
 	Ctx    context.Context
+	Stdin  io.Reader // nil: os.Stdin
 	Stdout io.Writer
 	Stderr io.Writer
 }
@@ -292,6 +293,12 @@ type root struct {
 		List   apikeyListCmd   `cmd:"" help:"List an organisation's API keys (never their secrets)."`
 		Revoke apikeyRevokeCmd `cmd:"" help:"Revoke an API key."`
 	} `cmd:"" name:"apikey" help:"Manage organisation API keys."`
+	User struct {
+		Create userCreateCmd `cmd:"" help:"Add a person to an organisation with roles (prints nothing secret)."`
+	} `cmd:"" help:"Manage people."`
+	Token struct {
+		Create tokenCreateCmd `cmd:"" help:"Create a personal access token (pat_…) and print it on the last line."`
+	} `cmd:"" help:"Manage personal access tokens."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 

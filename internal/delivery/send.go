@@ -143,14 +143,21 @@ func (e *Email) Send(ctx context.Context, d *shiplog.Delivery, _ *shiplog.Channe
 	if e.Sender == nil {
 		return Outcome{Err: ErrNoSMTP}
 	}
-	if len(recipients) == 0 {
-		return Outcome{Err: "no recipients: the channel lists only 'owners' and the organisation has no owner email addresses (shiplog org owners --org NAME --email …)"}
+	// A payload may name its own recipients (the DR approval emails).
+	var m struct {
+		email.Message
+		To []string `json:"to"`
 	}
-	var m email.Message
 	if err := json.Unmarshal(d.Payload, &m); err != nil {
 		return Outcome{Err: "stored email is unreadable: " + err.Error()}
 	}
-	if err := e.Sender.Send(ctx, m, recipients); err != nil {
+	if len(m.To) > 0 {
+		recipients = m.To
+	}
+	if len(recipients) == 0 {
+		return Outcome{Err: "no recipients: the channel lists only 'owners' and the organisation has no owner email addresses (shiplog org owners --org NAME --email …)"}
+	}
+	if err := e.Sender.Send(ctx, m.Message, recipients); err != nil {
 		var se *email.SendError
 		o := Outcome{Retryable: email.IsTemporary(err), Err: err.Error()}
 		if errors.As(err, &se) {

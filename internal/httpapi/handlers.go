@@ -236,11 +236,16 @@ func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.Store.VersionGet(r.Context(), principal(r).OrgID, id)
+	org := principal(r).OrgID
+	v, err := s.Store.VersionGet(r.Context(), org, id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v)
+	as, err := s.Store.VersionApprovalList(r.Context(), org, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apiv1.VersionDetail{Version: v, Approvals: as})
 	return nil
 }
 

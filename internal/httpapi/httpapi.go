@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/approval"
 	"github.com/shiplog/shiplog/internal/auth"
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/ingest"
@@ -26,12 +27,13 @@ const MaxBodyBytes = 1 << 20
 
 // Server serves the API.
 type Server struct {
-	Store  store.Store
-	Ingest *ingest.Service
-	Auth   *auth.Authenticator
-	Log    *slog.Logger
-	Clock  shiplog.Clock
-	Worker *delivery.Worker
+	Store     store.Store
+	Ingest    *ingest.Service
+	Auth      *auth.Authenticator
+	Log       *slog.Logger
+	Clock     shiplog.Clock
+	Worker    *delivery.Worker
+	Approvals *approval.Service
 	// BaseURL is the server's public URL, for links in notifications.
 	BaseURL string
 	// AllowPrivateTargets lets channels point at private and loopback addresses.
@@ -84,6 +86,20 @@ func (s *Server) Handler() http.Handler {
 	authed("DELETE /notification-preferences/{id}", s.deletePreference)
 	authed("GET /deliveries/{id}", s.getDelivery)
 	authed("POST /deliveries/{id}/redeliver", s.redeliver)
+
+	both("GET", "/users", s.listUsers)
+	both("POST", "/users", s.createUser)
+	authed("PATCH /users/{id}", s.patchUser)
+	both("POST", "/deployment-requests", s.createDR)
+	both("GET", "/deployment-requests", s.listDRs)
+	authed("GET /deployment-requests/{id}", s.getDR)
+	for _, a := range []shiplog.DRAction{shiplog.DRActivate, shiplog.DRDeactivate, shiplog.DRComplete, shiplog.DRCancel} {
+		authed("POST /deployment-requests/{id}/"+string(a), s.transitionDR(a))
+	}
+	authed("POST /deployment-requests/{id}/slots/{slot_id}/approve", s.decideSlot(true))
+	authed("POST /deployment-requests/{id}/slots/{slot_id}/reject", s.decideSlot(false))
+	authed("POST /versions/{product}/{version}/approvals", s.approveVersion)
+	authed("GET /versions/{product}/{version}/approvals", s.listVersionApprovals)
 	// The catch-all keeps error bodies JSON; it answers 405 where the path
 	// exists under another method, as ServeMux would without it.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {

@@ -87,6 +87,17 @@ type Reader interface {
 	AttemptList(ctx context.Context, orgID, deliveryID string) ([]*shiplog.Attempt, error)
 	// DeliveryFailedSince lists a channel's failed deliveries created since (test sends excluded).
 	DeliveryFailedSince(ctx context.Context, orgID, channelID string, since time.Time) ([]string, error)
+	UserGet(ctx context.Context, orgID, id string) (*shiplog.User, error)
+	UserByEmail(ctx context.Context, orgID, email string) (*shiplog.User, error)
+	UserList(ctx context.Context, orgID string) ([]*shiplog.User, error)
+	// UserPasswordHash returns the stored password hash ("" when none).
+	UserPasswordHash(ctx context.Context, orgID, userID string) (string, error)
+	TokenAuthLookup(ctx context.Context, tokenID string) (*TokenAuth, error)
+	DRGet(ctx context.Context, orgID, id string) (*shiplog.DeploymentRequest, error)
+	DRList(ctx context.Context, orgID string, f DRFilter, p Page) ([]*shiplog.DeploymentRequest, error)
+	VersionApprovalList(ctx context.Context, orgID, versionID string) ([]*shiplog.VersionApproval, error)
+	RuleList(ctx context.Context, orgID string) ([]*shiplog.Rule, error)
+	RuleGet(ctx context.Context, orgID, id string) (*shiplog.Rule, error)
 	// DeliveryStats counts deliveries by state, for tests and metrics.
 	DeliveryStats(ctx context.Context) (map[shiplog.DeliveryState]int, error)
 }
@@ -151,6 +162,21 @@ type Tx interface {
 	// DeliveryRequeue queues a finished delivery again with extra attempts,
 	// leased to the caller until leaseUntil.
 	DeliveryRequeue(ctx context.Context, orgID, id string, now, leaseUntil time.Time, extraAttempts int) (*shiplog.Delivery, error)
+	UserCreate(ctx context.Context, u *shiplog.User, passwordHash string) error
+	UserUpdate(ctx context.Context, u *shiplog.User) error
+	UserSetPassword(ctx context.Context, orgID, userID, passwordHash string) error
+	TokenCreate(ctx context.Context, p *TokenCreateParams) error
+	TokenTouch(ctx context.Context, id string, now time.Time) error
+	// DRCreate stores a DR with its slots; DRSave stores its status and slots.
+	DRCreate(ctx context.Context, d *shiplog.DeploymentRequest) error
+	DRSave(ctx context.Context, d *shiplog.DeploymentRequest) error
+	VersionApprovalCreate(ctx context.Context, orgID string, a *shiplog.VersionApproval) error
+	RuleCreate(ctx context.Context, r *shiplog.Rule) error
+	RuleUpdate(ctx context.Context, r *shiplog.Rule) error
+	RuleDelete(ctx context.Context, orgID, id string) error
+	// ChannelEnsureSystem returns the org's hidden system channel of kind
+	// and name, creating it on first use (DR approval emails).
+	ChannelEnsureSystem(ctx context.Context, orgID string, kind shiplog.ChannelKind, name string, now time.Time) (*shiplog.Channel, error)
 	// DeliveryRelease gives up this process's lease on queued deliveries, so
 	// any replica's poller may claim them now, and wakes the other replicas.
 	DeliveryRelease(ctx context.Context, ids []string) error
@@ -165,6 +191,23 @@ type ChannelHealthParams struct {
 	Disable        bool // set enabled=false with DisabledReason and DisabledAt=Now
 	DisabledReason string
 	Now            time.Time
+}
+
+// TokenAuth is a personal access token as authentication needs it.
+type TokenAuth struct {
+	ID, OrgID, OrgName, UserID string
+	Hash                       []byte
+	RevokedAt, LastUsed        *time.Time
+}
+
+type TokenCreateParams struct {
+	ID, OrgID, UserID, TokenID, Name string
+	Hash                             []byte
+	Now                              time.Time
+}
+
+type DRFilter struct {
+	Statuses []shiplog.DRStatus // any of; empty: all
 }
 
 // Cipher seals channel secrets at rest.

@@ -74,7 +74,7 @@ func (q *Queries) OrgSetOwnerEmails(ctx context.Context, orgID string, emails []
 
 const channelCols = `c.id, c.org_id, c.kind, c.name, c.description, c.enabled, c.environment_types_filter, c.product_names_filter,
 	c.url, c.url_sealed, c.secret_sealed, c.signature_scheme, c.recipients, c.retry_schedule, c.disabled_reason,
-	c.disabled_at, c.failing_since, c.created_at, c.updated_at`
+	c.disabled_at, c.failing_since, c.system, c.created_at, c.updated_at`
 
 func (q *Queries) scanChannel(sc interface{ Scan(...any) error }) (*shiplog.Channel, error) {
 	var c shiplog.Channel
@@ -83,7 +83,7 @@ func (q *Queries) scanChannel(sc interface{ Scan(...any) error }) (*shiplog.Chan
 	var disabledAt, failingSince sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&c.ID, &c.OrgID, &c.Kind, &c.Name, &c.Description, &c.Enabled, &envs, &prods, &c.URL, &urlSealed,
-		&secretSealed, &c.SignatureScheme, &recips, &sched, &c.DisabledReason, &disabledAt, &failingSince, &created, &updated); err != nil {
+		&secretSealed, &c.SignatureScheme, &recips, &sched, &c.DisabledReason, &disabledAt, &failingSince, &c.System, &created, &updated); err != nil {
 		return nil, err
 	}
 	var ms []int64
@@ -155,7 +155,7 @@ func (q *Queries) channels(ctx context.Context, orgID, where string, args ...any
 }
 
 func (q *Queries) ChannelList(ctx context.Context, orgID string) ([]*shiplog.Channel, error) {
-	return q.channels(ctx, orgID, `c.org_id = ? ORDER BY c.id`, orgID)
+	return q.channels(ctx, orgID, `c.org_id = ? AND c.system = FALSE ORDER BY c.id`, orgID)
 }
 
 func (q *Queries) ChannelGet(ctx context.Context, orgID, id string) (*shiplog.Channel, error) {
@@ -216,11 +216,11 @@ func (q *Queries) ChannelCreate(ctx context.Context, c *shiplog.Channel) error {
 		return err
 	}
 	if _, err := q.exec(ctx, `INSERT INTO channels (id, org_id, kind, name, description, enabled, environment_types_filter,
-		product_names_filter, url, url_sealed, secret_sealed, signature_scheme, recipients, retry_schedule, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		product_names_filter, url, url_sealed, secret_sealed, signature_scheme, recipients, retry_schedule, system, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.OrgID, string(c.Kind), c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter),
 		jsonList(c.ProductNamesFilter), plainURL, urlSealed, secretSealed, c.SignatureScheme, jsonList(c.Recipients),
-		scheduleMS(c.RetrySchedule), micros(c.CreatedAt), micros(c.UpdatedAt)); err != nil {
+		scheduleMS(c.RetrySchedule), c.System, micros(c.CreatedAt), micros(c.UpdatedAt)); err != nil {
 		return err
 	}
 	return q.setSubscriptions(ctx, c)
