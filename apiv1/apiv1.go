@@ -209,3 +209,19 @@ type VersionDetail struct {
 	*shiplog.Version
 	Approvals []*shiplog.VersionApproval `json:"approvals"`
 }
+
+// PreflightInput is POST /preflight/.
+type PreflightInput struct {
+	ProductName     string `json:"product_name"`
+	Version         string `json:"version"`
+	EnvironmentName string `json:"environment_name"`
+}
+
+// PreflightResult answers an allowed POST /preflight/; a blocked one gets the
+// 409/423/428 body the event endpoint would give.
+type PreflightResult struct {
+	Allowed         bool   `json:"allowed"`
+	PreflightStatus string `json:"preflight_status"`
+	RulesEvaluated  any    `json:"rules_evaluated"`
+	Warnings        any    `json:"warnings"`
+}

@@ -100,6 +100,12 @@ func (s *Server) Handler() http.Handler {
 	authed("POST /deployment-requests/{id}/slots/{slot_id}/reject", s.decideSlot(false))
 	authed("POST /versions/{product}/{version}/approvals", s.approveVersion)
 	authed("GET /versions/{product}/{version}/approvals", s.listVersionApprovals)
+	both("POST", "/deployment-rules", s.createRule)
+	both("GET", "/deployment-rules", s.listRules)
+	authed("GET /deployment-rules/{id}", s.getRule)
+	authed("PATCH /deployment-rules/{id}", s.patchRule)
+	authed("DELETE /deployment-rules/{id}", s.deleteRule)
+	both("POST", "/preflight", s.preflight)
 	// The catch-all keeps error bodies JSON; it answers 405 where the path
 	// exists under another method, as ServeMux would without it.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {

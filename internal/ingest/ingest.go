@@ -10,6 +10,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/apiv1"
+	"github.com/shiplog/shiplog/internal/rule"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -181,7 +182,9 @@ func mergeMetadata(cur, ev json.RawMessage) (json.RawMessage, error) {
 	return out, nil
 }
 
-// RecordDeployment stores a deployment event. idemKey may be empty.
+// RecordDeployment stores a deployment event. idemKey may be empty. A
+// pending or started event is first judged by the org's deployment rules
+// (preflight); a blocked one is recorded as such and answered 409/423/428.
 func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *DeploymentEvent, idemKey string) (*Result, error) {
 	var res *Result
 	found := s.lookup(ctx, orgID, ev.ProductName, ev.Version, ev.EnvironmentName)
@@ -210,6 +213,15 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 			return nil, err
 		}
 	}
+	judged := !ev.Status.Terminal() && !ev.SkipPreflightChecks
+	if judged {
+		// Concurrent starts of other versions in the same environment must
+		// not both pass the concurrency check. Always taken before the
+		// subject lock below, so the two never wait on each other in turn.
+		if err := tx.LockSubject(ctx, fmt.Sprintf("preflight/%s/%s", c.product.ID, env.ID)); err != nil {
+			return nil, err
+		}
+	}
 	// Two events for the same run may race in from parallel CI steps.
 	if err := tx.LockSubject(ctx, fmt.Sprintf("deployment/%s/%s/%s", c.product.ID, c.version.ID, env.ID)); err != nil {
 		return nil, err
@@ -221,12 +233,39 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 	if err != nil && !isNew {
 		return nil, err
 	}
+	current := ""
 	if isNew {
 		d = &shiplog.Deployment{ID: shiplog.NewID(), OrgID: orgID, ProductID: c.product.ID, ProductName: c.product.Name,
 			VersionID: c.version.ID, Version: c.version.Version, EnvironmentID: env.ID, EnvironmentName: env.Name,
 			EnvironmentType: env.Type, InvokeID: ev.InvokeID, CreatedAt: now, Status: ev.Status}
+	} else {
+		current = d.ID
+		if d.PreflightStatus != nil && *d.PreflightStatus == PreflightFailed && !ev.Status.Terminal() {
+			// A run refused by preflight may be tried again (same invoke id).
+			d.Status = ev.Status
+		}
 	}
-	d.Status = nextStatus(d.Status, ev.Status)
+	var verdict rule.Verdict
+	switch {
+	case judged:
+		if verdict, err = Evaluate(ctx, tx, orgID, rule.Attempt{ProductName: c.product.Name, Version: c.version.Version,
+			EnvironmentName: env.Name}, current, c.version.ID, now); err != nil {
+			return nil, err
+		}
+		ps := verdict.PreflightStatus()
+		d.PreflightStatus = &ps
+	case !ev.Status.Terminal(): // skip_preflight_checks, allowed by the caller
+		ps := PreflightSkipped
+		d.PreflightStatus = &ps
+	}
+	eventType := shiplog.TypeOf(shiplog.KindDeployment, ev.Status)
+	status := ev.Status
+	if verdict.Blocked != nil {
+		// The attempt is kept, visible and audited, but nothing was deployed.
+		status, eventType = shiplog.StatusAborted, shiplog.EventDeploymentPreflightFailed
+		d.Status = status
+	}
+	d.Status = nextStatus(d.Status, status)
 	override(&d.DeployedBy, ev.DeployedBy)
 	override(&d.DeployedByName, ev.DeployedByName)
 	override(&d.DeployedByEmail, ev.DeployedByEmail)
@@ -241,6 +280,9 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 	override(&d.DeployURL, ev.DeployURL)
 	override(&d.SourceSystem, ev.SourceSystem)
 	if d.ExtraMetadata, err = mergeMetadata(d.ExtraMetadata, ev.ExtraMetadata); err != nil {
+		return nil, err
+	}
+	if d.ExtraMetadata, err = reportOnly(d.ExtraMetadata, verdict); err != nil {
 		return nil, err
 	}
 	at := now
@@ -262,14 +304,21 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 	if err != nil {
 		return nil, err
 	}
-	e := &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: shiplog.TypeOf(shiplog.KindDeployment, ev.Status),
+	e := &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: eventType,
 		Kind: shiplog.KindDeployment, SubjectID: d.ID, ProductName: d.ProductName, Version: d.Version,
-		EnvironmentName: d.EnvironmentName, EnvironmentType: d.EnvironmentType, Status: ev.Status,
+		EnvironmentName: d.EnvironmentName, EnvironmentType: d.EnvironmentType, Status: status,
 		Actor: firstOf(ev.DeployedByName, ev.DeployedBy, ev.DeployedByEmail), ScmSHA: deref(d.ScmSHA),
 		ScmRepository: deref(d.ScmRepository), PreflightStatus: deref(d.PreflightStatus), Payload: ev.Raw, OccurredAt: now}
 	ds, err := s.Emit(ctx, tx, e)
 	if err != nil {
 		return nil, err
+	}
+	if v := verdict.Blocked; v != nil {
+		body, err := json.Marshal(v.Body())
+		if err != nil {
+			return nil, err
+		}
+		return &Result{StatusCode: v.HTTPStatus, Body: body, Event: e, Deliveries: ds}, nil
 	}
 	body, err := json.Marshal(apiv1.DeploymentEventResponse{Deployment: d, EventType: e.Type})
 	if err != nil {
