@@ -92,10 +92,7 @@ func TestDeploymentRequestLifecycle(t *testing.T) {
 		viewer := s.user("acme", "vic@example.com", "Vic Viewer", "viewer")
 		s.user("acme", "pm@example.com", "Pat PM", "product")
 		rcv := newReceiver(t)
-		var gov []string
-		for _, e := range []string{"dr.created", "dr.activated", "dr.deactivated", "dr.approved", "dr.rejected", "dr.completed", "dr.cancelled", "version.approved"} {
-			gov = append(gov, e)
-		}
+		gov := []string{"dr.created", "dr.activated", "dr.deactivated", "dr.approved", "dr.rejected", "dr.completed", "dr.cancelled", "version.approved"}
 		channel(t, s, key, map[string]any{"kind": "webhook", "name": "gov", "url": rcv.URL, "events": gov})
 
 		// Only people create DRs; API keys and viewers cannot.
