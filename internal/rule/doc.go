@@ -64,7 +64,7 @@
 // # Flow rules (428 FLOW_VIOLATION, 428 INSUFFICIENT_SOAK_TIME)
 //
 // Each prerequisite environment needs a completed deployment of the version
-// (CompletedAt, or StartedAt when CompletedAt is unset). With StrictOrder the
+// (completion time: CompletedAt, else StartedAt, else now — no soak credit). With StrictOrder the
 // first completion times must be in the listed order (equal times pass).
 // With SoakMinutes > 0, now minus the latest of those first completions must
 // be at least SoakMinutes; otherwise RetryAfter is when it will be.

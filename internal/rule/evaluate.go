@@ -41,10 +41,10 @@ func Evaluate(rules []Rule, a Attempt, h History, now time.Time) Verdict {
 }
 
 func typeRank(t Type) int {
-	if i := slices.Index(Types, t); i >= 0 {
+	if i := slices.Index(typeOrder[:], t); i >= 0 {
 		return i
 	}
-	return len(Types)
+	return len(typeOrder)
 }
 
 // sortRules orders by type, name, id; equal keys keep their input order.
@@ -318,7 +318,7 @@ func (r *Rule) checkDR(a Attempt, h History) *Violation {
 		"current_approvals":       0,
 		"required_approval_types": required,
 		"approved_approval_types": []string{},
-		"missing_approval_types":  required,
+		"missing_approval_types":  slices.Clone(required),
 	}
 	msg := fmt.Sprintf("%s deployment of %s %s requires an approved deployment request with %s approval(s)",
 		a.EnvironmentName, a.ProductName, a.Version, strings.Join(required, ", "))

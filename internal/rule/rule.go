@@ -17,8 +17,8 @@ const (
 	TypeVersionApprovalRequired   Type = "version_approval_required"
 )
 
-// Types lists the rule types in evaluation order.
-var Types = []Type{TypeSchedule, TypeFlow, TypeDeploymentRequestRequired, TypeVersionApprovalRequired}
+// typeOrder lists the rule types in evaluation order.
+var typeOrder = [...]Type{TypeSchedule, TypeFlow, TypeDeploymentRequestRequired, TypeVersionApprovalRequired}
 
 // Status is a rule's mode.
 type Status string
@@ -28,9 +28,6 @@ const (
 	StatusReportOnly Status = "report_only"
 	StatusDisabled   Status = "disabled"
 )
-
-// Statuses lists the rule statuses.
-var Statuses = []Status{StatusEnabled, StatusReportOnly, StatusDisabled}
 
 // Preflight codes (versioner.md §4.6), plus CodeInvalidRule for a stored rule
 // that no longer validates (clients tolerate unknown codes).
@@ -138,10 +135,10 @@ func (r *Rule) validate() *FieldError {
 	if len(r.Name) > MaxNameLength {
 		return fieldErr("name", "must be at most %d characters", MaxNameLength)
 	}
-	if !slices.Contains(Types, r.Type) {
-		return fieldErr("rule_type", "must be one of %s, got %q", joinTypes(), r.Type)
+	if !slices.Contains(typeOrder[:], r.Type) {
+		return fieldErr("rule_type", "must be one of %s, got %q", joinTypeList(typeOrder[:]), r.Type)
 	}
-	if !slices.Contains(Statuses, r.Status) {
+	if r.Status != StatusEnabled && r.Status != StatusReportOnly && r.Status != StatusDisabled {
 		return fieldErr("status", "must be one of enabled, report_only, disabled, got %q", r.Status)
 	}
 	if err := validNames("product_names", r.ProductNames); err != nil {
@@ -271,8 +268,6 @@ func validApprovalTypes(types []string) *FieldError {
 	return nil
 }
 
-func joinTypes() string { return joinTypeList(Types) }
-
 func joinTypeList(ts []Type) string {
 	s := make([]string, len(ts))
 	for i, t := range ts {
@@ -313,7 +308,10 @@ type DR struct {
 // DRItem is one product version a DR ships.
 type DRItem struct{ ProductName, Version string }
 
-// Slot is one approval a DR asks for; Status is pending, approved or rejected.
+// Slot is one approval a DR asks for; Status is pending, approved or
+// rejected. A deployment_request_required rule asks for its own listed
+// types, so Required is not consulted; any rejected slot disqualifies the DR
+// (one rejection rejects the whole request).
 type Slot struct {
 	ApprovalType, Status string
 	Required             bool

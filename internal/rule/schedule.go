@@ -3,6 +3,7 @@ package rule
 import (
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -102,12 +103,21 @@ func loadZone(name string) (*time.Location, *FieldError) {
 	if name == "Local" {
 		return nil, fieldErr("schedule.time_zone", "must be an IANA time zone such as Europe/Berlin, not Local")
 	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, fieldErr("schedule.time_zone", "%q is not an IANA time zone (e.g. UTC, America/New_York, Europe/Berlin)", name)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
+
+// zones caches loaded zones by name: time.LoadLocation reads and parses a
+// file on every call, a Location is immutable, and only names that loaded
+// are kept (a few hundred at most).
+var zones sync.Map
 
 func parseOnce(field, s string) (time.Time, *FieldError) {
 	t, err := time.Parse(OnceLayout, s)

@@ -156,3 +156,68 @@ func TestScheduleInvalidIsAnError(t *testing.T) {
 		t.Fatal("Active with an unknown zone: no error")
 	}
 }
+
+// sweepZones have DST changes of different sizes and directions, a
+// 30-minute change (Lord Howe), a skipped day (Apia) and none (Kolkata).
+var sweepZones = []string{"UTC", newYork, berlin, losAng, auckland, apia, tokyo,
+	"Australia/Lord_Howe", "America/Santiago", "Pacific/Chatham", "Asia/Kolkata", "Europe/London", "America/Havana"}
+
+// TestScheduleWallClockSweep walks every ten minutes across each zone's
+// changes and checks the documented semantics against a wall-clock oracle:
+// whenever the clock reads a time inside a window the attempt is blocked,
+// an active period contains now, and its end is not blocked.
+func TestScheduleWallClockSweep(t *testing.T) {
+	t.Parallel()
+	shapes := []rule.Schedule{
+		daily("", "01:30", "02:30"), daily("", "00:00", "03:00"), daily("", "02:15", "02:45"),
+		daily("", "22:00", "02:30"), daily("", "23:30", "23:45"), weekly("", "00:00", "00:00", "saturday", "sunday"),
+		weekly("", "02:00", "01:00", "sunday"), monthly("", "00:30", "00:30", 1, 2, 31), monthly("", "01:59", "03:01", 3, 9, 30),
+	}
+	for _, zone := range sweepZones {
+		t.Run(zone, func(t *testing.T) {
+			t.Parallel()
+			loc := loadLoc(t, zone)
+			for _, change := range changes(loc, 2024, 2025) {
+				for _, shape := range shapes {
+					s := shape
+					s.TimeZone = zone
+					for now := change.Add(-26 * time.Hour); now.Before(change.Add(26 * time.Hour)); now = now.Add(10 * time.Minute) {
+						w, active, err := s.Active(now)
+						if err != nil {
+							t.Fatal(err)
+						}
+						switch {
+						case active && (now.Before(w.Start) || !now.Before(w.End)):
+							t.Fatalf("%+v at %v: period [%v, %v) does not contain now", s, now, w.Start, w.End)
+						case active:
+							if _, again, _ := s.Active(w.End); again {
+								t.Fatalf("%+v: still blocked at the period's end %v", s, w.End)
+							}
+						case wallInside(t, s, now):
+							t.Fatalf("%+v: %v reads %v, inside a window, but is not blocked", s, now.UTC(), now.In(loc))
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// changes lists the instants (to the minute) at which loc's offset changes
+// within the given years; zones without changes get one arbitrary instant.
+func changes(loc *time.Location, from, to int) []time.Time {
+	var out []time.Time
+	t := time.Date(from, 1, 1, 0, 0, 0, 0, time.UTC)
+	for t.Year() <= to {
+		_, end := t.In(loc).ZoneBounds()
+		if end.IsZero() || end.Year() > to {
+			break
+		}
+		out = append(out, end)
+		t = end
+	}
+	if len(out) == 0 {
+		out = append(out, time.Date(from, 6, 1, 0, 0, 0, 0, time.UTC))
+	}
+	return out
+}
