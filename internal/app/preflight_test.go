@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -156,7 +157,10 @@ func TestDRRequiredRule(t *testing.T) {
 			t.Fatalf("rule: %d %s", r.status, r.body)
 		}
 		mustOK(t, s.post("/build-events/", key, build("api", "2.0", "completed")))
-		expectBlock(t, s.post("/deployment-events/", key, dep("api", "2.0", "production", "started")), 428, "APPROVAL_REQUIRED", "Prod needs a DR")
+		blk := expectBlock(t, s.post("/deployment-events/", key, dep("api", "2.0", "production", "started")), 428, "APPROVAL_REQUIRED", "Prod needs a DR")
+		if roles := fmt.Sprint(blk["details"].(map[string]any)["approver_roles"]); roles != "[owner admin release_manager qa]" {
+			t.Errorf("approver_roles = %s", roles)
+		}
 		dr := s.post("/deployment-requests/", admin, map[string]any{"name": "api 2.0", "items": []map[string]string{{"product_name": "api", "version": "2.0"}},
 			"environment_names": []string{"production"}, "approval_slots": []map[string]any{{"approval_type": "qa"}}}).json(t)
 		id := dr["id"].(string)

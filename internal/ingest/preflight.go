@@ -101,7 +101,30 @@ func Evaluate(ctx context.Context, r store.Reader, orgID string, a rule.Attempt,
 		h.DRs = append(h.DRs, rd)
 	}
 	a.DeploymentID = currentRun
-	return rule.Evaluate(rules, a, h, now), nil
+	v := rule.Evaluate(rules, a, h, now)
+	if b := v.Blocked; b != nil {
+		addApproverRoles(b)
+	}
+	return v, nil
+}
+
+// addApproverRoles names who could give the missing approvals, as the
+// public clients show it (details.approver_roles); roles are ours, not the
+// engine's.
+func addApproverRoles(v *rule.Violation) {
+	missing, ok := v.Details["missing_approval_types"].([]string)
+	if !ok {
+		return
+	}
+	var roles []string
+	for _, t := range missing {
+		for _, r := range shiplog.ApproverRoles(t) {
+			if !slices.Contains(roles, r) {
+				roles = append(roles, r)
+			}
+		}
+	}
+	v.Details["approver_roles"] = roles
 }
 
 func ruleDeployment(d *shiplog.Deployment) rule.Deployment {
