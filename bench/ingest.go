@@ -128,24 +128,11 @@ func runIngest(ctx context.Context, cfg ingestConfig, cl *cleanups, progress fun
 	}
 	cl.add(func() { os.RemoveAll(tmp) })
 
-	bin := cfg.shiplog
-	if bin == "" {
-		pkg := "github.com/shiplog/shiplog/cmd/shiplog"
-		if cfg.cpuprof != "" {
-			pkg = "github.com/shiplog/shiplog/bench/shiplogprof"
-			if err := os.MkdirAll(cfg.cpuprof, 0o755); err != nil {
-				return nil, err
-			}
-		}
-		bin = filepath.Join(tmp, "shiplog")
-		progress("building %s", pkg)
-		if _, err := runCmd(ctx, 5*time.Minute, "", "go", "build", "-o", bin, pkg); err != nil {
-			return nil, fmt.Errorf("build shiplog (run from inside the module): %w", err)
-		}
-		rep.shiplog = "built from " + pkg + " at " + gitRevision(ctx)
-	} else {
-		rep.shiplog = bin
+	bin, desc, err := buildShiplog(ctx, cfg.shiplog, cfg.cpuprof, tmp, progress)
+	if err != nil {
+		return nil, err
 	}
+	rep.shiplog = desc
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -160,32 +147,22 @@ func runIngest(ctx context.Context, cfg ingestConfig, cl *cleanups, progress fun
 	targets = append(targets, &target{name: "bare", url: "http://" + addr + "/deployment-events/", key: "sk_unused", proc: proc})
 
 	progress("starting shiplog on SQLite")
-	t, err := startShiplog(ctx, cl, cfg, "sqlite", bin, "sqlite://"+filepath.Join(tmp, "shiplog.db"))
+	t, err := startShiplog(ctx, cl, "sqlite", bin, "sqlite://"+filepath.Join(tmp, "shiplog.db"), cfg.cpuprof)
 	if err != nil {
 		return nil, err
 	}
 	targets = append(targets, t)
 
-	if cfg.postgres == "" {
-		rep.pgNote = "skipped: -postgres ''"
-	} else if s, err := createSchema(ctx, cfg.postgres); err != nil {
-		rep.pgNote = fmt.Sprintf("skipped: PostgreSQL at %s is unreachable (%v)", redactURL(cfg.postgres), err)
+	if s, note := openPostgres(ctx, cl, cfg.postgres, progress); s == nil {
+		rep.pgNote = note
 	} else {
-		cl.add(func() {
-			if err := s.drop(); err != nil {
-				progress("drop schema %s: %v", s.name, err)
-			}
-		})
 		rep.pgVersion, rep.pgSchema = s.version, s.name
 		progress("starting shiplog on PostgreSQL %s (schema %s)", s.version, s.name)
-		t, err := startShiplog(ctx, cl, cfg, "postgres", bin, s.url)
+		t, err := startShiplog(ctx, cl, "postgres", bin, s.url, cfg.cpuprof)
 		if err != nil {
 			return nil, err
 		}
 		targets = append(targets, t)
-	}
-	if rep.pgNote != "" {
-		progress("PostgreSQL %s", rep.pgNote)
 	}
 
 	// One event each first: a misconfigured server fails here, not as a
@@ -226,8 +203,53 @@ func runIngest(ctx context.Context, cfg ingestConfig, cl *cleanups, progress fun
 	return rep, nil
 }
 
-// startShiplog creates an organisation in dbURL and serves it.
-func startShiplog(ctx context.Context, cl *cleanups, cfg ingestConfig, name, bin, dbURL string) (*target, error) {
+// buildShiplog returns the shiplog binary to run and says where it comes
+// from: given, else ./cmd/shiplog (bench/shiplogprof when profiling into
+// cpuprof) built into dir.
+func buildShiplog(ctx context.Context, given, cpuprof, dir string, progress func(string, ...any)) (bin, desc string, err error) {
+	if given != "" {
+		return given, given, nil
+	}
+	pkg := "github.com/shiplog/shiplog/cmd/shiplog"
+	if cpuprof != "" {
+		pkg = "github.com/shiplog/shiplog/bench/shiplogprof"
+		if err := os.MkdirAll(cpuprof, 0o755); err != nil {
+			return "", "", err
+		}
+	}
+	bin = filepath.Join(dir, "shiplog")
+	progress("building %s", pkg)
+	if _, err := runCmd(ctx, 5*time.Minute, "", "go", "build", "-o", bin, pkg); err != nil {
+		return "", "", fmt.Errorf("build shiplog (run from inside the module): %w", err)
+	}
+	return bin, "built from " + pkg + " at " + gitRevision(ctx), nil
+}
+
+// openPostgres makes a fresh schema at url, dropped by cl. Without one it
+// returns nil and why PostgreSQL is skipped.
+func openPostgres(ctx context.Context, cl *cleanups, url string, progress func(string, ...any)) (*pgSchema, string) {
+	if url == "" {
+		progress("PostgreSQL skipped: -postgres ''")
+		return nil, "skipped: -postgres ''"
+	}
+	s, err := createSchema(ctx, url)
+	if err != nil {
+		note := fmt.Sprintf("skipped: PostgreSQL at %s is unreachable (%v)", redactURL(url), err)
+		progress("PostgreSQL %s", note)
+		return nil, note
+	}
+	cl.add(func() {
+		if err := s.drop(); err != nil {
+			progress("drop schema %s: %v", s.name, err)
+		}
+	})
+	return s, ""
+}
+
+// startShiplog creates an organisation in dbURL and serves it, with extra
+// arguments to serve. With cpuprof it profiles into cpuprof/<name>.pprof
+// (the binary must be bench/shiplogprof).
+func startShiplog(ctx context.Context, cl *cleanups, name, bin, dbURL, cpuprof string, extra ...string) (*target, error) {
 	out, err := runCmd(ctx, 2*time.Minute, "", bin, "org", "create", "bench", "--db", dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: org create: %w", name, err)
@@ -240,19 +262,20 @@ func startShiplog(ctx context.Context, cl *cleanups, cfg ingestConfig, name, bin
 	// Log flags are explicit so that SHIPLOG_LOG_* in the environment cannot
 	// change the line the address is read from.
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", dbURL, "--log-format", "text", "--log-level", "info"}
+	args = append(args, extra...)
 	// A throwaway key for channel secrets at rest, which PostgreSQL requires;
 	// in the environment, so a binary that predates the setting ignores it.
 	var key32 [32]byte
 	_, _ = rand.Read(key32[:])
 	env := []string{"SHIPLOG_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key32[:])}
-	if cfg.cpuprof != "" {
-		env = append(env, "BENCH_CPUPROFILE="+filepath.Join(cfg.cpuprof, name+".pprof"))
+	if cpuprof != "" {
+		env = append(env, "BENCH_CPUPROFILE="+filepath.Join(cpuprof, name+".pprof"))
 	}
 	proc, addr, err := startChild(ctx, cl, "shiplog serve ("+name+")", bin, args, env, shiplogAddrRE, false, time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	return &target{name: name, url: "http://" + addr + "/deployment-events/", key: key, proc: proc}, nil
+	return &target{name: name, base: "http://" + addr, url: "http://" + addr + "/deployment-events/", key: key, proc: proc}, nil
 }
 
 // gitRevision names the source the servers were built from.

@@ -21,10 +21,19 @@ import (
 // versions keep increasing from one round to the next.
 type target struct {
 	name string // bare, sqlite, postgres
+	base string // http://host:port
 	url  string // POST endpoint
 	key  string // API key; the bare server ignores it
 	seq  atomic.Int64
 	proc *child
+}
+
+// pid is the server's process id, 0 when it is not a child (tests).
+func (t *target) pid() int {
+	if t.proc == nil {
+		return 0
+	}
+	return t.proc.cmd.Process.Pid
 }
 
 var products = []string{
@@ -140,10 +149,10 @@ func measure(ctx context.Context, t *target, conns int, warmup, window time.Dura
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if sleepUntil(ctx, start) {
-			cpu0 = sampleCPU(t.proc.cmd.Process.Pid)
+			cpu0 = sampleCPU(t.pid())
 		}
 		if sleepUntil(ctx, end) {
-			cpu1 = sampleCPU(t.proc.cmd.Process.Pid)
+			cpu1 = sampleCPU(t.pid())
 		}
 	})
 	stats := make([]workerStats, conns)

@@ -1,10 +1,16 @@
 // Command bench measures shiplog on this machine.
 //
 //	go run ./bench ingest [-duration 10s] [-rounds 3] [-conns 64] [-postgres URL] [-shiplog PATH] [-markdown]
+//	go run ./bench notify [-duration 10s] [-rate 1000] [-fanout 1000] [-postgres URL] [-shiplog PATH] [-markdown]
 //
 // ingest drives POST /deployment-events/ against three servers in one run —
 // a bare net/http handler that only decodes the body (the ceiling), shiplog
 // on SQLite and shiplog on PostgreSQL — and reports each against the ceiling.
+//
+// notify measures webhook deliveries to a receiver inside the benchmark: a
+// bare sender posting signed bodies to it (the ceiling), then, on shiplog on
+// SQLite and on PostgreSQL, delivery latency at a fixed event rate,
+// sustained deliveries/s and a fan-out to many channels.
 // See docs/performance.md.
 //
 // Every server is a child process bound to 127.0.0.1:0. Children are stopped
@@ -24,6 +30,8 @@ const usage = `usage: bench <command> [flags]
 commands:
   ingest   measure event ingestion: bare handler vs shiplog on SQLite and PostgreSQL
            (run 'bench ingest -h' for flags)
+  notify   measure webhook delivery: bare sender vs shiplog on SQLite and PostgreSQL
+           (run 'bench notify -h' for flags)
 `
 
 func main() {
@@ -40,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "ingest":
 		return ingestMain(args[1:], stdout, stderr)
+	case "notify":
+		return notifyMain(args[1:], stdout, stderr)
 	case bareServerCmd: // hidden: the ceiling server, started by ingest
 		return bareServerMain(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

@@ -300,6 +300,10 @@ type root struct {
 		Create tokenCreateCmd `cmd:"" help:"Create a personal access token (pat_…) and print it on the last line."`
 	} `cmd:"" help:"Manage personal access tokens."`
 	Version versionCmd `cmd:"" help:"Print the version."`
+
+	Track     trackCmd     `cmd:"" help:"Record a deployment or build event from a CI pipeline."`
+	Preflight preflightCmd `cmd:"" help:"Ask whether a deployment would be allowed now, without recording it."`
+	Run       runCmd       `cmd:"" help:"Record a deployment around a command: started, then completed, failed or aborted."`
 }
 
 // Run runs the command line and returns the process exit code.
@@ -326,6 +330,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := kctx.Run(&Env{Ctx: ctx, Stdout: stdout, Stderr: stderr}); err != nil {
+		if code, ok := requestedExit(err); ok { // the command has reported already
+			return code
+		}
 		fmt.Fprintf(stderr, "shiplog: %s\n", strings.TrimSpace(err.Error()))
 		return 1
 	}

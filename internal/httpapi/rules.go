@@ -191,14 +191,18 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	org := principal(r).OrgID
-	versionID := ""
+	var subj ingest.Subject
 	if pr, err := s.Store.ProductByName(r.Context(), org, in.ProductName); err == nil {
+		subj.ProductID = pr.ID
 		if v, err := s.Store.VersionByName(r.Context(), pr.ID, in.Version); err == nil {
-			versionID = v.ID
+			subj.VersionID = v.ID
 		}
 	}
+	if e, err := s.Store.EnvironmentByName(r.Context(), org, in.EnvironmentName); err == nil {
+		subj.EnvironmentID = e.ID
+	}
 	v, err := ingest.Evaluate(r.Context(), s.Store, org, rule.Attempt{ProductName: in.ProductName, Version: in.Version,
-		EnvironmentName: in.EnvironmentName}, "", versionID, s.Clock.Now())
+		EnvironmentName: in.EnvironmentName}, subj, s.Clock.Now())
 	if err != nil {
 		return err
 	}

@@ -249,7 +249,8 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 	switch {
 	case judged:
 		if verdict, err = Evaluate(ctx, tx, orgID, rule.Attempt{ProductName: c.product.Name, Version: c.version.Version,
-			EnvironmentName: env.Name}, current, c.version.ID, now); err != nil {
+			EnvironmentName: env.Name}, Subject{ProductID: c.product.ID, VersionID: c.version.ID, EnvironmentID: env.ID,
+			CurrentRun: current}, now); err != nil {
 			return nil, err
 		}
 		ps := verdict.PreflightStatus()

@@ -35,33 +35,45 @@ func RuleFrom(r *shiplog.Rule) (rule.Rule, error) {
 // to more environments than this.
 const maxHistory = 500
 
-// Evaluate reads the rules and history an attempt is judged on and returns
-// the verdict. currentRun is the deployment the event would update (not a
-// concurrent one), "" for a new run.
-func Evaluate(ctx context.Context, r store.Reader, orgID string, a rule.Attempt, currentRun, versionID string, now time.Time) (rule.Verdict, error) {
+// Subject names by id what an attempt is about; empty ids are rows that do
+// not exist yet (nothing of theirs to read). CurrentRun is the deployment
+// the event would update, which is not a concurrent run.
+type Subject struct {
+	ProductID, VersionID, EnvironmentID, CurrentRun string
+}
+
+// Evaluate reads the rules and the history they need, by id through the
+// indexes made for it (an event must not cost more as history grows), and
+// returns the verdict.
+func Evaluate(ctx context.Context, r store.Reader, orgID string, a rule.Attempt, s Subject, now time.Time) (rule.Verdict, error) {
 	stored, err := r.RuleList(ctx, orgID)
 	if err != nil {
 		return rule.Verdict{}, err
 	}
 	var rules []rule.Rule
-	for _, s := range stored {
-		rr, err := RuleFrom(s)
+	need := map[rule.Type]bool{}
+	for _, sr := range stored {
+		rr, err := RuleFrom(sr)
 		if err != nil {
 			return rule.Verdict{}, err
+		}
+		if rr.Status != rule.StatusDisabled {
+			need[rr.Type] = true
 		}
 		rules = append(rules, rr)
 	}
 	var h rule.History
-	page := store.Page{Limit: maxHistory}
-	if versionID != "" {
-		ds, err := r.DeploymentList(ctx, orgID, store.DeploymentFilter{ProductName: a.ProductName, Version: a.Version}, page)
+	if s.VersionID != "" && (need[rule.TypeFlow] || need[rule.TypeVersionApprovalRequired]) {
+		ds, err := r.DeploymentsOfVersion(ctx, orgID, s.ProductID, s.VersionID, maxHistory)
 		if err != nil {
 			return rule.Verdict{}, err
 		}
 		for _, d := range ds {
 			h.VersionDeployments = append(h.VersionDeployments, ruleDeployment(d))
 		}
-		as, err := r.VersionApprovalList(ctx, orgID, versionID)
+	}
+	if s.VersionID != "" && need[rule.TypeVersionApprovalRequired] {
+		as, err := r.VersionApprovalList(ctx, orgID, s.VersionID)
 		if err != nil {
 			return rule.Verdict{}, err
 		}
@@ -73,58 +85,43 @@ func Evaluate(ctx context.Context, r store.Reader, orgID string, a rule.Attempt,
 			h.VersionApprovals = append(h.VersionApprovals, rule.VersionApproval{Type: ap.ApprovalType, EnvironmentName: env, At: ap.CreatedAt})
 		}
 	}
-	running, err := r.DeploymentList(ctx, orgID, store.DeploymentFilter{ProductName: a.ProductName, EnvironmentName: a.EnvironmentName,
-		Status: shiplog.StatusStarted}, page)
-	if err != nil {
-		return rule.Verdict{}, err
-	}
-	for _, d := range running {
-		if d.ID != currentRun {
-			h.Running = append(h.Running, ruleDeployment(d))
+	if s.ProductID != "" && s.EnvironmentID != "" {
+		running, err := r.DeploymentsRunning(ctx, orgID, s.ProductID, s.EnvironmentID)
+		if err != nil {
+			return rule.Verdict{}, err
+		}
+		for _, d := range running {
+			if d.ID != s.CurrentRun {
+				h.Running = append(h.Running, ruleDeployment(d))
+			}
 		}
 	}
-	drs, err := r.DRList(ctx, orgID, store.DRFilter{Statuses: []shiplog.DRStatus{shiplog.DRInProgress, shiplog.DRApproved}}, page)
-	if err != nil {
-		return rule.Verdict{}, err
+	if need[rule.TypeDeploymentRequestRequired] {
+		drs, err := r.DRList(ctx, orgID, store.DRFilter{Statuses: []shiplog.DRStatus{shiplog.DRInProgress, shiplog.DRApproved}},
+			store.Page{Limit: maxHistory})
+		if err != nil {
+			return rule.Verdict{}, err
+		}
+		for _, d := range drs {
+			if !slices.Contains(d.Items, shiplog.DRItem{ProductName: a.ProductName, Version: a.Version}) {
+				continue
+			}
+			rd := rule.DR{ID: d.ID, Name: d.Name, Status: string(d.Status), EnvironmentNames: d.EnvironmentNames}
+			for _, it := range d.Items {
+				rd.Items = append(rd.Items, rule.DRItem{ProductName: it.ProductName, Version: it.Version})
+			}
+			for _, sl := range d.Slots {
+				rd.Slots = append(rd.Slots, rule.Slot{ApprovalType: sl.ApprovalType, Status: string(sl.Status), Required: sl.Required})
+			}
+			h.DRs = append(h.DRs, rd)
+		}
 	}
-	for _, d := range drs {
-		if !slices.Contains(d.Items, shiplog.DRItem{ProductName: a.ProductName, Version: a.Version}) {
-			continue
-		}
-		rd := rule.DR{ID: d.ID, Name: d.Name, Status: string(d.Status), EnvironmentNames: d.EnvironmentNames}
-		for _, it := range d.Items {
-			rd.Items = append(rd.Items, rule.DRItem{ProductName: it.ProductName, Version: it.Version})
-		}
-		for _, sl := range d.Slots {
-			rd.Slots = append(rd.Slots, rule.Slot{ApprovalType: sl.ApprovalType, Status: string(sl.Status), Required: sl.Required})
-		}
-		h.DRs = append(h.DRs, rd)
-	}
-	a.DeploymentID = currentRun
+	a.DeploymentID = s.CurrentRun
 	v := rule.Evaluate(rules, a, h, now)
 	if b := v.Blocked; b != nil {
 		addApproverRoles(b)
 	}
 	return v, nil
-}
-
-// addApproverRoles names who could give the missing approvals, as the
-// public clients show it (details.approver_roles); roles are ours, not the
-// engine's.
-func addApproverRoles(v *rule.Violation) {
-	missing, ok := v.Details["missing_approval_types"].([]string)
-	if !ok {
-		return
-	}
-	var roles []string
-	for _, t := range missing {
-		for _, r := range shiplog.ApproverRoles(t) {
-			if !slices.Contains(roles, r) {
-				roles = append(roles, r)
-			}
-		}
-	}
-	v.Details["approver_roles"] = roles
 }
 
 func ruleDeployment(d *shiplog.Deployment) rule.Deployment {
@@ -149,4 +146,23 @@ func reportOnly(meta json.RawMessage, v rule.Verdict) (json.RawMessage, error) {
 		return nil, err
 	}
 	return mergeMetadata(meta, ps)
+}
+
+// addApproverRoles names who could give the missing approvals, as the
+// public clients show it (details.approver_roles); roles are ours, not the
+// engine's.
+func addApproverRoles(v *rule.Violation) {
+	missing, ok := v.Details["missing_approval_types"].([]string)
+	if !ok {
+		return
+	}
+	var roles []string
+	for _, t := range missing {
+		for _, r := range shiplog.ApproverRoles(t) {
+			if !slices.Contains(roles, r) {
+				roles = append(roles, r)
+			}
+		}
+	}
+	v.Details["approver_roles"] = roles
 }

@@ -66,6 +66,12 @@ type Reader interface {
 	VersionGet(ctx context.Context, orgID, id string) (*shiplog.Version, error)
 	DeploymentList(ctx context.Context, orgID string, f DeploymentFilter, p Page) ([]*shiplog.Deployment, error)
 	DeploymentGet(ctx context.Context, orgID, id string) (*shiplog.Deployment, error)
+	// DeploymentsRunning lists a product's deployments started (not yet
+	// finished) in an environment; DeploymentsOfVersion a version's
+	// deployments in every environment, at most limit, in no set order
+	// (ordering would make SQLite walk the org's whole history).
+	DeploymentsRunning(ctx context.Context, orgID, productID, environmentID string) ([]*shiplog.Deployment, error)
+	DeploymentsOfVersion(ctx context.Context, orgID, productID, versionID string, limit int) ([]*shiplog.Deployment, error)
 	BuildList(ctx context.Context, orgID string, f BuildFilter, p Page) ([]*shiplog.Build, error)
 	BuildGet(ctx context.Context, orgID, id string) (*shiplog.Build, error)
 	EventGet(ctx context.Context, orgID, id string) (*shiplog.Event, error)

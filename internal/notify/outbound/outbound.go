@@ -66,8 +66,8 @@ func NewClient(opts Options) *http.Client {
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64, // one per delivery worker, so busy receivers reuse connections
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,

@@ -122,7 +122,15 @@ func (q *Queries) withEvents(ctx context.Context, orgID string, cs []*shiplog.Ch
 		byID[c.ID] = c
 		c.Events = []shiplog.EventType{}
 	}
-	subs, err := q.SubscriptionList(ctx, orgID)
+	var subs []*shiplog.Subscription
+	var err error
+	if len(cs) == 1 {
+		// One channel (every delivery loads its own): only its rows, or a
+		// fan-out to n channels reads n² subscriptions.
+		subs, err = q.subscriptions(ctx, `SELECT id, channel_id, event_type, created_at FROM subscriptions WHERE channel_id = ? ORDER BY id`, cs[0].ID)
+	} else {
+		subs, err = q.SubscriptionList(ctx, orgID)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +318,11 @@ func (q *Queries) SubscriptionDelete(ctx context.Context, orgID, id string) erro
 }
 
 func (q *Queries) SubscriptionList(ctx context.Context, orgID string) ([]*shiplog.Subscription, error) {
-	rows, err := q.query(ctx, `SELECT id, channel_id, event_type, created_at FROM subscriptions WHERE org_id = ? ORDER BY id`, orgID)
+	return q.subscriptions(ctx, `SELECT id, channel_id, event_type, created_at FROM subscriptions WHERE org_id = ? ORDER BY id`, orgID)
+}
+
+func (q *Queries) subscriptions(ctx context.Context, query string, args ...any) ([]*shiplog.Subscription, error) {
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -88,6 +88,33 @@ func (q *Queries) DeploymentUpdate(ctx context.Context, d *shiplog.Deployment) e
 	return err
 }
 
+func (q *Queries) deployments(ctx context.Context, query string, args ...any) ([]*shiplog.Deployment, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*shiplog.Deployment
+	for rows.Next() {
+		d, err := scanDeployment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (q *Queries) DeploymentsRunning(ctx context.Context, orgID, productID, environmentID string) ([]*shiplog.Deployment, error) {
+	return q.deployments(ctx, `SELECT `+deploymentCols+deploymentFrom+`
+		WHERE d.product_id = ? AND d.environment_id = ? AND d.status = 'started' AND d.org_id = ?`, productID, environmentID, orgID)
+}
+
+func (q *Queries) DeploymentsOfVersion(ctx context.Context, orgID, productID, versionID string, limit int) ([]*shiplog.Deployment, error) {
+	return q.deployments(ctx, `SELECT `+deploymentCols+deploymentFrom+`
+		WHERE d.product_id = ? AND d.version_id = ? AND d.org_id = ? LIMIT ?`, productID, versionID, orgID, limit)
+}
+
 func (q *Queries) DeploymentGet(ctx context.Context, orgID, id string) (*shiplog.Deployment, error) {
 	d, err := scanDeployment(q.row(ctx, `SELECT `+deploymentCols+deploymentFrom+` WHERE d.org_id = ? AND d.id = ?`, orgID, id))
 	return d, q.mapErr(err)
