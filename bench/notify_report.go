@@ -109,13 +109,11 @@ func (r *notifyReport) rows(s *storeResult) [][]string {
 	}
 	if f := s.fanout; f != nil && len(f.runs) > 0 {
 		var all, post, first, conns []string
-		var posts, firsts []time.Duration
 		for _, x := range f.runs {
 			all = append(all, fmt.Sprintf("%.2f s", x.all.Seconds()))
 			post = append(post, ms(x.post))
 			first = append(first, ms(x.first))
 			conns = append(conns, fmt.Sprint(x.conns))
-			posts, firsts = append(posts, x.post), append(firsts, x.first)
 		}
 		d := fmt.Sprintf("runs %s; POST %s; first delivery %s; connections opened %s",
 			strings.Join(all, " / "), strings.Join(post, " / "), strings.Join(first, " / "), strings.Join(conns, " / "))
