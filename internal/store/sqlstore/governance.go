@@ -131,7 +131,6 @@ func (q *Queries) drs(ctx context.Context, where string, args ...any) ([]*shiplo
 		return nil, err
 	}
 	var out []*shiplog.DeploymentRequest
-	byID := map[string]*shiplog.DeploymentRequest{}
 	for rows.Next() {
 		var d shiplog.DeploymentRequest
 		var links, items, envs string
@@ -153,7 +152,6 @@ func (q *Queries) drs(ctx context.Context, where string, args ...any) ([]*shiplo
 		d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
 		d.Slots = []*shiplog.Slot{}
 		out = append(out, &d)
-		byID[d.ID] = &d
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
