@@ -45,11 +45,19 @@ func storeRule(r *shiplog.Rule, rr *rule.Rule) error {
 	return nil
 }
 
-func decodeRule(w http.ResponseWriter, r *http.Request, into *rule.Rule) error {
-	body, err := readBody(w, r)
+// writeRule answers a stored rule.
+func writeRule(w http.ResponseWriter, status int, sr *shiplog.Rule) error {
+	out, err := toRuleOut(sr)
 	if err != nil {
 		return err
 	}
+	writeJSON(w, status, out)
+	return nil
+}
+
+// decodeRule applies a JSON body over into (so a PATCH keeps what it does
+// not name).
+func decodeRule(body []byte, into *rule.Rule) error {
 	if err := json.Unmarshal(body, into); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -65,8 +73,12 @@ func (s *Server) createRule(w http.ResponseWriter, r *http.Request) error {
 	if err := p.Require("Managing deployment rules", shiplog.CanManageRules); err != nil {
 		return err
 	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
 	var rr rule.Rule
-	if err := decodeRule(w, r, &rr); err != nil {
+	if err := decodeRule(body, &rr); err != nil {
 		return err
 	}
 	now := s.Clock.Now()
@@ -78,12 +90,7 @@ func (s *Server) createRule(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.Write(r.Context(), func(ctx context.Context, tx store.Tx) error { return tx.RuleCreate(ctx, sr) }); err != nil {
 		return err
 	}
-	out, err := toRuleOut(sr)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, out)
-	return nil
+	return writeRule(w, http.StatusCreated, sr)
 }
 
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
@@ -112,12 +119,7 @@ func (s *Server) getRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := toRuleOut(sr)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeRule(w, http.StatusOK, sr)
 }
 
 // patchRule applies the fields given over the stored rule: the usual way
@@ -131,6 +133,12 @@ func (s *Server) patchRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Read the body before the write: no network I/O while holding the
+	// writer, and a retried transaction must be able to decode it again.
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
 	var sr *shiplog.Rule
 	err = s.Store.Write(r.Context(), func(ctx context.Context, tx store.Tx) error {
 		var err error
@@ -141,7 +149,7 @@ func (s *Server) patchRule(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := decodeRule(w, r, &rr); err != nil {
+		if err := decodeRule(body, &rr); err != nil {
 			return err
 		}
 		rr.ID = sr.ID
@@ -154,12 +162,7 @@ func (s *Server) patchRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := toRuleOut(sr)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeRule(w, http.StatusOK, sr)
 }
 
 func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {

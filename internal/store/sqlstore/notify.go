@@ -43,21 +43,26 @@ func jsonList[T any](v []T) string {
 	return string(b)
 }
 
-func (q *Queries) OrgOwnerEmails(ctx context.Context, orgID string) ([]string, error) {
-	rows, err := q.query(ctx, `SELECT email FROM org_owners WHERE org_id = ? ORDER BY email`, orgID)
+// strings runs a query returning one text column.
+func (q *Queries) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+func (q *Queries) OrgOwnerEmails(ctx context.Context, orgID string) ([]string, error) {
+	return q.strings(ctx, `SELECT email FROM org_owners WHERE org_id = ? ORDER BY email`, orgID)
 }
 
 func (q *Queries) OrgSetOwnerEmails(ctx context.Context, orgID string, emails []string) error {
@@ -438,21 +443,8 @@ func (q *Queries) DeliveryRequeue(ctx context.Context, orgID, id string, now, le
 }
 
 func (q *Queries) DeliveryFailedSince(ctx context.Context, orgID, channelID string, since time.Time) ([]string, error) {
-	rows, err := q.query(ctx, `SELECT id FROM deliveries WHERE org_id = ? AND channel_id = ? AND state = 'failed' AND test = FALSE AND created_at >= ? ORDER BY id`,
+	return q.strings(ctx, `SELECT id FROM deliveries WHERE org_id = ? AND channel_id = ? AND state = 'failed' AND test = FALSE AND created_at >= ? ORDER BY id`,
 		orgID, channelID, micros(since))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 func (q *Queries) DeliveryRelease(ctx context.Context, ids []string) error {
