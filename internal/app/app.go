@@ -27,6 +27,7 @@ import (
 	"github.com/shiplog/shiplog/internal/store/postgres"
 	"github.com/shiplog/shiplog/internal/store/sqlite"
 	"github.com/shiplog/shiplog/internal/store/sqlstore"
+	"github.com/shiplog/shiplog/internal/web"
 )
 
 // Config is everything serve needs; the CLI fills it from flags, env and defaults.
@@ -192,8 +193,11 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		BaseURL:             cfg.BaseURL,
 		AllowPrivateTargets: cfg.AllowPrivateTargets,
 	}
+	apiHandler := api.Handler()
+	console := &web.Server{Store: st, API: apiHandler, Clock: cfg.Clock, Log: cfg.Log,
+		Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
 	a := &App{cfg: cfg, Store: st, Worker: worker, ln: ln, srv: &http.Server{
-		Handler:           api.Handler(),
+		Handler:           console.Mount(apiHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

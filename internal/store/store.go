@@ -48,6 +48,7 @@ const (
 
 // Reader holds the read queries, all org-scoped.
 type Reader interface {
+	SessionReader
 	OrgGetByName(ctx context.Context, name string) (*shiplog.Org, error)
 	// APIKeyAuthLookup returns the key for (org name, key id), including its
 	// hash, for constant-time comparison by the caller.
@@ -111,6 +112,7 @@ type Reader interface {
 // Tx is a write transaction. It can read its own writes.
 type Tx interface {
 	Reader
+	SessionWriter
 	OrgCreate(ctx context.Context, name string, now time.Time) (*shiplog.Org, error)
 	// APIKeyCreate stores a new key under the next free key id (k1, k2, …).
 	APIKeyCreate(ctx context.Context, p *APIKeyCreateParams) (*shiplog.APIKey, error)

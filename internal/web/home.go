@@ -1,0 +1,212 @@
+package web
+
+import (
+	"cmp"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/apiv1"
+)
+
+// envOrder puts environments left to right in the order code travels.
+var envOrder = map[shiplog.EnvType]int{
+	shiplog.EnvDevelopment: 0, shiplog.EnvPreview: 1, shiplog.EnvTest: 2, shiplog.EnvStaging: 3, shiplog.EnvProduction: 4,
+}
+
+// homeFilter narrows the matrix; it is kept in a cookie so it persists.
+type homeFilter struct {
+	Product  string   // substring of the product name
+	EnvTypes []string // environment types shown; empty: all
+	Drift    bool     // only rows whose versions differ
+}
+
+const homeCookie = "shiplog_home"
+
+func (f homeFilter) encode() string {
+	q := url.Values{}
+	if f.Product != "" {
+		q.Set("product", f.Product)
+	}
+	for _, t := range f.EnvTypes {
+		q.Add("env_type", t)
+	}
+	if f.Drift {
+		q.Set("drift", "1")
+	}
+	return q.Encode()
+}
+
+func parseHomeFilter(q url.Values) homeFilter {
+	f := homeFilter{Product: strings.TrimSpace(q.Get("product")), Drift: q.Get("drift") == "1"}
+	for _, t := range q["env_type"] {
+		if _, ok := envOrder[shiplog.EnvType(t)]; ok || t == "other" {
+			f.EnvTypes = append(f.EnvTypes, t)
+		}
+	}
+	if len(f.Product) > 200 {
+		f.Product = f.Product[:200]
+	}
+	return f
+}
+
+// filter reads the request's filter: the form when submitted (and saved),
+// otherwise the saved one.
+func (s *Server) filter(w http.ResponseWriter, r *http.Request) homeFilter {
+	q := r.URL.Query()
+	if q.Has("filter") {
+		f := parseHomeFilter(q)
+		s.setCookie(w, homeCookie, flashValue(f.encode()), 365*24*3600, true)
+		return f
+	}
+	if c, err := r.Cookie(homeCookie); err == nil {
+		if saved, err := url.ParseQuery(flashText(c.Value)); err == nil {
+			return parseHomeFilter(saved)
+		}
+	}
+	return homeFilter{}
+}
+
+type matrixEnv struct {
+	Name string
+	Type shiplog.EnvType
+}
+
+type matrixRow struct {
+	Product string
+	Cells   []*apiv1.StatusCell // one per column; nil where never deployed
+	Drift   bool                // the current versions differ between environments
+}
+
+type matrix struct {
+	Envs   []matrixEnv
+	Rows   []matrixRow
+	Filter homeFilter
+	Total  int // rows before filtering
+}
+
+func buildMatrix(cells []apiv1.StatusCell, f homeFilter) *matrix {
+	envs := map[string]matrixEnv{}
+	byProduct := map[string]map[string]*apiv1.StatusCell{}
+	for i := range cells {
+		c := &cells[i]
+		if !f.showsEnv(c.EnvironmentType) {
+			continue
+		}
+		envs[c.EnvironmentName] = matrixEnv{Name: c.EnvironmentName, Type: c.EnvironmentType}
+		if byProduct[c.ProductName] == nil {
+			byProduct[c.ProductName] = map[string]*apiv1.StatusCell{}
+		}
+		byProduct[c.ProductName][c.EnvironmentName] = c
+	}
+	m := &matrix{Filter: f}
+	for _, e := range envs {
+		m.Envs = append(m.Envs, e)
+	}
+	slices.SortFunc(m.Envs, func(a, b matrixEnv) int {
+		return cmp.Or(cmp.Compare(rank(a.Type), rank(b.Type)), strings.Compare(a.Name, b.Name))
+	})
+	products := make([]string, 0, len(byProduct))
+	for p := range byProduct {
+		products = append(products, p)
+	}
+	slices.Sort(products)
+	m.Total = len(products)
+	for _, p := range products {
+		if f.Product != "" && !strings.Contains(strings.ToLower(p), strings.ToLower(f.Product)) {
+			continue
+		}
+		row := matrixRow{Product: p}
+		versions := map[string]bool{}
+		for _, e := range m.Envs {
+			c := byProduct[p][e.Name]
+			row.Cells = append(row.Cells, c)
+			if c != nil && c.Current != nil {
+				versions[c.Current.Version] = true
+			}
+		}
+		row.Drift = len(versions) > 1
+		if f.Drift && !row.Drift {
+			continue
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	return m
+}
+
+func rank(t shiplog.EnvType) int {
+	if r, ok := envOrder[t]; ok {
+		return r
+	}
+	return len(envOrder)
+}
+
+func (f homeFilter) showsEnv(t shiplog.EnvType) bool {
+	if len(f.EnvTypes) == 0 {
+		return true
+	}
+	want := string(t)
+	if _, known := envOrder[t]; !known {
+		want = "other"
+	}
+	return slices.Contains(f.EnvTypes, want)
+}
+
+type homeData struct {
+	Matrix   *matrix
+	OpenDRs  []*shiplog.DeploymentRequest
+	Recent   []*shiplog.Deployment
+	EnvTypes []string
+	Live     bool
+}
+
+func (s *Server) matrix(r *http.Request, v *view, f homeFilter) (*matrix, error) {
+	var cells apiv1.List[apiv1.StatusCell]
+	if err := s.call(r, v, http.MethodGet, "/status/", nil, &cells); err != nil {
+		return nil, err
+	}
+	return buildMatrix(cells.Items, f), nil
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Nav = "home"
+	f := s.filter(w, r)
+	m, err := s.matrix(r, v, f)
+	if err != nil {
+		return err
+	}
+	d := homeData{Matrix: m, Live: s.Live != nil,
+		EnvTypes: []string{"development", "preview", "test", "staging", "production", "other"}}
+	for _, st := range []shiplog.DRStatus{shiplog.DRInProgress, shiplog.DRApproved} {
+		var drs apiv1.List[*shiplog.DeploymentRequest]
+		if err := s.call(r, v, http.MethodGet, "/deployment-requests/?limit=20&status="+string(st), nil, &drs); err != nil {
+			return err
+		}
+		d.OpenDRs = append(d.OpenDRs, drs.Items...)
+	}
+	var recent apiv1.List[*shiplog.Deployment]
+	if err := s.call(r, v, http.MethodGet, "/deployments/?limit=15", nil, &recent); err != nil {
+		return err
+	}
+	d.Recent = recent.Items
+	return s.render(w, r, http.StatusOK, "home", v, d)
+}
+
+// matrixFragment is the matrix alone, refetched when live events arrive.
+func (s *Server) matrixFragment(w http.ResponseWriter, r *http.Request, v *view) error {
+	m, err := s.matrix(r, v, s.filter(w, r))
+	if err != nil {
+		return err
+	}
+	return s.fragment(w, "home", "matrix", v, homeData{Matrix: m})
+}
+
+// live is the home page's event feed (server-sent events).
+func (s *Server) live(w http.ResponseWriter, r *http.Request, v *view) error {
+	if s.Live == nil {
+		return notFound("The live feed is off on this server")
+	}
+	return s.Live(w, r, v.Principal.OrgID)
+}

@@ -1,0 +1,3 @@
+package web
+
+func (s *Server) releaseRoutes(page func(pattern string, h pageFunc)) {}

@@ -1,0 +1,112 @@
+// Package web is the console: server-rendered pages (html/template) with a
+// vendored htmx for the interactive parts, served by `shiplog serve` itself.
+// Pages read and write through the REST API, called in-process for the
+// signed-in user, so the console and the API share one set of validation
+// rules, role checks and error texts.
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/store"
+)
+
+//go:embed static templates
+var assets embed.FS
+
+// Server serves the console under /ui/.
+type Server struct {
+	Store store.Store
+	// API is the REST API's handler; pages call it in-process.
+	API   http.Handler
+	Clock shiplog.Clock
+	Log   *slog.Logger
+	// Secure marks cookies Secure (the public URL is https).
+	Secure bool
+	// Live streams an org's events as server-sent events from the current
+	// end (the home page's live feed); nil turns the feed off.
+	Live func(w http.ResponseWriter, r *http.Request, orgID string) error
+	// SessionIdle and SessionMax bound a session: it ends after SessionIdle
+	// without use, and SessionMax after sign-in whatever the use.
+	SessionIdle, SessionMax time.Duration
+
+	pages   *pageSet
+	limiter *limiter
+}
+
+// Defaults for sessions: a working day of inactivity, a month at most.
+const (
+	DefaultSessionIdle = 12 * time.Hour
+	DefaultSessionMax  = 30 * 24 * time.Hour
+)
+
+// Handler returns the console's routes, all under /ui/.
+func (s *Server) Handler() http.Handler {
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	if s.Clock == nil {
+		s.Clock = shiplog.SystemClock{}
+	}
+	if s.SessionIdle == 0 {
+		s.SessionIdle = DefaultSessionIdle
+	}
+	if s.SessionMax == 0 {
+		s.SessionMax = DefaultSessionMax
+	}
+	s.pages = mustParsePages()
+	s.limiter = newLimiter(s.Clock)
+
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(assets, "static")
+	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", staticFiles(static)))
+	mux.Handle("GET /ui/sign-in", s.public(s.signInPage))
+	mux.Handle("POST /ui/sign-in", s.public(s.signIn))
+	mux.Handle("POST /ui/sign-out", s.signedIn(s.signOut))
+
+	s.routes(func(pattern string, h pageFunc) { mux.Handle(pattern, s.signedIn(h)) })
+	mux.Handle("/ui/", s.signedIn(func(w http.ResponseWriter, r *http.Request, v *view) error {
+		return notFound("No console page at " + r.URL.Path)
+	}))
+	return securityHeaders(mux)
+}
+
+// routes registers the signed-in pages. Each area of the console adds its
+// own block here.
+func (s *Server) routes(page func(pattern string, h pageFunc)) {
+	page("GET /ui/{$}", s.home)
+	page("GET /ui/fragments/matrix", s.matrixFragment)
+	page("GET /ui/live", s.live)
+	s.settingsRoutes(page) // settings.go: notifications, API keys, users, rules
+	s.releaseRoutes(page)  // releases.go: deployments, builds, versions, deployment requests
+	s.insightRoutes(page)  // insight.go: DORA charts
+}
+
+// securityHeaders keeps the console's pages from being framed, sniffed or
+// running anything but its own scripts.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
+			"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// staticFiles serves the embedded assets. Their names carry a version, so
+// browsers may keep them for a year.
+func staticFiles(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		files.ServeHTTP(w, r)
+	})
+}
