@@ -155,11 +155,11 @@ func iso(v any) string {
 
 func statusIcon(s any) string {
 	switch fmt.Sprint(s) {
-	case string(shiplog.StatusCompleted), "approved", "ready", "success":
+	case string(shiplog.StatusCompleted), "approved", "ready", "success", "passed", "delivered":
 		return "✓"
 	case string(shiplog.StatusFailed), "rejected", "failure":
 		return "✗"
-	case string(shiplog.StatusStarted), "active", "running":
+	case string(shiplog.StatusStarted), "active", "running", "in_progress", "retrying":
 		return "◐"
 	case string(shiplog.StatusPending), "draft", "queued":
 		return "○"
@@ -171,11 +171,11 @@ func statusIcon(s any) string {
 // statusLabel is the CSS class of a status badge.
 func statusLabel(s any) string {
 	switch fmt.Sprint(s) {
-	case string(shiplog.StatusCompleted), "approved", "ready", "delivered", "success":
+	case string(shiplog.StatusCompleted), "approved", "ready", "delivered", "success", "passed":
 		return "ok"
 	case string(shiplog.StatusFailed), "rejected", "failure":
 		return "bad"
-	case string(shiplog.StatusStarted), "active", "running", "retrying":
+	case string(shiplog.StatusStarted), "active", "running", "retrying", "in_progress":
 		return "run"
 	default:
 		return "idle"

@@ -67,6 +67,9 @@ func (s *Server) signedIn(h pageFunc) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// Console forms are small; bound them before the CSRF check
+			// reads the body.
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			if err := checkCSRF(r, v.CSRF); err != nil {
 				s.fail(w, r, v, err)
 				return
@@ -79,6 +82,9 @@ func (s *Server) signedIn(h pageFunc) http.Handler {
 }
 
 var errNoSession = errors.New("no session")
+
+// maxFormBytes bounds a console form post (a rule's JSON is the largest).
+const maxFormBytes = 1 << 20
 
 func tokenHash(token string) []byte {
 	h := sha256.Sum256([]byte(token))
