@@ -111,6 +111,7 @@ type Reader interface {
 // Tx is a write transaction. It can read its own writes.
 type Tx interface {
 	Reader
+	Retention
 	OrgCreate(ctx context.Context, name string, now time.Time) (*shiplog.Org, error)
 	// APIKeyCreate stores a new key under the next free key id (k1, k2, …).
 	APIKeyCreate(ctx context.Context, p *APIKeyCreateParams) (*shiplog.APIKey, error)
