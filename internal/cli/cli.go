@@ -289,6 +289,7 @@ func (versionCmd) Run(env *Env) error {
 type root struct {
 	Serve   serveCmd   `cmd:"" help:"Run the server (API and workers)."`
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit (serve also does this on start)."`
+	Backup  backupCmd  `cmd:"" help:"Write a consistent copy of the SQLite database (and its secret key) while the server runs."`
 	Org     struct {
 		Create orgCreateCmd `cmd:"" help:"Create an organisation and print its first API key."`
 		Owners orgOwnersCmd `cmd:"" help:"Show or set the owners' email addresses (recipients of 'owners' email channels)."`
