@@ -22,6 +22,7 @@ import (
 	"github.com/shiplog/shiplog/internal/ingest"
 	"github.com/shiplog/shiplog/internal/notify/email"
 	"github.com/shiplog/shiplog/internal/notify/outbound"
+	"github.com/shiplog/shiplog/internal/retention"
 	"github.com/shiplog/shiplog/internal/secrets"
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/postgres"
@@ -57,6 +58,14 @@ type Config struct {
 	DeliveryLease        time.Duration
 	DeliveryPollInterval time.Duration
 	DeliveryTimeout      time.Duration
+	// Retention: how long events and finished deliveries (with their
+	// attempts) are kept; 0 keeps them forever. The serve command's
+	// defaults are retention.DefaultEvents and DefaultDeliveries. Expired
+	// idempotency keys are pruned either way.
+	RetainEvents     time.Duration
+	RetainDeliveries time.Duration
+	PruneInterval    time.Duration   // 0: retention.DefaultInterval
+	RetentionClock   retention.Clock // nil: the system clock
 }
 
 // OpenStore opens the database a URL names, running its migrations.
@@ -117,6 +126,7 @@ type App struct {
 	cfg    Config
 	Store  store.Store
 	Worker *delivery.Worker
+	Pruner *retention.Pruner
 	ln     net.Listener
 	srv    *http.Server
 }
@@ -193,10 +203,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		BaseURL:             cfg.BaseURL,
 		AllowPrivateTargets: cfg.AllowPrivateTargets,
 	}
+	pruner := &retention.Pruner{Store: st, Clock: cfg.RetentionClock, Log: cfg.Log, Events: cfg.RetainEvents,
+		Deliveries: cfg.RetainDeliveries, Interval: cfg.PruneInterval}
 	apiHandler := api.Handler()
 	console := &web.Server{Store: st, API: apiHandler, Clock: cfg.Clock, Log: cfg.Log,
 		Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
-	a := &App{cfg: cfg, Store: st, Worker: worker, ln: ln, srv: &http.Server{
+	a := &App{cfg: cfg, Store: st, Worker: worker, Pruner: pruner, ln: ln, srv: &http.Server{
 		Handler:           console.Mount(apiHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -217,6 +229,7 @@ func (a *App) URL() string { return "http://" + a.Addr() }
 func (a *App) Serve(ctx context.Context) error {
 	a.cfg.Log.Info("shiplog listening", "addr", a.Addr(), "db", a.Store.Driver(), "base_url", a.cfg.BaseURL)
 	a.Worker.Start()
+	a.Pruner.Start()
 	lctx, stopListen := context.WithCancel(ctx)
 	defer stopListen()
 	if a.Store.Driver() == "postgres" {
@@ -235,6 +248,7 @@ func (a *App) Serve(ctx context.Context) error {
 	defer cancel()
 	shutErr := a.srv.Shutdown(sctx)
 	a.Worker.Stop()
+	a.Pruner.Stop()
 	closeErr := a.Store.Close()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil

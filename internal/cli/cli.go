@@ -62,6 +62,7 @@ type serveCmd struct {
 	MailFrom            string        `name:"mail-from" env:"SHIPLOG_MAIL_FROM" default:"shiplog <shiplog@localhost>" help:"From address of notification emails."`
 	AllowPrivateTargets bool          `name:"allow-private-targets" env:"SHIPLOG_ALLOW_PRIVATE_TARGETS" help:"Let webhook and Slack URLs reach loopback, private and link-local addresses (internal receivers, tests)."`
 	DeliveryLease       time.Duration `name:"delivery-lease" env:"SHIPLOG_DELIVERY_LEASE" default:"30s" help:"How long a delivery stays with the process that took it; after that any replica takes it over (the delay after a crash)."`
+	retentionFlags
 	logFlags
 }
 
@@ -69,9 +70,13 @@ func (c *serveCmd) Run(env *Env) error {
 	if c.SMTPURL != "" && c.MailFrom == "" {
 		return errors.New("--smtp-url needs --mail-from")
 	}
+	if err := c.retentionFlags.check(); err != nil {
+		return err
+	}
 	return app.Run(env.Ctx, app.Config{Addr: c.Addr, DB: c.DB, Log: c.logger(env.Stderr), BaseURL: c.BaseURL,
 		SecretKey: c.SecretKey, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom, AllowPrivateTargets: c.AllowPrivateTargets,
-		DeliveryLease: c.DeliveryLease})
+		DeliveryLease: c.DeliveryLease, RetainEvents: time.Duration(c.RetainEvents),
+		RetainDeliveries: time.Duration(c.RetainDeliveries), PruneInterval: c.PruneInterval})
 }
 
 type migrateCmd struct {
@@ -284,6 +289,7 @@ func (versionCmd) Run(env *Env) error {
 type root struct {
 	Serve   serveCmd   `cmd:"" help:"Run the server (API and workers)."`
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit (serve also does this on start)."`
+	Backup  backupCmd  `cmd:"" help:"Write a consistent copy of the SQLite database (and its secret key) while the server runs."`
 	Org     struct {
 		Create orgCreateCmd `cmd:"" help:"Create an organisation and print its first API key."`
 		Owners orgOwnersCmd `cmd:"" help:"Show or set the owners' email addresses (recipients of 'owners' email channels)."`

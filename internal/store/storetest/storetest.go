@@ -42,6 +42,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Idempotency", testIdempotency},
 		{"Write", testWrite},
 		{"Session", testSession},
+		{"Retention", testRetention},
 	}
 	for _, tp := range topics {
 		t.Run(tp.name, func(t *testing.T) {
