@@ -42,8 +42,9 @@ type DoraHistory struct {
 	// that finished before From, which tells whether a run of failures
 	// began before the window; and the first completed one at or after To,
 	// which restores a failure left open at the window's end. And for every
-	// version completed in Window there: its first completed deployment
-	// before From, which makes the one in the window a redeploy.
+	// version completed in Window there: the first recorded completed
+	// deployment of it that finished before From, which makes the one in the
+	// window a redeploy.
 	Context []*DoraDeployment
 	// Builds holds the first completed build of each version completed in
 	// Window, where it has one.

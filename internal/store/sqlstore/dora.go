@@ -9,15 +9,16 @@ import (
 )
 
 // The DORA reads stay proportional to the window: the deployments finished
-// in it come from the partial index on (org, completed_at) (or on product
-// and environment), and every row of context is one probe per product ×
-// environment or per version, ORDER BY … LIMIT 1 on an index, never a scan
-// of the history before the window. The pair probes repeat the partial
+// in it come from the partial index on (org, completed_at, …), and every row
+// of context is one probe per product × environment or per version in it,
+// ORDER BY … LIMIT 1 on an index, never a scan of the history before the
+// window. The pair probes repeat the partial
 // indexes' own condition, status IN ('completed', 'failed'), word for word:
 // SQLite uses a partial index only when the query states its WHERE term.
-// The version probe leaves it out on purpose, so that SQLite takes the
-// (product, version, environment) index, which holds only that version's
-// runs, instead of walking the pair's history in time order.
+// The version probe leaves it out and orders by id, so that both databases
+// take the (product, version, environment, id) index, which holds only that
+// version's runs, instead of walking the pair's history in time order; it
+// returns the first completed run recorded, which is all a redeploy needs.
 
 const doraCols = `d.id, p.name, e.name, e.type, v.version, d.status, d.preflight_status,
 	CASE WHEN d.status = 'completed' AND d.extra_metadata LIKE '%commit%' THEN d.extra_metadata END,
@@ -71,43 +72,42 @@ func (q *Queries) DoraHistory(ctx context.Context, p *store.DoraHistoryParams) (
 	if len(h.Window) == 0 {
 		return h, nil
 	}
+	// win is the window's distinct product × environment × version ×
+	// status, read once (from the covering index) for every probe.
 	x, xArgs := doraScope("x", p)
-	pairs := ` FROM (SELECT DISTINCT x.product_id, x.environment_id FROM deployments x WHERE ` + x + `) w`
-	versions := ` FROM (SELECT DISTINCT x.product_id, x.version_id, x.environment_id FROM deployments x
-		WHERE ` + x + ` AND x.status = 'completed') w`
-	var args []any
-	args = append(args, p.OrgID, micros(p.From))
-	args = append(args, xArgs...)
-	args = append(args, micros(p.To))
-	args = append(args, xArgs...)
-	args = append(args, micros(p.From))
-	args = append(args, xArgs...)
-	h.Context, err = q.doraRows(ctx, `SELECT `+doraCols+deploymentFrom+` WHERE d.org_id = ? AND d.id IN (
+	win := `WITH win AS MATERIALIZED (SELECT DISTINCT x.product_id, x.environment_id, x.version_id, x.status
+		FROM deployments x WHERE ` + x + `)`
+	h.Context, err = q.doraRows(ctx, win+`
+		SELECT `+doraCols+deploymentFrom+` WHERE d.org_id = ? AND d.id IN (
 		SELECT (SELECT o.id FROM deployments o
 			WHERE o.product_id = w.product_id AND o.environment_id = w.environment_id
 				AND o.status IN ('completed', 'failed') AND o.completed_at < ?
 				AND (o.status = 'completed' OR COALESCE(o.preflight_status, '') <> 'failed')
-			ORDER BY o.completed_at DESC, o.id DESC LIMIT 1)`+pairs+`
+			ORDER BY o.completed_at DESC, o.id DESC LIMIT 1)
+		FROM (SELECT DISTINCT product_id, environment_id FROM win) w
 		UNION
 		SELECT (SELECT o.id FROM deployments o
 			WHERE o.product_id = w.product_id AND o.environment_id = w.environment_id
 				AND o.status IN ('completed', 'failed') AND o.status = 'completed' AND o.completed_at >= ?
-			ORDER BY o.completed_at, o.id LIMIT 1)`+pairs+`
+			ORDER BY o.completed_at, o.id LIMIT 1)
+		FROM (SELECT DISTINCT product_id, environment_id FROM win) w
 		UNION
 		SELECT (SELECT o.id FROM deployments o
 			WHERE o.product_id = w.product_id AND o.version_id = w.version_id AND o.environment_id = w.environment_id
 				AND o.status = 'completed' AND o.completed_at < ?
-			ORDER BY o.completed_at, o.id LIMIT 1)`+versions+`)
-		ORDER BY d.completed_at, d.id`, args...)
+			ORDER BY o.id LIMIT 1)
+		FROM win w WHERE w.status = 'completed')
+		ORDER BY d.completed_at, d.id`, append(xArgs, p.OrgID, micros(p.From), micros(p.To), micros(p.From))...)
 	if err != nil {
 		return nil, err
 	}
-	h.Builds, err = q.doraBuilds(ctx, `SELECT p.name, v.version,
+	h.Builds, err = q.doraBuilds(ctx, win+`
+		SELECT p.name, v.version,
 			(SELECT MIN(b.completed_at) FROM builds b
 				WHERE b.product_id = w.product_id AND b.version_id = w.version_id AND b.status = 'completed' AND b.org_id = ?)
-		FROM (SELECT DISTINCT x.product_id, x.version_id FROM deployments x WHERE `+x+` AND x.status = 'completed') w
+		FROM (SELECT DISTINCT product_id, version_id FROM win WHERE status = 'completed') w
 		JOIN products p ON p.id = w.product_id JOIN versions v ON v.id = w.version_id
-		ORDER BY p.name, v.version`, append([]any{p.OrgID}, xArgs...)...)
+		ORDER BY p.name, v.version`, append(xArgs, p.OrgID)...)
 	if err != nil {
 		return nil, err
 	}
