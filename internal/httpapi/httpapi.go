@@ -106,6 +106,8 @@ func (s *Server) Handler() http.Handler {
 	authed("PATCH /deployment-rules/{id}", s.patchRule)
 	authed("DELETE /deployment-rules/{id}", s.deleteRule)
 	both("POST", "/preflight", s.preflight)
+	// DORA metrics (docs/dora.md).
+	both("GET", "/metrics/dora", s.doraMetrics)
 	// The catch-all keeps error bodies JSON; it answers 405 where the path
 	// exists under another method, as ServeMux would without it.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {

@@ -43,6 +43,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Write", testWrite},
 		{"Session", testSession},
 		{"Retention", testRetention},
+		{"Dora", testDora},
 	}
 	for _, tp := range topics {
 		t.Run(tp.name, func(t *testing.T) {
