@@ -79,7 +79,9 @@ func (ps *pageSet) funcs() template.FuncMap {
 			}
 			return s
 		},
-		"join": strings.Join,
+		"join":    strings.Join,
+		"seconds": seconds,
+		"percent": percent,
 		"has": func(list []string, s string) bool {
 			for _, x := range list {
 				if x == s {
