@@ -62,6 +62,7 @@ type serveCmd struct {
 	MailFrom            string        `name:"mail-from" env:"SHIPLOG_MAIL_FROM" default:"shiplog <shiplog@localhost>" help:"From address of notification emails."`
 	AllowPrivateTargets bool          `name:"allow-private-targets" env:"SHIPLOG_ALLOW_PRIVATE_TARGETS" help:"Let webhook and Slack URLs reach loopback, private and link-local addresses (internal receivers, tests)."`
 	DeliveryLease       time.Duration `name:"delivery-lease" env:"SHIPLOG_DELIVERY_LEASE" default:"30s" help:"How long a delivery stays with the process that took it; after that any replica takes it over (the delay after a crash)."`
+	MetricsToken        string        `name:"metrics-token" env:"SHIPLOG_METRICS_TOKEN" help:"Bearer token GET /metrics requires (default: none, /metrics is open; its numbers name no org)."`
 	logFlags
 }
 
@@ -71,7 +72,7 @@ func (c *serveCmd) Run(env *Env) error {
 	}
 	return app.Run(env.Ctx, app.Config{Addr: c.Addr, DB: c.DB, Log: c.logger(env.Stderr), BaseURL: c.BaseURL,
 		SecretKey: c.SecretKey, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom, AllowPrivateTargets: c.AllowPrivateTargets,
-		DeliveryLease: c.DeliveryLease})
+		DeliveryLease: c.DeliveryLease, MetricsToken: c.MetricsToken})
 }
 
 type migrateCmd struct {
