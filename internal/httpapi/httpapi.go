@@ -70,6 +70,7 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /health", s.health)
 	handle("GET /readyz", s.ready)
 	handle("GET /metrics", s.metrics)
+	handle("GET /openapi.json", s.openAPI)
 
 	both("POST", "/deployment-events", s.postDeploymentEvent)
 	both("POST", "/build-events", s.postBuildEvent)
