@@ -110,6 +110,10 @@ func TestMetrics(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond) // polling an API, not synchronising goroutines
 		}
+		// A scrape collects in parallel: its queue read may predate the
+		// commits its counters already count. The worker counts after the
+		// commit, so the next scrape's read sees them all.
+		fams, body = s.scrape()
 		tests := []struct {
 			name   string
 			labels []string
