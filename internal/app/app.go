@@ -20,9 +20,11 @@ import (
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/httpapi"
 	"github.com/shiplog/shiplog/internal/ingest"
+	"github.com/shiplog/shiplog/internal/metrics"
 	"github.com/shiplog/shiplog/internal/notify/email"
 	"github.com/shiplog/shiplog/internal/notify/outbound"
 	"github.com/shiplog/shiplog/internal/retention"
+	"github.com/shiplog/shiplog/internal/reqid"
 	"github.com/shiplog/shiplog/internal/secrets"
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/postgres"
@@ -53,6 +55,8 @@ type Config struct {
 	// AllowPrivateTargets lets webhooks and Slack URLs reach private,
 	// loopback and link-local addresses (tests, internal receivers).
 	AllowPrivateTargets bool
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
 	// Delivery tuning; zero values take the delivery package defaults.
 	DeliveryClock        delivery.Clock
 	DeliveryLease        time.Duration
@@ -136,6 +140,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	// Log lines written with a request's context carry its id.
+	cfg.Log = slog.New(reqid.LogHandler(cfg.Log.Handler()))
 	if cfg.Clock == nil {
 		cfg.Clock = shiplog.SystemClock{}
 	}
@@ -205,9 +211,13 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	}
 	pruner := &retention.Pruner{Store: st, Clock: cfg.RetentionClock, Log: cfg.Log, Events: cfg.RetainEvents,
 		Deliveries: cfg.RetainDeliveries, Interval: cfg.PruneInterval}
-	apiHandler := api.Handler()
-	console := &web.Server{Store: st, API: apiHandler, Clock: cfg.Clock, Log: cfg.Log,
-		Secure: strings.HasPrefix(cfg.BaseURL, "https://")}
+	// Metrics: hooks into ingest, the worker and the HTTP layer; GET /metrics.
+	met := metrics.New(metrics.Options{Queue: st, Clock: cfg.DeliveryClock, Log: cfg.Log})
+	worker.Observe, ing.Recorded = met.DeliveryAttempted, met.EventRecorded
+	api.Metrics, api.MetricsToken, api.ObserveHTTP = met.Handler(), cfg.MetricsToken, met.HTTPRequest
+	apiHandler, apiInProcess := api.Handlers()
+	console := &web.Server{Store: st, API: apiInProcess, Clock: cfg.Clock, Log: cfg.Log,
+		Secure: strings.HasPrefix(cfg.BaseURL, "https://"), ObserveHTTP: met.HTTPRequest}
 	a := &App{cfg: cfg, Store: st, Worker: worker, Pruner: pruner, ln: ln, srv: &http.Server{
 		Handler:           console.Mount(apiHandler),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -275,7 +285,7 @@ func disabledNotice(st store.Store, mailer *email.Sender, cfg Config) func(conte
 		}
 		msg.HTML = "<p>" + strings.ReplaceAll(html.EscapeString(msg.Text), "\n", "<br>") + "</p>"
 		if err := mailer.Send(ctx, msg, owners); err != nil {
-			cfg.Log.Warn("email channel-disabled notice", "channel_id", c.ID, "err", err)
+			cfg.Log.WarnContext(ctx, "email channel-disabled notice", "channel_id", c.ID, "err", err)
 		}
 	}
 }

@@ -63,6 +63,7 @@ type serveCmd struct {
 	AllowPrivateTargets bool          `name:"allow-private-targets" env:"SHIPLOG_ALLOW_PRIVATE_TARGETS" help:"Let webhook and Slack URLs reach loopback, private and link-local addresses (internal receivers, tests)."`
 	DeliveryLease       time.Duration `name:"delivery-lease" env:"SHIPLOG_DELIVERY_LEASE" default:"30s" help:"How long a delivery stays with the process that took it; after that any replica takes it over (the delay after a crash)."`
 	retentionFlags
+	MetricsToken        string        `name:"metrics-token" env:"SHIPLOG_METRICS_TOKEN" help:"Bearer token GET /metrics requires (default: none, /metrics is open; its numbers name no org)."`
 	logFlags
 }
 
@@ -76,7 +77,7 @@ func (c *serveCmd) Run(env *Env) error {
 	return app.Run(env.Ctx, app.Config{Addr: c.Addr, DB: c.DB, Log: c.logger(env.Stderr), BaseURL: c.BaseURL,
 		SecretKey: c.SecretKey, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom, AllowPrivateTargets: c.AllowPrivateTargets,
 		DeliveryLease: c.DeliveryLease, RetainEvents: time.Duration(c.RetainEvents),
-		RetainDeliveries: time.Duration(c.RetainDeliveries), PruneInterval: c.PruneInterval})
+		RetainDeliveries: time.Duration(c.RetainDeliveries), PruneInterval: c.PruneInterval, MetricsToken: c.MetricsToken})
 }
 
 type migrateCmd struct {

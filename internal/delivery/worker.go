@@ -52,6 +52,8 @@ type Worker struct {
 	PollInterval time.Duration
 	Concurrency  int
 	Timeout      time.Duration // per attempt
+	// Observe is told of every attempt finished (metrics); optional.
+	Observe func(Attempted)
 
 	queue    chan *shiplog.Delivery
 	wake     chan struct{}
@@ -266,7 +268,7 @@ func (w *Worker) process(d *shiplog.Delivery) {
 		return // the lease expires and it is tried again
 	}
 	if !c.Enabled && !d.Test {
-		w.finish(ctx, d, c, Outcome{Err: "channel is disabled"}, w.Clock.Now(), 0, true)
+		w.finish(ctx, d, c, Outcome{Err: "channel is disabled"}, w.Clock.Now(), 0, attemptCancelled)
 		return
 	}
 	now := w.Clock.Now()
@@ -291,7 +293,7 @@ func (w *Worker) process(d *shiplog.Delivery) {
 	}
 	if u, ok := w.Senders[c.Kind].(unready); ok {
 		if reason := u.Unready(); reason != "" {
-			w.finish(ctx, d, c, Outcome{Err: reason}, now, 0, false)
+			w.finish(ctx, d, c, Outcome{Err: reason}, now, 0, attemptSkipped)
 			return
 		}
 	}
@@ -306,7 +308,7 @@ func (w *Worker) process(d *shiplog.Delivery) {
 	}
 	payload, err := w.payload(ctx, d)
 	if errors.Is(err, store.ErrNotFound) {
-		w.finish(ctx, d, c, Outcome{Err: "the event no longer exists (pruned by retention)"}, now, 0, false)
+		w.finish(ctx, d, c, Outcome{Err: "the event no longer exists (pruned by retention)"}, now, 0, attemptSkipped)
 		return
 	}
 	if err != nil {
@@ -315,7 +317,7 @@ func (w *Worker) process(d *shiplog.Delivery) {
 	}
 	d.Payload = payload
 	o := w.SendNow(ctx, d, c, recipients)
-	w.finish(ctx, d, c, o, now, w.Clock.Now().Sub(now), false)
+	w.finish(ctx, d, c, o, now, w.Clock.Now().Sub(now), attemptSent)
 }
 
 // maxRendered bounds the render cache; a fan-out's deliveries arrive
@@ -360,11 +362,11 @@ func (w *Worker) SendNow(ctx context.Context, d *shiplog.Delivery, c *shiplog.Ch
 // finish records an attempt, applies the retry policy and the channel's
 // health rules, and schedules the next attempt if there is one.
 func (w *Worker) finish(ctx context.Context, d *shiplog.Delivery, c *shiplog.Channel, o Outcome, started time.Time,
-	took time.Duration, cancelled bool) *shiplog.Attempt {
+	took time.Duration, how attemptKind) *shiplog.Attempt {
 	now := w.Clock.Now()
 	d.Attempts++
 	Decide(d, Schedule(c), o, now)
-	if cancelled {
+	if how == attemptCancelled {
 		d.State = shiplog.DeliveryCancelled
 	}
 	if d.State == shiplog.DeliveryQueued {
@@ -374,7 +376,7 @@ func (w *Worker) finish(ctx context.Context, d *shiplog.Delivery, c *shiplog.Cha
 	a := &shiplog.Attempt{ID: shiplog.NewID(), DeliveryID: d.ID, Number: d.Attempts, StartedAt: started,
 		DurationMS: took.Milliseconds(), StatusCode: o.StatusCode, ResponseHeaders: o.Headers, ResponseBody: o.Body,
 		Error: o.Err, Outcome: outcomeWord(d)}
-	if cancelled {
+	if how == attemptCancelled {
 		a.Outcome = "cancelled"
 	}
 	if a.ResponseHeaders == nil {
@@ -397,17 +399,20 @@ func (w *Worker) finish(ctx context.Context, d *shiplog.Delivery, c *shiplog.Cha
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return a // cancelled or deleted meanwhile; nothing to record
-	}
-	if err != nil {
-		w.Log.Error("record delivery attempt", "delivery_id", d.ID, "err", err)
+		// Cancelled or deleted meanwhile; nothing to record.
+		w.observe(d, c, "cancelled", how, took, now)
 		return a
 	}
+	if err != nil {
+		w.Log.ErrorContext(ctx, "record delivery attempt", "delivery_id", d.ID, "err", err)
+		return a
+	}
+	w.observe(d, c, a.Outcome, how, took, now)
 	if d.State == shiplog.DeliveryQueued {
 		w.after(d, d.NextAttempt.Sub(now))
 	}
 	if health != nil && health.Disable {
-		w.Log.Warn("channel disabled", "channel_id", c.ID, "reason", health.DisabledReason)
+		w.Log.WarnContext(ctx, "channel disabled", "channel_id", c.ID, "reason", health.DisabledReason)
 		if w.Notice != nil {
 			w.Notice(ctx, c.OrgID, c, health.DisabledReason)
 		}
@@ -444,5 +449,5 @@ func (w *Worker) health(c *shiplog.Channel, d *shiplog.Delivery, o Outcome, now 
 // Record stores the outcome of an attempt made outside the queue (the
 // channel's Test button).
 func (w *Worker) Record(ctx context.Context, d *shiplog.Delivery, c *shiplog.Channel, o Outcome, started time.Time, took time.Duration) *shiplog.Attempt {
-	return w.finish(ctx, d, c, o, started, took, false)
+	return w.finish(ctx, d, c, o, started, took, attemptSent)
 }

@@ -4,8 +4,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,7 +16,9 @@ import (
 	"github.com/shiplog/shiplog/internal/approval"
 	"github.com/shiplog/shiplog/internal/auth"
 	"github.com/shiplog/shiplog/internal/delivery"
+	"github.com/shiplog/shiplog/internal/httpobs"
 	"github.com/shiplog/shiplog/internal/ingest"
+	"github.com/shiplog/shiplog/internal/reqid"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -38,14 +38,34 @@ type Server struct {
 	BaseURL string
 	// AllowPrivateTargets lets channels point at private and loopback addresses.
 	AllowPrivateTargets bool
+	// Metrics serves GET /metrics (nil: 404); MetricsToken, when set, is
+	// the bearer token it requires. ObserveHTTP receives every request's
+	// record (metrics); optional.
+	Metrics      http.Handler
+	MetricsToken string
+	ObserveHTTP  func(httpobs.Record)
+
+	routes []string // every pattern Handler registered, for Routes
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // Handler returns the routed API.
 func (s *Server) Handler() http.Handler {
+	h, _ := s.Handlers()
+	return h
+}
+
+// Handlers returns the routed API twice: for the network (request ids,
+// access log, HTTP metrics), and bare, for in-process calls made on behalf
+// of a console page, which that page's own request already logs and counts.
+func (s *Server) Handlers() (network, inProcess http.Handler) {
 	mux := http.NewServeMux()
-	handle := func(pattern string, h handlerFunc) { mux.Handle(pattern, s.wrap(h)) }
+	s.routes = nil
+	handle := func(pattern string, h handlerFunc) {
+		s.routes = append(s.routes, pattern)
+		mux.Handle(pattern, s.wrap(h))
+	}
 	authed := func(pattern string, h handlerFunc) { handle(pattern, s.authenticate(h)) }
 	// Both spellings of each collection path: curl does not follow the
 	// redirect ServeMux would send for a missing trailing slash on a POST.
@@ -57,6 +77,8 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /healthz", s.health)
 	handle("GET /health", s.health)
 	handle("GET /readyz", s.ready)
+	handle("GET /metrics", s.metrics)
+	handle("GET /openapi.json", s.openAPI)
 
 	both("POST", "/deployment-events", s.postDeploymentEvent)
 	both("POST", "/build-events", s.postBuildEvent)
@@ -125,33 +147,16 @@ func (s *Server) Handler() http.Handler {
 		}
 		return shiplog.Errorf(shiplog.ENOTFOUND, "No route for %s %s", r.Method, r.URL.Path)
 	}))
-	return s.requestID(mux)
+	return reqid.Middleware(httpobs.Middleware(mux, httpobs.Options{Log: s.Log, Observe: s.ObserveHTTP, Quiet: quietRoutes})), mux
 }
 
 type ctxKey int
 
-const (
-	principalKey ctxKey = iota
-	requestIDKey
-)
+const principalKey ctxKey = iota
 
 func principal(r *http.Request) *auth.Principal {
 	p, _ := r.Context().Value(principalKey).(*auth.Principal)
 	return p
-}
-
-// requestID gives every request an id, echoed in X-Request-Id and logs.
-func (s *Server) requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 128 {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
 }
 
 func (s *Server) wrap(h handlerFunc) http.Handler {
@@ -206,7 +211,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := shiplog.ErrorCode(err)
 	status := statusOf[code]
 	if code == shiplog.EINTERNAL {
-		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", r.Context().Value(requestIDKey), "err", err)
+		s.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="shiplog"`)
@@ -241,7 +246,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {
-		s.Log.Warn("readiness check failed", "err", err)
+		s.Log.WarnContext(r.Context(), "readiness check failed", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": "Database unavailable"})
 		return nil
 	}

@@ -29,6 +29,9 @@ type Service struct {
 	Fanout Fanout // optional
 	// Dispatch receives an event's deliveries once they are committed.
 	Dispatch func([]*shiplog.Delivery)
+	// Recorded is told of each event received and committed (metrics);
+	// optional. Idempotent replays are not new events and are not told.
+	Recorded func(*shiplog.Event)
 }
 
 // Result is what the caller answers: the status and the JSON body, which for
@@ -197,7 +200,7 @@ func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *Deploy
 		return err
 	})
 	if err == nil {
-		s.Committed(res.Deliveries)
+		s.committed(res)
 	}
 	return res, err
 }
@@ -339,6 +342,14 @@ func (s *Service) Emit(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*s
 	return nil, nil
 }
 
+// committed reports a recorded event and dispatches its deliveries.
+func (s *Service) committed(res *Result) {
+	if res.Event != nil && s.Recorded != nil {
+		s.Recorded(res.Event)
+	}
+	s.Committed(res.Deliveries)
+}
+
 // Committed hands committed deliveries to the dispatcher.
 func (s *Service) Committed(ds []*shiplog.Delivery) {
 	if len(ds) > 0 && s.Dispatch != nil {
@@ -359,7 +370,7 @@ func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent,
 		return err
 	})
 	if err == nil {
-		s.Committed(res.Deliveries)
+		s.committed(res)
 	}
 	return res, err
 }

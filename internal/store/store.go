@@ -50,6 +50,7 @@ const (
 type Reader interface {
 	SessionReader
 	DoraReader
+	MetricsReader
 	OrgGetByName(ctx context.Context, name string) (*shiplog.Org, error)
 	// APIKeyAuthLookup returns the key for (org name, key id), including its
 	// hash, for constant-time comparison by the caller.

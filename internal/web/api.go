@@ -40,9 +40,6 @@ func (s *Server) call(r *http.Request, v *view, method, path string, in, out any
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if id := r.Header.Get("X-Request-Id"); id != "" {
-		req.Header.Set("X-Request-Id", id)
-	}
 	rec := &recorder{header: http.Header{}}
 	s.API.ServeHTTP(rec, req)
 	if rec.status == 0 {

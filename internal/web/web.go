@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/httpobs"
+	"github.com/shiplog/shiplog/internal/reqid"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -34,6 +36,8 @@ type Server struct {
 	// SessionIdle and SessionMax bound a session: it ends after SessionIdle
 	// without use, and SessionMax after sign-in whatever the use.
 	SessionIdle, SessionMax time.Duration
+	// ObserveHTTP receives each console request's record (metrics).
+	ObserveHTTP func(httpobs.Record)
 
 	pages   *pageSet
 	limiter *limiter
@@ -73,7 +77,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/ui/", s.signedIn(func(w http.ResponseWriter, r *http.Request, v *view) error {
 		return notFound("No console page at " + r.URL.Path)
 	}))
-	return securityHeaders(mux)
+	return reqid.Middleware(httpobs.Middleware(securityHeaders(mux), httpobs.Options{Log: s.Log, Observe: s.ObserveHTTP}))
 }
 
 // routes registers the signed-in pages. Each area of the console adds its

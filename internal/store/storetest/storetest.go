@@ -44,6 +44,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Session", testSession},
 		{"Retention", testRetention},
 		{"Dora", testDora},
+		{"DeliveryQueue", testDeliveryQueue},
 	}
 	for _, tp := range topics {
 		t.Run(tp.name, func(t *testing.T) {

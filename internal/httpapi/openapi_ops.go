@@ -1,0 +1,280 @@
+package httpapi
+
+import (
+	"reflect"
+	"strings"
+
+	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/apiv1"
+	"github.com/shiplog/shiplog/internal/openapi"
+	"github.com/shiplog/shiplog/internal/rule"
+	"github.com/shiplog/shiplog/internal/store"
+)
+
+// operations documents every route Handler registers, plus those listed in
+// the test's pendingRoutes. TestOpenAPIMatchesRoutes holds the two lists
+// to each other: a route added without its entry here fails it.
+func operations(ref *openapi.Reflector) []apiOp {
+	resp := func(t reflect.Type) *openapi.Schema { return ref.Response(t) }
+	req := func(t reflect.Type) *openapi.Schema { return ref.Request(t) }
+	list := func(item *openapi.Schema, paged bool) *openapi.Schema {
+		cursor := &openapi.Schema{Type: []string{"string", "null"}, Description: "Pass as ?cursor= for the next page; null on the last page."}
+		if !paged {
+			cursor = &openapi.Schema{Type: "null", Description: "Always null: this listing is not paged."}
+		}
+		return &openapi.Schema{Type: "object", Required: []string{"items", "next_cursor"}, Properties: map[string]*openapi.Schema{
+			"items": {Type: "array", Items: item}, "next_cursor": cursor}}
+	}
+	str := &openapi.Schema{Type: "string"}
+	id := func(name, what string) *openapi.Parameter {
+		return &openapi.Parameter{Name: name, In: "path", Required: true, Description: what,
+			Schema: &openapi.Schema{Type: "string", Format: "uuid"}}
+	}
+	q := func(name, desc string) *openapi.Parameter {
+		return &openapi.Parameter{Name: name, In: "query", Description: desc, Schema: str}
+	}
+	limit, maxLimit, defLimit := float64(1), float64(store.MaxLimit), store.DefaultLimit
+	paging := []*openapi.Parameter{
+		{Name: "limit", In: "query", Description: "Items per page.",
+			Schema: &openapi.Schema{Type: "integer", Minimum: &limit, Maximum: &maxLimit, Default: defLimit}},
+		{Name: "cursor", In: "query", Description: "The next_cursor of the previous page.", Schema: str},
+	}
+	with := func(ps ...*openapi.Parameter) []*openapi.Parameter {
+		return append(append([]*openapi.Parameter{}, ps...), paging...)
+	}
+	statusParam := func(k shiplog.Kind) *openapi.Parameter {
+		return q("status", "Only runs in this state; any accepted status word: "+strings.Join(shiplog.StatusWords(k), ", ")+".")
+	}
+	idem := &openapi.Parameter{Name: "Idempotency-Key", In: "header", Schema: &openapi.Schema{Type: "string", MaxLength: ptr(255)},
+		Description: "Repeat the first answer (for 24 h) instead of recording the event again: safe retries from CI."}
+	replayed := map[string]*openapi.Header{"Idempotent-Replayed": {Schema: &openapi.Schema{Type: "string", Enum: []any{"true"}},
+		Description: "Present when the answer is the stored first answer to this Idempotency-Key."}}
+	dr := resp(reflect.TypeFor[shiplog.DeploymentRequest]())
+	ruleSchema := resp(reflect.TypeFor[ruleOut]())
+	channel := resp(reflect.TypeFor[apiv1.Channel]())
+	channelID := id("id", "The channel's id.")
+	drID := id("id", "The deployment request's id.")
+	product := &openapi.Parameter{Name: "product", In: "path", Required: true, Description: "The product's name.", Schema: str}
+	version := &openapi.Parameter{Name: "version", In: "path", Required: true, Description: "The version's name.", Schema: str}
+
+	ops := []apiOp{
+		// Service.
+		{method: "GET", path: "/healthz", id: "health", tag: "service", public: true, summary: "Liveness",
+			desc: "Answers while the process serves HTTP; it does not touch the database (see /readyz).",
+			out:  &openapi.Schema{Type: "object", Properties: map[string]*openapi.Schema{"status": {Type: "string", Const: "ok"}}}},
+		{method: "GET", path: "/health", id: "healthAlias", tag: "service", public: true, summary: "Liveness (alias of /healthz)",
+			out: &openapi.Schema{Type: "object", Properties: map[string]*openapi.Schema{"status": {Type: "string", Const: "ok"}}}},
+		{method: "GET", path: "/readyz", id: "ready", tag: "service", public: true, summary: "Readiness: the database answers",
+			errs: []int{503},
+			out: &openapi.Schema{Type: "object", Properties: map[string]*openapi.Schema{"status": {Type: "string", Const: "ready"},
+				"database": {Type: "string", Enum: []any{"sqlite", "postgres"}}}}},
+		{method: "GET", path: "/metrics", id: "metrics", tag: "service", summary: "Prometheus metrics",
+			desc: "The Prometheus exposition format (text, or protobuf by content negotiation). Open unless the server " +
+				"runs with --metrics-token; no org appears in any label (docs/metrics.md). 404 when metrics are disabled.",
+			security: &[]openapi.Requirement{{}, {"metricsToken": {}}}, errs: []int{401, 404},
+			outType: "text/plain", out: &openapi.Schema{Type: "string"}},
+		{method: "GET", path: "/openapi.json", id: "openapi", tag: "service", public: true, summary: "This document",
+			desc: "The OpenAPI 3.1 description of the API, with this server's base URL in servers (docs/api.md).",
+			out:  &openapi.Schema{Type: "object", AdditionalProperties: true}},
+
+		// Events.
+		{method: "POST", path: "/deployment-events/", id: "postDeploymentEvent", tag: "events", summary: "Record a deployment event",
+			desc: "Creates or moves the deployment of product × version × environment (docs/events.md); products, " +
+				"environments and versions are created on first sight. A pending or started deployment is first judged " +
+				"by the org's rules: a refused one is recorded as aborted and answered 409, 423 or 428. 409 also when " +
+				"the version exists with another scm_sha.",
+			params: []*openapi.Parameter{idem}, body: req(reflect.TypeFor[apiv1.DeploymentEventRequest]()),
+			out: resp(reflect.TypeFor[apiv1.DeploymentEventResponse]()), outHeaders: replayed,
+			outDesc: "The deployment as it stands after the event.", errs: []int{400, 403, 413}, blocked: true},
+		{method: "POST", path: "/build-events/", id: "postBuildEvent", tag: "events", summary: "Record a build event",
+			desc:   "Creates or moves the build of product × version (docs/events.md). 409 when the version exists with another scm_sha.",
+			params: []*openapi.Parameter{idem}, body: req(reflect.TypeFor[apiv1.BuildEventRequest]()),
+			out: resp(reflect.TypeFor[apiv1.BuildEventResponse]()), outHeaders: replayed,
+			outDesc: "The build as it stands after the event.", errs: []int{400, 409, 413}},
+		{method: "POST", path: "/version-events/", id: "postVersionEvent", tag: "events", deprecated: true,
+			summary: "Record a build event (legacy alias of /build-events/)",
+			params:  []*openapi.Parameter{idem}, body: req(reflect.TypeFor[apiv1.BuildEventRequest]()),
+			out: resp(reflect.TypeFor[apiv1.BuildEventResponse]()), outHeaders: replayed, errs: []int{400, 409, 413}},
+		{method: "GET", path: "/events/stream", id: "streamEvents", tag: "events", summary: "Stream events as they are recorded",
+			desc: "Server-sent events (text/event-stream): one message per recorded event of the org, its id the event's " +
+				"seq, its event field the event type and its data the Event as JSON. A reconnecting client sends " +
+				"Last-Event-ID (browsers' EventSource does so itself) or ?last_event_id= and resumes after that event.",
+			params: []*openapi.Parameter{
+				{Name: "Last-Event-ID", In: "header", Description: "Resume after the event with this seq.", Schema: str},
+				q("last_event_id", "As Last-Event-ID, for clients that cannot set headers."),
+				q("types", "Comma-separated event types to receive (e.g. deployment.completed,deployment.failed); default all."),
+			},
+			outType: "text/event-stream", out: &openapi.Schema{Type: "string",
+				Description: "id: <seq>\\nevent: <event_type>\\ndata: <Event JSON>\\n\\n, repeated; comment lines keep the connection alive."},
+			errs: []int{400}},
+
+		// Catalogue.
+		{method: "GET", path: "/products/", id: "listProducts", tag: "catalogue", summary: "List products",
+			params: paging, out: list(resp(reflect.TypeFor[shiplog.Product]()), true), errs: []int{400}},
+		{method: "GET", path: "/environments/", id: "listEnvironments", tag: "catalogue", summary: "List environments",
+			params: paging, out: list(resp(reflect.TypeFor[shiplog.Environment]()), true), errs: []int{400}},
+		{method: "GET", path: "/environments/{id}", id: "getEnvironment", tag: "catalogue", summary: "Get an environment",
+			params: []*openapi.Parameter{id("id", "The environment's id.")}, out: resp(reflect.TypeFor[shiplog.Environment]()),
+			errs: []int{404}},
+		{method: "PATCH", path: "/environments/{id}", id: "patchEnvironment", tag: "catalogue",
+			summary: "Change an environment's type or description",
+			desc:    "Fields left out keep their value; later events never reset the type.",
+			params:  []*openapi.Parameter{id("id", "The environment's id.")}, body: req(reflect.TypeFor[apiv1.EnvironmentPatch]()),
+			out: resp(reflect.TypeFor[shiplog.Environment]()), errs: []int{400, 404, 413}},
+		{method: "GET", path: "/versions/", id: "listVersions", tag: "catalogue", summary: "List versions",
+			params: with(q("product_name", "Only this product's versions (also ?product=)."), q("scm_sha", "Only versions with this commit.")),
+			out:    list(resp(reflect.TypeFor[shiplog.Version]()), true), errs: []int{400}},
+		{method: "GET", path: "/versions/{id}", id: "getVersion", tag: "catalogue", summary: "Get a version with its approvals",
+			params: []*openapi.Parameter{id("id", "The version's id.")}, out: resp(reflect.TypeFor[apiv1.VersionDetail]()),
+			errs: []int{404}},
+		{method: "GET", path: "/deployments/", id: "listDeployments", tag: "catalogue", summary: "List deployments",
+			params: with(q("product_name", "Only this product (also ?product=)."),
+				q("environment_name", "Only this environment (also ?environment=)."), statusParam(shiplog.KindDeployment),
+				q("version", "Only this version.")),
+			out: list(resp(reflect.TypeFor[shiplog.Deployment]()), true), errs: []int{400}},
+		{method: "GET", path: "/deployments/{id}", id: "getDeployment", tag: "catalogue", summary: "Get a deployment with its timeline",
+			params: []*openapi.Parameter{id("id", "The deployment's id.")}, out: resp(reflect.TypeFor[apiv1.DeploymentDetail]()),
+			errs: []int{404}},
+		{method: "GET", path: "/builds/", id: "listBuilds", tag: "catalogue", summary: "List builds",
+			params: with(q("product_name", "Only this product (also ?product=)."), q("version", "Only this version."),
+				statusParam(shiplog.KindBuild)),
+			out: list(resp(reflect.TypeFor[shiplog.Build]()), true), errs: []int{400}},
+		{method: "GET", path: "/builds/{id}", id: "getBuild", tag: "catalogue", summary: "Get a build with its timeline",
+			params: []*openapi.Parameter{id("id", "The build's id.")}, out: resp(reflect.TypeFor[apiv1.BuildDetail]()),
+			errs: []int{404}},
+		{method: "GET", path: "/status/", id: "status", tag: "catalogue", summary: "What runs where",
+			desc: "Every product × environment that has seen a deployment: the newest completed deployment (current) and the newest of any state (latest).",
+			out:  list(resp(reflect.TypeFor[apiv1.StatusCell]()), false)},
+
+		// Notifications.
+		{method: "POST", path: "/notification-channels/", id: "createChannel", tag: "notifications", summary: "Create a channel",
+			desc: "kind, name and events are required, with url (slack, webhook) or recipients (email).",
+			body: req(reflect.TypeFor[apiv1.ChannelInput]()), status: 201, out: channel, errs: []int{400, 413}},
+		{method: "GET", path: "/notification-channels/", id: "listChannels", tag: "notifications", summary: "List channels",
+			out: list(channel, false)},
+		{method: "GET", path: "/notification-channels/{id}", id: "getChannel", tag: "notifications", summary: "Get a channel",
+			params: []*openapi.Parameter{channelID}, out: channel, errs: []int{404}},
+		{method: "PATCH", path: "/notification-channels/{id}", id: "patchChannel", tag: "notifications", summary: "Change a channel",
+			desc:   "Fields left out keep their value; kind cannot change. Enabling a disabled channel clears its failure history.",
+			params: []*openapi.Parameter{channelID}, body: req(reflect.TypeFor[apiv1.ChannelInput]()), out: channel,
+			errs: []int{400, 404, 413}},
+		{method: "DELETE", path: "/notification-channels/{id}", id: "deleteChannel", tag: "notifications",
+			summary: "Delete a channel with its subscriptions and delivery log",
+			params:  []*openapi.Parameter{channelID}, status: 204, errs: []int{404}},
+		{method: "GET", path: "/notification-channels/{id}/deliveries", id: "listDeliveries", tag: "notifications",
+			summary: "A channel's delivery log, newest first",
+			params:  with(channelID), out: list(resp(reflect.TypeFor[shiplog.Delivery]()), true), errs: []int{400, 404}},
+		{method: "POST", path: "/notification-channels/{id}/recover", id: "recoverChannel", tag: "notifications",
+			summary: "Queue again every failed delivery since a time",
+			params:  []*openapi.Parameter{channelID}, body: req(reflect.TypeFor[apiv1.RecoverInput]()), status: 202,
+			out: &openapi.Schema{Type: "object", Required: []string{"requeued"},
+				Properties: map[string]*openapi.Schema{"requeued": {Type: "integer"}}},
+			errs: []int{400, 404, 413}},
+		{method: "POST", path: "/notification-channels/{id}/test", id: "testChannel", tag: "notifications",
+			summary: "Send a sample deployment.completed now",
+			desc:    "One attempt, recorded in the delivery log; the answer carries the receiver's status, headers and body.",
+			params:  []*openapi.Parameter{channelID}, out: resp(reflect.TypeFor[apiv1.TestResult]()), errs: []int{404}},
+		{method: "POST", path: "/notification-preferences/", id: "createPreference", tag: "notifications",
+			summary: "Subscribe a channel to one more event type",
+			body:    req(reflect.TypeFor[apiv1.PreferenceInput]()), status: 201, out: resp(reflect.TypeFor[shiplog.Subscription]()),
+			errs: []int{400, 409, 413}},
+		{method: "GET", path: "/notification-preferences/", id: "listPreferences", tag: "notifications", summary: "List subscriptions",
+			out: list(resp(reflect.TypeFor[shiplog.Subscription]()), false)},
+		{method: "DELETE", path: "/notification-preferences/{id}", id: "deletePreference", tag: "notifications", summary: "Unsubscribe",
+			params: []*openapi.Parameter{id("id", "The subscription's id.")}, status: 204, errs: []int{404}},
+		{method: "GET", path: "/deliveries/{id}", id: "getDelivery", tag: "notifications", summary: "A delivery with its payload and attempts",
+			params: []*openapi.Parameter{id("id", "The delivery's id (also the webhook-id header).")},
+			out:    resp(reflect.TypeFor[apiv1.DeliveryDetail]()), errs: []int{404}},
+		{method: "POST", path: "/deliveries/{id}/redeliver", id: "redeliver", tag: "notifications",
+			summary: "Queue a finished delivery again (same webhook-id)",
+			params:  []*openapi.Parameter{id("id", "The delivery's id.")}, status: 202, out: resp(reflect.TypeFor[shiplog.Delivery]()),
+			errs: []int{404, 409}},
+
+		// Governance.
+		{method: "GET", path: "/users/", id: "listUsers", tag: "governance", summary: "List users (admins)",
+			out: list(resp(reflect.TypeFor[shiplog.User]()), false), errs: []int{403}},
+		{method: "POST", path: "/users/", id: "createUser", tag: "governance", summary: "Add a user (admins)",
+			desc: "email and roles are required.", body: req(reflect.TypeFor[apiv1.UserInput]()), status: 201,
+			out: resp(reflect.TypeFor[shiplog.User]()), errs: []int{400, 403, 409, 413}},
+		{method: "PATCH", path: "/users/{id}", id: "patchUser", tag: "governance", summary: "Change a user's name or roles (admins)",
+			desc:   "Only name and roles may be given. Nobody changes their own roles; the last admin stays an admin (409).",
+			params: []*openapi.Parameter{id("id", "The user's id.")}, body: req(reflect.TypeFor[apiv1.UserInput]()),
+			out: resp(reflect.TypeFor[shiplog.User]()), errs: []int{400, 403, 404, 409, 413}},
+		{method: "POST", path: "/deployment-requests/", id: "createDeploymentRequest", tag: "governance",
+			summary: "Create a deployment request (draft)",
+			body:    req(reflect.TypeFor[apiv1.DRInput]()), status: 201, out: dr, errs: []int{400, 403, 413}},
+		{method: "GET", path: "/deployment-requests/", id: "listDeploymentRequests", tag: "governance", summary: "List deployment requests",
+			params: with(&openapi.Parameter{Name: "status", In: "query", Description: "Only requests in this state.",
+				Schema: resp(reflect.TypeFor[shiplog.DRStatus]())}),
+			out: list(dr, true), errs: []int{400}},
+		{method: "GET", path: "/deployment-requests/{id}", id: "getDeploymentRequest", tag: "governance", summary: "Get a deployment request",
+			params: []*openapi.Parameter{drID}, out: dr, errs: []int{404}},
+	}
+	for _, a := range []struct {
+		action shiplog.DRAction
+		what   string
+	}{
+		{shiplog.DRActivate, "Submit a draft for approval (draft → in_progress)"},
+		{shiplog.DRDeactivate, "Take a request back to draft (in_progress → draft)"},
+		{shiplog.DRComplete, "Mark an approved request shipped (approved → completed)"},
+		{shiplog.DRCancel, "Cancel a request that is not finished"},
+	} {
+		ops = append(ops, apiOp{method: "POST", path: "/deployment-requests/{id}/" + string(a.action),
+			id: string(a.action) + "DeploymentRequest", tag: "governance", summary: a.what,
+			params: []*openapi.Parameter{drID}, out: dr, errs: []int{403, 404, 409}})
+	}
+	for _, d := range []struct{ verb, what string }{{"approve", "Approve"}, {"reject", "Reject"}} {
+		ops = append(ops, apiOp{method: "POST", path: "/deployment-requests/{id}/slots/{slot_id}/" + d.verb,
+			id: d.verb + "Slot", tag: "governance", summary: d.what + " an approval slot (personal access token)",
+			desc:   "Needs a role that may fill the slot's approval type (docs/governance.md). The body is optional.",
+			params: []*openapi.Parameter{drID, id("slot_id", "The slot's id.")},
+			body:   req(reflect.TypeFor[apiv1.DecisionInput]()), bodyOptional: true, out: dr,
+			errs: []int{400, 403, 404, 409, 413}})
+	}
+	ops = append(ops, []apiOp{
+		{method: "POST", path: "/versions/{product}/{version}/approvals", id: "approveVersion", tag: "governance",
+			summary: "Sign off a version (personal access token)",
+			params:  []*openapi.Parameter{product, version}, body: req(reflect.TypeFor[apiv1.VersionApprovalInput]()), status: 201,
+			out: resp(reflect.TypeFor[shiplog.VersionApproval]()), errs: []int{400, 403, 404, 413}},
+		{method: "GET", path: "/versions/{product}/{version}/approvals", id: "listVersionApprovals", tag: "governance",
+			summary: "A version's sign-offs",
+			params:  []*openapi.Parameter{product, version}, out: list(resp(reflect.TypeFor[shiplog.VersionApproval]()), false),
+			errs: []int{404}},
+
+		// Rules.
+		{method: "POST", path: "/deployment-rules/", id: "createRule", tag: "rules", summary: "Create a deployment rule",
+			desc: "name and rule_type are required; status defaults to enabled. The fields each type takes are in docs/rules.md.",
+			body: req(reflect.TypeFor[rule.Rule]()), status: 201, out: ruleSchema, errs: []int{400, 403, 413}},
+		{method: "GET", path: "/deployment-rules/", id: "listRules", tag: "rules", summary: "List deployment rules",
+			out: list(ruleSchema, false)},
+		{method: "GET", path: "/deployment-rules/{id}", id: "getRule", tag: "rules", summary: "Get a deployment rule",
+			params: []*openapi.Parameter{id("id", "The rule's id.")}, out: ruleSchema, errs: []int{404}},
+		{method: "PATCH", path: "/deployment-rules/{id}", id: "patchRule", tag: "rules", summary: "Change a deployment rule",
+			desc:   "The fields given replace the stored ones; the usual way to switch a rule to report_only or disabled.",
+			params: []*openapi.Parameter{id("id", "The rule's id.")}, body: req(reflect.TypeFor[rule.Rule]()), out: ruleSchema,
+			errs: []int{400, 403, 404, 413}},
+		{method: "DELETE", path: "/deployment-rules/{id}", id: "deleteRule", tag: "rules", summary: "Delete a deployment rule",
+			params: []*openapi.Parameter{id("id", "The rule's id.")}, status: 204, errs: []int{403, 404}},
+		{method: "POST", path: "/preflight/", id: "preflight", tag: "rules", summary: "Dry-run the rules for a deployment",
+			desc: "The verdict a started deployment would get now, recording nothing: 200 when allowed, else the " +
+				"409/423/428 body the event endpoint would answer.",
+			body: req(reflect.TypeFor[apiv1.PreflightInput]()), out: resp(reflect.TypeFor[apiv1.PreflightResult]()),
+			errs: []int{400, 413}, blocked: true},
+
+		// Reports.
+		{method: "GET", path: "/metrics/dora", id: "doraMetrics", tag: "reports", summary: "DORA metrics report",
+			desc: "Deployment frequency, lead time for changes, change failure rate and time to restore of the deployments " +
+				"that finished in [from, to), for the org or one product and/or environment, with a per product × environment " +
+				"breakdown and per-day series. Every field is defined in docs/dora.md.",
+			params: []*openapi.Parameter{q("product_name", "Only this product (alias: product)."),
+				q("environment_name", "Only this environment (alias: environment)."),
+				{Name: "from", In: "query", Description: "Start of the window: RFC 3339, or YYYY-MM-DD (midnight UTC). Default: 30 days before to.",
+					Schema: &openapi.Schema{Type: "string"}},
+				{Name: "to", In: "query", Description: "End of the window (exclusive): RFC 3339, or YYYY-MM-DD (that whole day included). Default: now. At most 366 days after from.",
+					Schema: &openapi.Schema{Type: "string"}}},
+			out: resp(reflect.TypeFor[apiv1.DoraResponse]()), errs: []int{400, 404}},
+	}...)
+	return ops
+}
+
+func ptr[T any](v T) *T { return &v }
