@@ -106,6 +106,9 @@ func (s *Server) Handler() http.Handler {
 	authed("PATCH /deployment-rules/{id}", s.patchRule)
 	authed("DELETE /deployment-rules/{id}", s.deleteRule)
 	both("POST", "/preflight", s.preflight)
+	both("GET", "/api-keys", s.listAPIKeys) // apikeys.go
+	both("POST", "/api-keys", s.createAPIKey)
+	authed("DELETE /api-keys/{id}", s.revokeAPIKey)
 	// The catch-all keeps error bodies JSON; it answers 405 where the path
 	// exists under another method, as ServeMux would without it.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
