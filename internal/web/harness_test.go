@@ -100,13 +100,16 @@ func start(t *testing.T) *server {
 // user creates a console user with a password.
 func (s *server) user(email, password string, roles ...string) *shiplog.User {
 	s.t.Helper()
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		s.t.Fatal(err)
+	hash := "" // no password: the user cannot sign in to the console
+	if password != "" {
+		var err error
+		if hash, err = auth.HashPassword(password); err != nil {
+			s.t.Fatal(err)
+		}
 	}
 	u := &shiplog.User{ID: shiplog.NewID(), OrgID: s.org.ID, Email: email, Name: strings.Split(email, "@")[0],
 		Roles: roles, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
-	err = s.app.Store.Write(s.t.Context(), func(ctx context.Context, tx store.Tx) error {
+	err := s.app.Store.Write(s.t.Context(), func(ctx context.Context, tx store.Tx) error {
 		return tx.UserCreate(ctx, u, hash)
 	})
 	if err != nil {
@@ -208,15 +211,25 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return s
 }
 
-// eventually polls a JavaScript expression until it is true.
+// eventually polls a JavaScript expression until it is true. A page that
+// navigates meanwhile (a form submit) interrupts one poll; it is retried.
 func eventually(t *testing.T, ctx context.Context, what, expr string) {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if _, err := chromedp.Run(sctx, chromedp.Poll[bool](expr)); err != nil {
-		html, _ := chromedp.Run(ctx, chromedp.OuterHTML("main"))
-		t.Fatalf("%s: %v; the page's main is:\n%s", what, err, html)
+	deadline := time.Now().Add(20 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err = chromedp.Run(pctx, chromedp.Poll[bool](expr))
+		cancel()
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
+	html, _ := chromedp.Run(ctx, chromedp.OuterHTML("main"))
+	t.Fatalf("%s: %v; the page's main is:\n%s", what, err, html)
 }
 
 // signIn signs in through the form and waits for the home page.
