@@ -16,14 +16,26 @@ import (
 const deliveriesPerPage = 20
 
 type deliveryRow struct {
-	D     apiv1.DeliveryDetail
-	State badge
+	D        apiv1.DeliveryDetail
+	State    badge
+	Attempts []attemptRow
 	// Finished deliveries can be sent again; a queued one is still on its way.
 	Finished bool
 }
 
+// attemptRow is one attempt; a short answer is shown as is, a long one
+// folded away.
+type attemptRow struct {
+	*shiplog.Attempt
+	Short bool
+}
+
+// shortAnswer is as much of a receiver's answer as the log shows unfolded.
+const shortAnswer = 200
+
 type deliveriesData struct {
 	C      apiv1.Channel
+	Label  string // the channel kind's tab
 	Rows   []deliveryRow
 	Next   string // cursor of the next (older) page; empty on the last
 	Cursor string // this page's cursor; empty on the newest page
@@ -52,6 +64,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view)
 	if err := s.call(r, v, http.MethodGet, channelPath(id), nil, &d.C); err != nil {
 		return err
 	}
+	d.Label = kindLabels[d.C.Kind]
 	q := url.Values{"limit": {strconv.Itoa(deliveriesPerPage)}}
 	if d.Cursor != "" {
 		q.Set("cursor", d.Cursor)
@@ -69,6 +82,9 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view)
 			return err
 		}
 		row := deliveryRow{D: det, State: stateBadge(det.State), Finished: det.State != shiplog.DeliveryQueued}
+		for _, a := range det.Attempts {
+			row.Attempts = append(row.Attempts, attemptRow{Attempt: a, Short: len(a.ResponseBody) <= shortAnswer})
+		}
 		d.Pending = d.Pending || !row.Finished
 		d.Rows = append(d.Rows, row)
 	}

@@ -90,7 +90,10 @@ func TestSettingsDeliveryLogPagesAndRedelivers(t *testing.T) {
 		t.Fatalf("redeliver: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	waitFor(t, "the redelivery arrives", func() bool { return len(rcv.hooks()) == 27 })
-	waitFor(t, "the redelivery is recorded", func() bool { d := s.newestDelivery(c.ID); return len(d.Attempts) == 2 && d.State == shiplog.DeliverySucceeded })
+	waitFor(t, "the redelivery is recorded", func() bool {
+		d := s.newestDelivery(c.ID)
+		return len(d.Attempts) == 2 && d.State == shiplog.DeliverySucceeded
+	})
 	if hs := rcv.hooks(); hs[26].header.Get("webhook-id") != held.ID || hs[25].header.Get("webhook-id") != held.ID {
 		t.Errorf("webhook-ids %q, %q; want %s", hs[25].header.Get("webhook-id"), hs[26].header.Get("webhook-id"), held.ID)
 	}

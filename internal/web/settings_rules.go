@@ -187,6 +187,8 @@ type ruleTypeOption struct {
 
 type rulesData struct {
 	Rows []ruleListRow
+	// CanEdit hides the buttons from people the API would refuse.
+	CanEdit bool
 }
 
 type ruleListRow struct {
@@ -217,7 +219,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err := s.call(r, v, http.MethodGet, "/deployment-rules/", nil, &list); err != nil {
 		return err
 	}
-	var d rulesData
+	d := rulesData{CanEdit: v.Can(shiplog.CanManageRules...)}
 	for _, rr := range list.Items {
 		b, ok := ruleStatusBadges[rr.Status]
 		if !ok {
