@@ -49,9 +49,9 @@ func (s *Server) settingsIndex(w http.ResponseWriter, r *http.Request, v *view) 
 	return nil
 }
 
-// refusal returns the API's refusal in err, if it is one: the console shows
+// apiRefusal returns the API's refusal in err, if it is one: the console shows
 // those on the page that asked, keeping what the user typed.
-func refusal(err error) (*APIError, bool) {
+func apiRefusal(err error) (*APIError, bool) {
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status < 500 {
 		return ae, true
@@ -59,9 +59,9 @@ func refusal(err error) (*APIError, bool) {
 	return nil, false
 }
 
-// splitList reads a list typed into one field: items separated by commas or
+// splitField reads a list typed into one field: items separated by commas or
 // new lines, trimmed, empty ones dropped.
-func splitList(s string) []string {
+func splitField(s string) []string {
 	out := []string{}
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
 		if f = strings.TrimSpace(f); f != "" {
@@ -71,9 +71,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// badge is a status badge computed in Go, for states the shared status
+// settingsBadge is a status badge computed in Go, for states the shared status
 // partial does not know: class, icon and word, so colour is never the only
 // signal.
-type badge struct {
+type settingsBadge struct {
 	Class, Icon, Word string
 }

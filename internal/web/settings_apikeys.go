@@ -24,7 +24,7 @@ func (s *Server) apiKeysData(r *http.Request, v *view) (*apiKeysData, int, error
 	d := &apiKeysData{}
 	var list apiv1.List[apiv1.APIKey]
 	if err := s.call(r, v, http.MethodGet, "/api-keys/", nil, &list); err != nil {
-		if ae, ok := refusal(err); ok {
+		if ae, ok := apiRefusal(err); ok {
 			v.Error, d.Denied = ae.Detail, true
 			return d, ae.Status, nil
 		}
@@ -48,7 +48,7 @@ func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request, v *view) e
 	name := r.PostFormValue("name")
 	var created apiv1.APIKey
 	callErr := s.call(r, v, http.MethodPost, "/api-keys/", apiv1.APIKeyInput{Name: name}, &created)
-	ae, refused := refusal(callErr)
+	ae, refused := apiRefusal(callErr)
 	if callErr != nil && !refused {
 		return callErr
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/shiplog/shiplog/apiv1"
 )
 
-// js runs an expression in the page and returns its value.
-func js[T any](t *testing.T, ctx context.Context, expr string) T {
+// evalJS runs an expression in the page and returns its value.
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -43,10 +43,10 @@ func TestBrowserSettingsWebhookChannelTest(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a[href="/ui/settings/notifications/new?kind=webhook"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#ch-name`)),
 	)
-	if !js[bool](t, ctx, `document.querySelector('input[name="events"][value="deployment.completed"]').checked && document.querySelector('input[name="events"][value="deployment.failed"]').checked`) {
+	if !evalJS[bool](t, ctx, `document.querySelector('input[name="events"][value="deployment.completed"]').checked && document.querySelector('input[name="events"][value="deployment.failed"]').checked`) {
 		t.Error("the form does not start with the deployment results ticked")
 	}
-	if js[bool](t, ctx, `!!document.querySelector('input[name="events"][value="dr.created"]')`) == false {
+	if evalJS[bool](t, ctx, `!!document.querySelector('input[name="events"][value="dr.created"]')`) == false {
 		t.Error("a webhook form does not offer governance events")
 	}
 	step(t, ctx, "fill in the form",
@@ -99,7 +99,7 @@ func fitsAPhone(t *testing.T, ctx context.Context, urls ...string) {
 	step(t, ctx, "a phone's screen", chromedp.EmulateViewport(375, 800))
 	for _, u := range urls {
 		step(t, ctx, "open "+u, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS(".subnav")))
-		if w := js[int](t, ctx, `document.documentElement.scrollWidth`); w > 375 {
+		if w := evalJS[int](t, ctx, `document.documentElement.scrollWidth`); w > 375 {
 			t.Errorf("%s is %d px wide on a 375 px screen", u, w)
 		}
 	}
@@ -115,7 +115,7 @@ func TestBrowserSettingsSwitchAndRedeliver(t *testing.T) {
 	s.api("POST", "/notification-channels/", map[string]any{"kind": "webhook", "name": "Incidents", "url": rcv.URL,
 		"events": []string{"deployment.completed"}}, &c)
 	s.deploy("api", "1.4.0", "production", "success")
-	waitFor(t, "the delivery fails", func() bool { return s.newestDelivery(c.ID).State == shiplog.DeliveryFailed })
+	pollUntil(t, "the delivery fails", func() bool { return s.newestDelivery(c.ID).State == shiplog.DeliveryFailed })
 
 	ctx := browser(t)
 	s.signIn(t, ctx, "ann@acme.test", "correct horse battery")
@@ -128,7 +128,7 @@ func TestBrowserSettingsSwitchAndRedeliver(t *testing.T) {
 	if got := text(t, ctx, ".channel .ch-head"); !strings.Contains(got, "off") {
 		t.Errorf("the card head says %q", got)
 	}
-	if s.channel(c.ID).Enabled {
+	if s.apiChannel(c.ID).Enabled {
 		t.Error("the API still has the channel enabled")
 	}
 	step(t, ctx, "reload: it stays off, then switch it on",
@@ -137,7 +137,7 @@ func TestBrowserSettingsSwitchAndRedeliver(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`.channel .switch`)),
 	)
 	eventually(t, ctx, "the switch is on", `document.querySelector('.channel .switch').getAttribute('aria-checked') === 'true'`)
-	if !s.channel(c.ID).Enabled {
+	if !s.apiChannel(c.ID).Enabled {
 		t.Error("the API has the channel disabled")
 	}
 
@@ -180,22 +180,22 @@ func TestBrowserSettingsKeysUsersRules(t *testing.T) {
 	if got := text(t, ctx, ".once"); !strings.Contains(got, "you won't see it again") {
 		t.Errorf("the new key's box says %q", got)
 	}
-	key := js[string](t, ctx, `document.getElementById('new-key').value`)
+	key := evalJS[string](t, ctx, `document.getElementById('new-key').value`)
 	if !strings.HasPrefix(key, "sk_acme_k2_") {
 		t.Fatalf("the page shows %q", key)
 	}
-	if code := bearer(t, s.url, key, "/deployments/"); code != http.StatusOK {
+	if code := callWithKey(t, s.url, key, "/deployments/"); code != http.StatusOK {
 		t.Fatalf("the new key answers %d", code)
 	}
 	step(t, ctx, "copy it", chromedp.Click(chromedp.CSS(`[data-copy="new-key"]`)))
 	eventually(t, ctx, "the copy button answers", `document.querySelector('.copy-status').textContent !== ''`)
 	shot(t, ctx, "settings-api-keys")
-	js[bool](t, ctx, `window.confirm = () => true; true`)
+	evalJS[bool](t, ctx, `window.confirm = () => true; true`)
 	step(t, ctx, "revoke it",
 		chromedp.Click(chromedp.CSS(`form[action="/ui/settings/api-keys/k2/revoke"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`tr.revoked`)),
 	)
-	if code := bearer(t, s.url, key, "/deployments/"); code != http.StatusUnauthorized {
+	if code := callWithKey(t, s.url, key, "/deployments/"); code != http.StatusUnauthorized {
 		t.Errorf("the revoked key answers %d", code)
 	}
 
@@ -226,8 +226,8 @@ func TestBrowserSettingsKeysUsersRules(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#r-config`)),
 	)
 	// Switching the type swaps in its template while the JSON is untouched.
-	js[bool](t, ctx, `const s = document.getElementById('r-type'); s.value = 'flow'; s.dispatchEvent(new Event('change')); true`)
-	if cfg := js[string](t, ctx, `document.getElementById('r-config').value`); !strings.Contains(cfg, `"target_environment": "production"`) {
+	evalJS[bool](t, ctx, `const s = document.getElementById('r-type'); s.value = 'flow'; s.dispatchEvent(new Event('change')); true`)
+	if cfg := evalJS[string](t, ctx, `document.getElementById('r-config').value`); !strings.Contains(cfg, `"target_environment": "production"`) {
 		t.Errorf("the flow template did not replace the schedule's: %s", cfg)
 	}
 	step(t, ctx, "a mistake in the JSON",

@@ -40,14 +40,14 @@ type channelTab struct {
 // when the page is the answer to one (without JavaScript).
 type channelCard struct {
 	C      apiv1.Channel
-	Health badge
+	Health settingsBadge
 	Test   *testView
 }
 
 // testView is a Test button's answer as the page shows it.
 type testView struct {
 	OK         bool
-	Badge      badge
+	Badge      settingsBadge
 	DeliveryID string
 	StatusCode int
 	DurationMS int64
@@ -56,12 +56,12 @@ type testView struct {
 }
 
 func newTestView(res apiv1.TestResult) *testView {
-	t := &testView{OK: res.OK, DeliveryID: res.DeliveryID, Badge: badge{"bad", "✗", "not delivered"}}
+	t := &testView{OK: res.OK, DeliveryID: res.DeliveryID, Badge: settingsBadge{"bad", "✗", "not delivered"}}
 	if res.OK {
-		t.Badge = badge{"ok", "✓", "delivered"}
+		t.Badge = settingsBadge{"ok", "✓", "delivered"}
 	}
 	if a := res.Attempt; a != nil {
-		t.StatusCode, t.DurationMS, t.Error, t.Body = a.StatusCode, a.DurationMS, a.Error, excerpt(a.ResponseBody, 600)
+		t.StatusCode, t.DurationMS, t.Error, t.Body = a.StatusCode, a.DurationMS, a.Error, answerExcerpt(a.ResponseBody, 600)
 	}
 	return t
 }
@@ -80,20 +80,20 @@ type channelsData struct {
 	Secret *onceSecret
 }
 
-// health says how a channel is doing, from what the API reports.
-func health(c *shiplog.Channel) badge {
+// channelHealth says how a channel is doing, from what the API reports.
+func channelHealth(c *shiplog.Channel) settingsBadge {
 	switch {
 	case !c.Enabled && c.DisabledReason != "":
-		return badge{"bad", "✗", "disabled by shiplog"}
+		return settingsBadge{"bad", "✗", "disabled by shiplog"}
 	case !c.Enabled:
-		return badge{"idle", "⊘", "off"}
+		return settingsBadge{"idle", "⊘", "off"}
 	case c.FailingSince != nil:
-		return badge{"bad", "✗", "failing"}
+		return settingsBadge{"bad", "✗", "failing"}
 	}
-	return badge{"ok", "✓", "healthy"}
+	return settingsBadge{"ok", "✓", "healthy"}
 }
 
-func newCard(c apiv1.Channel) channelCard { return channelCard{C: c, Health: health(c.Channel)} }
+func newCard(c apiv1.Channel) channelCard { return channelCard{C: c, Health: channelHealth(c.Channel)} }
 
 func (s *Server) channelsData(r *http.Request, v *view, kind shiplog.ChannelKind) (*channelsData, error) {
 	var list apiv1.List[apiv1.Channel]
@@ -183,7 +183,7 @@ func parseChannelForm(f url.Values) channelForm {
 // edit leaves out what the user left alone (an empty Slack URL or secret
 // keeps the stored one, which the page never had).
 func (f channelForm) input(isNew bool) apiv1.ChannelInput {
-	envs, products := append([]string{}, f.EnvTypes...), splitList(f.Products)
+	envs, products := append([]string{}, f.EnvTypes...), splitField(f.Products)
 	events := append([]string{}, f.Events...)
 	name, desc, enabled := f.Name, f.Description, f.Enabled
 	in := apiv1.ChannelInput{Name: &name, Description: &desc, Enabled: &enabled, Events: &events,
@@ -212,11 +212,11 @@ func (f channelForm) input(isNew bool) apiv1.ChannelInput {
 			in.Secret = &none
 		}
 	case shiplog.ChannelEmail:
-		rec := splitList(f.Recipients)
+		rec := splitField(f.Recipients)
 		in.Recipients = &rec
 	}
 	if retry := strings.TrimSpace(f.Retry); retry != strings.TrimSpace(f.RetryWas) || isNew && retry != "" {
-		rs := splitList(retry)
+		rs := splitField(retry)
 		in.RetrySchedule = &rs
 	}
 	return in
@@ -318,7 +318,7 @@ func (s *Server) channelCreate(w http.ResponseWriter, r *http.Request, v *view) 
 	f.ID = ""
 	var out apiv1.Channel
 	if err := s.call(r, v, http.MethodPost, "/notification-channels/", f.input(true), &out); err != nil {
-		if ae, ok := refusal(err); ok {
+		if ae, ok := apiRefusal(err); ok {
 			return s.channelRefused(w, r, v, f, ae)
 		}
 		return err
@@ -331,7 +331,7 @@ func (s *Server) channelUpdate(w http.ResponseWriter, r *http.Request, v *view) 
 	f.ID = r.PathValue("id")
 	var out apiv1.Channel
 	if err := s.call(r, v, http.MethodPatch, channelPath(f.ID), f.input(false), &out); err != nil {
-		if ae, ok := refusal(err); ok && ae.Status != http.StatusNotFound {
+		if ae, ok := apiRefusal(err); ok && ae.Status != http.StatusNotFound {
 			return s.channelRefused(w, r, v, f, ae)
 		}
 		return err
@@ -408,9 +408,9 @@ func (s *Server) channelTest(w http.ResponseWriter, r *http.Request, v *view) er
 	return s.render(w, r, http.StatusOK, "settings_notifications", v, d)
 }
 
-// excerpt shortens a receiver's answer for the page; the delivery log
+// answerExcerpt shortens a receiver's answer for the page; the delivery log
 // keeps the 4 KiB the worker recorded.
-func excerpt(s string, n int) string {
+func answerExcerpt(s string, n int) string {
 	s = strings.TrimSpace(s)
 	if len(s) <= n {
 		return s

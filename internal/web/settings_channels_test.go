@@ -9,8 +9,8 @@ import (
 	"github.com/shiplog/shiplog/apiv1"
 )
 
-// channelID finds a channel's id by name through the API.
-func (s *server) channelID(name string) string {
+// apiChannelID finds a channel's id by name through the API.
+func (s *server) apiChannelID(name string) string {
 	s.t.Helper()
 	var list apiv1.List[apiv1.Channel]
 	s.api("GET", "/notification-channels/", nil, &list)
@@ -23,7 +23,7 @@ func (s *server) channelID(name string) string {
 	return ""
 }
 
-func (s *server) channel(id string) apiv1.Channel {
+func (s *server) apiChannel(id string) apiv1.Channel {
 	s.t.Helper()
 	var c apiv1.Channel
 	s.api("GET", "/notification-channels/"+id, nil, &c)
@@ -39,9 +39,10 @@ func (s *server) defaultChannel() {
 }
 
 func TestSettingsTabsAndDefaultChannel(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	s.defaultChannel()
-	ss := s.session(t, "ann@acme.test", "owner")
+	ss := s.consoleSession(t, "ann@acme.test", "owner")
 	res, _ := ss.get("/ui/settings")
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/ui/settings/notifications" {
 		t.Errorf("/ui/settings: %d to %q", res.StatusCode, res.Header.Get("Location"))
@@ -56,15 +57,16 @@ func TestSettingsTabsAndDefaultChannel(t *testing.T) {
 }
 
 func TestSettingsSlackChannelKeepsItsURLSecret(t *testing.T) {
+	t.Parallel()
 	s := start(t)
-	ss := s.session(t, "ann@acme.test", "owner")
+	ss := s.consoleSession(t, "ann@acme.test", "owner")
 	const hook = "https://hooks.slack.com/services/T0001/B0001/verysecretpart1234"
 	res, body := ss.post("/ui/settings/notifications", url.Values{"kind": {"slack"}, "name": {"#deployments"}, "enabled": {"on"},
 		"url": {hook}, "events": {"deployment.completed", "deployment.failed"}, "env_types": {"PRODUCTION"}, "products": {"api-*, web"}})
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/ui/settings/notifications?kind=slack" {
-		t.Fatalf("create: %d %q\n%s", res.StatusCode, res.Header.Get("Location"), excerptOf(body))
+		t.Fatalf("create: %d %q\n%s", res.StatusCode, res.Header.Get("Location"), mainOf(body))
 	}
-	id := s.channelID("#deployments")
+	id := s.apiChannelID("#deployments")
 	res, body = ss.get("/ui/settings/notifications?kind=slack")
 	wantPage(t, "slack tab", res, body, http.StatusOK, "Added #deployments", "https://hooks.slack.com/…1234", "PRODUCTION", "api-*, web")
 	if strings.Contains(body, "verysecretpart") {
@@ -81,9 +83,9 @@ func TestSettingsSlackChannelKeepsItsURLSecret(t *testing.T) {
 		"products": {""}, "retry_schedule": {"1s, 2s"}, "retry_schedule_was": {"1s, 2s"}}
 	res, body = ss.post("/ui/settings/notifications/"+id, form)
 	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("save: %d\n%s", res.StatusCode, excerptOf(body))
+		t.Fatalf("save: %d\n%s", res.StatusCode, mainOf(body))
 	}
-	c := s.channel(id)
+	c := s.apiChannel(id)
 	if c.Name != "#deploys" || c.URL != "https://hooks.slack.com/…1234" || len(c.Events) != 1 || len(c.ProductNamesFilter) != 0 ||
 		len(c.EnvironmentTypesFilter) != 0 || strings.Join(c.RetrySchedule, ",") != "1s,2s" {
 		t.Errorf("after save: %+v %v", c.Channel, c.URL)
@@ -91,9 +93,9 @@ func TestSettingsSlackChannelKeepsItsURLSecret(t *testing.T) {
 	// A changed schedule is sent.
 	form.Set("retry_schedule", "5s, 5m")
 	if res, body := ss.post("/ui/settings/notifications/"+id, form); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("save schedule: %d\n%s", res.StatusCode, excerptOf(body))
+		t.Fatalf("save schedule: %d\n%s", res.StatusCode, mainOf(body))
 	}
-	if c := s.channel(id); strings.Join(c.RetrySchedule, ",") != "5s,5m0s" {
+	if c := s.apiChannel(id); strings.Join(c.RetrySchedule, ",") != "5s,5m0s" {
 		t.Errorf("schedule %v", c.RetrySchedule)
 	}
 
@@ -108,31 +110,32 @@ func TestSettingsSlackChannelKeepsItsURLSecret(t *testing.T) {
 }
 
 func TestSettingsWebhookSecrets(t *testing.T) {
+	t.Parallel()
 	s := start(t)
-	ss := s.session(t, "ann@acme.test", "owner")
+	ss := s.consoleSession(t, "ann@acme.test", "owner")
 	rcv := newHookReceiver(t)
 	res, body := ss.post("/ui/settings/notifications", url.Values{"kind": {"webhook"}, "name": {"signed"}, "enabled": {"on"},
 		"url": {rcv.URL}, "signature_scheme": {"versioner"}, "secret": {"a-long-random-secret"}, "events": {"deployment.completed"}})
 	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("create: %d\n%s", res.StatusCode, excerptOf(body))
+		t.Fatalf("create: %d\n%s", res.StatusCode, mainOf(body))
 	}
-	id := s.channelID("signed")
+	id := s.apiChannelID("signed")
 	_, body = ss.get("/ui/settings/notifications?kind=webhook")
 	wantPage(t, "webhook tab", res, body, http.StatusSeeOther, "signed (versioner, secret ending …cret)", rcv.URL)
 	_, body = ss.get("/ui/settings/notifications/" + id + "/edit")
 	if strings.Contains(body, "a-long-random-secret") || !strings.Contains(body, "Remove the secret") {
-		t.Errorf("edit form and the secret:\n%s", excerptOf(body))
+		t.Errorf("edit form and the secret:\n%s", mainOf(body))
 	}
 	// An empty secret field keeps it; the box removes it.
 	form := url.Values{"kind": {"webhook"}, "name": {"signed"}, "enabled": {"on"}, "url": {rcv.URL}, "signature_scheme": {"versioner"},
 		"events": {"deployment.completed"}}
 	ss.post("/ui/settings/notifications/"+id, form)
-	if c := s.channel(id); c.SecretHint == nil {
+	if c := s.apiChannel(id); c.SecretHint == nil {
 		t.Fatal("saving without a secret removed it")
 	}
 	form.Set("remove_secret", "on")
 	ss.post("/ui/settings/notifications/"+id, form)
-	if c := s.channel(id); c.SecretHint != nil {
+	if c := s.apiChannel(id); c.SecretHint != nil {
 		t.Errorf("the secret is still there: %v", *c.SecretHint)
 	}
 
@@ -146,9 +149,10 @@ func TestSettingsWebhookSecrets(t *testing.T) {
 }
 
 func TestSettingsChannelFormRefusals(t *testing.T) {
+	t.Parallel()
 	s := start(t)
 	s.defaultChannel()
-	ss := s.session(t, "ann@acme.test", "owner")
+	ss := s.consoleSession(t, "ann@acme.test", "owner")
 	base := func(kind string, kv ...string) url.Values {
 		f := url.Values{"kind": {kind}, "name": {"typed name"}, "enabled": {"on"}, "events": {"deployment.completed"}}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -202,8 +206,9 @@ func TestSettingsChannelFormRefusals(t *testing.T) {
 }
 
 func TestSettingsSwitchAndTestOverHTTP(t *testing.T) {
+	t.Parallel()
 	s := start(t)
-	ss := s.session(t, "ann@acme.test", "owner")
+	ss := s.consoleSession(t, "ann@acme.test", "owner")
 	rcv := newHookReceiver(t)
 	rcv.answerWith(http.StatusTeapot, "I'm a teapot, not a webhook receiver")
 	var c apiv1.Channel
@@ -216,12 +221,12 @@ func TestSettingsSwitchAndTestOverHTTP(t *testing.T) {
 	if strings.Contains(body, "<html") {
 		t.Error("the switch answered a whole page")
 	}
-	if s.channel(c.ID).Enabled {
+	if s.apiChannel(c.ID).Enabled {
 		t.Error("still enabled")
 	}
 	// Without JavaScript the form posts and the list comes back.
 	res, _ = ss.post("/ui/settings/notifications/"+c.ID+"/enabled", url.Values{"enabled": {"true"}})
-	if res.StatusCode != http.StatusSeeOther || !s.channel(c.ID).Enabled {
+	if res.StatusCode != http.StatusSeeOther || !s.apiChannel(c.ID).Enabled {
 		t.Errorf("switch on without htmx: %d", res.StatusCode)
 	}
 
@@ -241,13 +246,13 @@ func TestSettingsSwitchAndTestOverHTTP(t *testing.T) {
 	}
 
 	// Another org sees none of it.
-	other := s.otherOrg(t, "globex", "gil@globex.test")
+	other := s.secondOrg(t, "globex", "gil@globex.test")
 	for _, path := range []string{"/edit", "/deliveries"} {
 		res, body := other.get("/ui/settings/notifications/" + c.ID + path)
 		wantPage(t, "other org "+path, res, body, http.StatusNotFound, "Not found")
 	}
 	res, _ = other.htmx("PATCH", "/ui/settings/notifications/"+c.ID+"/enabled", url.Values{"enabled": {"false"}})
-	if !s.channel(c.ID).Enabled || !strings.Contains(res.Header.Get("HX-Retarget"), "flash") {
+	if !s.apiChannel(c.ID).Enabled || !strings.Contains(res.Header.Get("HX-Retarget"), "flash") {
 		t.Error("another org switched the channel off")
 	}
 }

@@ -17,7 +17,7 @@ const deliveriesPerPage = 20
 
 type deliveryRow struct {
 	D        apiv1.DeliveryDetail
-	State    badge
+	State    settingsBadge
 	Attempts []attemptRow
 	// Finished deliveries can be sent again; a queued one is still on its way.
 	Finished bool
@@ -43,18 +43,18 @@ type deliveriesData struct {
 	Pending bool
 }
 
-var stateBadges = map[shiplog.DeliveryState]badge{
+var stateBadges = map[shiplog.DeliveryState]settingsBadge{
 	shiplog.DeliveryQueued:    {"run", "◐", "queued"},
 	shiplog.DeliverySucceeded: {"ok", "✓", "succeeded"},
 	shiplog.DeliveryFailed:    {"bad", "✗", "failed"},
 	shiplog.DeliveryCancelled: {"idle", "⊘", "cancelled"},
 }
 
-func stateBadge(s shiplog.DeliveryState) badge {
+func stateBadge(s shiplog.DeliveryState) settingsBadge {
 	if b, ok := stateBadges[s]; ok {
 		return b
 	}
-	return badge{"idle", "⊘", string(s)}
+	return settingsBadge{"idle", "⊘", string(s)}
 }
 
 func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view) error {

@@ -27,8 +27,9 @@ func (s *server) newestDelivery(channelID string) apiv1.DeliveryDetail {
 var cursorRE = regexp.MustCompile(`href="(/ui/settings/notifications/[^"]+/deliveries\?cursor=[^"]+)">Older deliveries`)
 
 func TestSettingsDeliveryLogPagesAndRedelivers(t *testing.T) {
+	t.Parallel()
 	s := start(t)
-	ss := s.session(t, "ann@acme.test", "owner")
+	ss := s.consoleSession(t, "ann@acme.test", "owner")
 	rcv := newHookReceiver(t)
 	var c apiv1.Channel
 	s.api("POST", "/notification-channels/", map[string]any{"kind": "webhook", "name": "log", "url": rcv.URL,
@@ -36,8 +37,8 @@ func TestSettingsDeliveryLogPagesAndRedelivers(t *testing.T) {
 	for i := range 25 {
 		s.deploy("api", fmt.Sprintf("1.0.%d", i), "production", "success")
 	}
-	waitFor(t, "25 deliveries arrive", func() bool { return len(rcv.hooks()) == 25 })
-	waitFor(t, "25 deliveries are recorded", func() bool { return s.newestDelivery(c.ID).State == shiplog.DeliverySucceeded })
+	pollUntil(t, "25 deliveries arrive", func() bool { return len(rcv.hooks()) == 25 })
+	pollUntil(t, "25 deliveries are recorded", func() bool { return s.newestDelivery(c.ID).State == shiplog.DeliverySucceeded })
 
 	// Newest first, 20 to a page.
 	log := "/ui/settings/notifications/" + c.ID + "/deliveries"
@@ -67,7 +68,7 @@ func TestSettingsDeliveryLogPagesAndRedelivers(t *testing.T) {
 	rcv.hold = hold
 	rcv.mu.Unlock()
 	s.deploy("api", "2.0.0", "production", "success")
-	waitFor(t, "the held delivery arrives", func() bool { return len(rcv.hooks()) == 26 })
+	pollUntil(t, "the held delivery arrives", func() bool { return len(rcv.hooks()) == 26 })
 	held := s.newestDelivery(c.ID)
 	_, body = ss.get(log)
 	wantPage(t, "log while queued", res, body, http.StatusOK, `hx-trigger="every 2s"`, "◐</span> queued")
@@ -82,15 +83,15 @@ func TestSettingsDeliveryLogPagesAndRedelivers(t *testing.T) {
 	rcv.hold = nil
 	rcv.mu.Unlock()
 	close(hold)
-	waitFor(t, "the held delivery succeeds", func() bool { return s.newestDelivery(c.ID).State == shiplog.DeliverySucceeded })
+	pollUntil(t, "the held delivery succeeds", func() bool { return s.newestDelivery(c.ID).State == shiplog.DeliverySucceeded })
 
 	// Redeliver a finished one: queued again, sent with the same webhook-id.
 	res, _ = ss.post(log+"/"+held.ID+"/redeliver", nil)
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != log {
 		t.Fatalf("redeliver: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
-	waitFor(t, "the redelivery arrives", func() bool { return len(rcv.hooks()) == 27 })
-	waitFor(t, "the redelivery is recorded", func() bool {
+	pollUntil(t, "the redelivery arrives", func() bool { return len(rcv.hooks()) == 27 })
+	pollUntil(t, "the redelivery is recorded", func() bool {
 		d := s.newestDelivery(c.ID)
 		return len(d.Attempts) == 2 && d.State == shiplog.DeliverySucceeded
 	})

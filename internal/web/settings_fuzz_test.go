@@ -16,7 +16,8 @@ import (
 // the channel form, and the rule form's JSON. Each has table tests for
 // the cases we know and a fuzz target for the ones we do not.
 
-func TestSplitList(t *testing.T) {
+func TestSplitField(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in   string
 		want []string
@@ -27,26 +28,27 @@ func TestSplitList(t *testing.T) {
 		{" api-* , web\r\nworker,", []string{"api-*", "web", "worker"}},
 		{"ops@example.com\nowners", []string{"ops@example.com", "owners"}},
 	} {
-		if got := splitList(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("splitList(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := splitField(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("splitField(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
 
-func FuzzSplitList(f *testing.F) {
+func FuzzSplitField(f *testing.F) {
 	for _, s := range []string{"", "a,b", " x \n y ", ",,,", "é, ü\r\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, item := range splitList(s) {
+		for _, item := range splitField(s) {
 			if item == "" || item != strings.TrimSpace(item) || strings.ContainsAny(item, ",\n\r") {
-				t.Fatalf("splitList(%q) has item %q", s, item)
+				t.Fatalf("splitField(%q) has item %q", s, item)
 			}
 		}
 	})
 }
 
 func TestChannelFormInput(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		form  string
@@ -105,6 +107,7 @@ func FuzzChannelForm(f *testing.F) {
 }
 
 func TestRuleFormBody(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		form ruleForm

@@ -25,13 +25,13 @@ import (
 type hookReceiver struct {
 	*httptest.Server
 	mu     sync.Mutex
-	got    []hook
+	got    []receivedHook
 	status int
 	answer string
 	hold   chan struct{}
 }
 
-type hook struct {
+type receivedHook struct {
 	header http.Header
 	body   []byte
 }
@@ -42,7 +42,7 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
-		h.got = append(h.got, hook{header: r.Header.Clone(), body: body})
+		h.got = append(h.got, receivedHook{header: r.Header.Clone(), body: body})
 		status, answer, hold := h.status, h.answer, h.hold
 		h.mu.Unlock()
 		if hold != nil {
@@ -64,21 +64,21 @@ func (h *hookReceiver) answerWith(status int, body string) {
 	h.mu.Unlock()
 }
 
-func (h *hookReceiver) hooks() []hook {
+func (h *hookReceiver) hooks() []receivedHook {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]hook(nil), h.got...)
+	return append([]receivedHook(nil), h.got...)
 }
 
 // signedBy checks the X-Versioner-Signature of a hook as a receiver would.
-func (k hook) signedBy(secret string) bool {
+func (k receivedHook) signedBy(secret string) bool {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(k.body)
 	return hmac.Equal([]byte("sha256="+hex.EncodeToString(mac.Sum(nil))), []byte(k.header.Get("X-Versioner-Signature")))
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// pollUntil polls cond until it holds or the deadline passes.
+func pollUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -97,7 +97,7 @@ type settingsSession struct {
 	csrf string
 }
 
-func (s *server) session(t *testing.T, email string, roles ...string) *settingsSession {
+func (s *server) consoleSession(t *testing.T, email string, roles ...string) *settingsSession {
 	t.Helper()
 	s.user(email, "correct horse battery", roles...)
 	c := client(t)
@@ -136,8 +136,8 @@ func (ss *settingsSession) htmx(method, path string, form url.Values) (*http.Res
 	return res, string(b)
 }
 
-// otherOrg makes a second org with a signed-in owner, to check isolation.
-func (s *server) otherOrg(t *testing.T, name, email string) *settingsSession {
+// secondOrg makes a second org with a signed-in owner, to check isolation.
+func (s *server) secondOrg(t *testing.T, name, email string) *settingsSession {
 	t.Helper()
 	hash, err := auth.HashPassword("correct horse battery")
 	if err != nil {
@@ -171,18 +171,18 @@ func (s *server) otherOrg(t *testing.T, name, email string) *settingsSession {
 func wantPage(t *testing.T, what string, res *http.Response, body string, status int, want ...string) {
 	t.Helper()
 	if res.StatusCode != status {
-		t.Errorf("%s: status %d, want %d; body:\n%s", what, res.StatusCode, status, excerptOf(body))
+		t.Errorf("%s: status %d, want %d; body:\n%s", what, res.StatusCode, status, mainOf(body))
 		return
 	}
 	for _, w := range want {
 		if !strings.Contains(body, w) {
-			t.Errorf("%s: the page does not say %q; body:\n%s", what, w, excerptOf(body))
+			t.Errorf("%s: the page does not say %q; body:\n%s", what, w, mainOf(body))
 		}
 	}
 }
 
-// excerptOf is the page's main, where the test's interest lies.
-func excerptOf(body string) string {
+// mainOf is the page's main, where the test's interest lies.
+func mainOf(body string) string {
 	if i := strings.Index(body, `<main`); i >= 0 {
 		body = body[i:]
 	}

@@ -13,8 +13,8 @@ import (
 
 var newKeyRE = regexp.MustCompile(`id="new-key" readonly value="(sk_[^"]+)"`)
 
-// bearer calls the API with a key, as a pipeline would (curl -H "Authorization: Bearer …").
-func bearer(t *testing.T, base, key, path string) int {
+// callWithKey calls the API with a key, as a pipeline would (curl -H "Authorization: Bearer …").
+func callWithKey(t *testing.T, base, key, path string) int {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), "GET", base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -28,8 +28,9 @@ func bearer(t *testing.T, base, key, path string) int {
 }
 
 func TestSettingsAPIKeys(t *testing.T) {
+	t.Parallel()
 	s := start(t)
-	ss := s.session(t, "ann@acme.test", "owner")
+	ss := s.consoleSession(t, "ann@acme.test", "owner")
 	res, body := ss.get("/ui/settings/api-keys")
 	wantPage(t, "key list", res, body, http.StatusOK, "<code>k1</code>", "ci", "✓</span> active", "Make key", `aria-current="page">API keys`)
 
@@ -42,7 +43,7 @@ func TestSettingsAPIKeys(t *testing.T) {
 	wantPage(t, "created", res, body, http.StatusOK, "New key k2: deploy bot", "you won't see it again", "<code>k2</code>")
 	m := newKeyRE.FindStringSubmatch(body)
 	if m == nil {
-		t.Fatalf("no key on the page:\n%s", excerptOf(body))
+		t.Fatalf("no key on the page:\n%s", mainOf(body))
 	}
 	key := m[1]
 	if res.Header.Get("Cache-Control") != "no-store" {
@@ -53,12 +54,12 @@ func TestSettingsAPIKeys(t *testing.T) {
 			t.Errorf("cookie %s carries the key", ck.Name)
 		}
 	}
-	if code := bearer(t, s.url, key, "/products/"); code != http.StatusOK {
+	if code := callWithKey(t, s.url, key, "/products/"); code != http.StatusOK {
 		t.Fatalf("the new key answers %d", code)
 	}
 	// Shown once: the list never has it again.
 	if _, body := ss.get("/ui/settings/api-keys"); strings.Contains(body, key[len(key)-12:]) || !strings.Contains(body, "deploy bot") {
-		t.Errorf("the key list:\n%s", excerptOf(body))
+		t.Errorf("the key list:\n%s", mainOf(body))
 	}
 
 	res, _ = ss.post("/ui/settings/api-keys/k2/revoke", nil)
@@ -67,7 +68,7 @@ func TestSettingsAPIKeys(t *testing.T) {
 	}
 	res, body = ss.get("/ui/settings/api-keys")
 	wantPage(t, "after revoke", res, body, http.StatusOK, "Revoked k2 (deploy bot)", "✗</span> revoked")
-	if code := bearer(t, s.url, key, "/products/"); code != http.StatusUnauthorized {
+	if code := callWithKey(t, s.url, key, "/products/"); code != http.StatusUnauthorized {
 		t.Errorf("the revoked key answers %d", code)
 	}
 	res, body = ss.post("/ui/settings/api-keys/k9/revoke", nil)
@@ -75,8 +76,9 @@ func TestSettingsAPIKeys(t *testing.T) {
 }
 
 func TestSettingsPeoplePagesNeedAnAdmin(t *testing.T) {
+	t.Parallel()
 	s := start(t)
-	ss := s.session(t, "vic@acme.test", "viewer", "release_manager")
+	ss := s.consoleSession(t, "vic@acme.test", "viewer", "release_manager")
 	for _, tt := range []struct{ path, says string }{
 		{"/ui/settings/api-keys", "Listing API keys needs one of the roles owner, admin"},
 		{"/ui/settings/users", "Listing users needs one of the roles owner, admin"},
@@ -97,8 +99,9 @@ func TestSettingsPeoplePagesNeedAnAdmin(t *testing.T) {
 }
 
 func TestSettingsUsers(t *testing.T) {
+	t.Parallel()
 	s := start(t)
-	ss := s.session(t, "ann@acme.test", "owner")
+	ss := s.consoleSession(t, "ann@acme.test", "owner")
 	res, body := ss.get("/ui/settings/users")
 	wantPage(t, "user list", res, body, http.StatusOK, "ann@acme.test", "(you)", "<li>owner</li>", `value="viewer" checked`)
 
@@ -110,7 +113,7 @@ func TestSettingsUsers(t *testing.T) {
 	}
 	res, body = ss.post("/ui/settings/users", url.Values{"email": {"quinn@acme.test"}, "name": {"Quinn"}, "roles": {"qa"}})
 	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("add: %d\n%s", res.StatusCode, excerptOf(body))
+		t.Fatalf("add: %d\n%s", res.StatusCode, mainOf(body))
 	}
 	res, body = ss.post("/ui/settings/users", url.Values{"email": {"quinn@acme.test"}, "name": {"Q2"}, "roles": {"qa"}})
 	wantPage(t, "duplicate", res, body, http.StatusConflict, "A user with email quinn@acme.test already exists")
@@ -139,13 +142,13 @@ func TestSettingsUsers(t *testing.T) {
 	}
 	_, body = ss.get("/ui/settings/users")
 	if !strings.Contains(body, "Saved quinn@acme.test: qa, security.") || !strings.Contains(body, "Quinn Q") {
-		t.Errorf("after edit:\n%s", excerptOf(body))
+		t.Errorf("after edit:\n%s", mainOf(body))
 	}
 	// People may rename themselves (their roles are not sent when unchanged),
 	// but not change their own roles: the API says so, the form keeps the input.
 	res, body = ss.post("/ui/settings/users/"+me.ID, url.Values{"name": {"Ann A"}, "roles": {"owner"}, "roles_was": {"owner"}, "email": {"ann@acme.test"}})
 	if res.StatusCode != http.StatusSeeOther {
-		t.Errorf("rename myself: %d\n%s", res.StatusCode, excerptOf(body))
+		t.Errorf("rename myself: %d\n%s", res.StatusCode, mainOf(body))
 	}
 	res, body = ss.post("/ui/settings/users/"+me.ID, url.Values{"name": {"Ann B"}, "roles": {"viewer"}, "roles_was": {"owner"}, "email": {"ann@acme.test"}})
 	wantPage(t, "own roles", res, body, http.StatusForbidden, "You cannot change your own roles", `value="Ann B"`, `value="viewer" checked`)

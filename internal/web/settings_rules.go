@@ -62,7 +62,7 @@ var ruleTemplates = map[rule.Type]string{
 }`,
 }
 
-var ruleStatusBadges = map[rule.Status]badge{
+var ruleStatusBadges = map[rule.Status]settingsBadge{
 	rule.StatusEnabled:    {"ok", "✓", "enabled"},
 	rule.StatusReportOnly: {"warn", "◐", "report only"},
 	rule.StatusDisabled:   {"idle", "⊘", "disabled"},
@@ -112,7 +112,7 @@ func (f ruleForm) body() ([]byte, error) {
 		obj = m
 	}
 	obj["name"], obj["rule_type"], obj["status"] = f.Name, f.Type, f.Status
-	obj["product_names"], obj["environment_names"] = nilIfEmpty(splitList(f.Products)), nilIfEmpty(splitList(f.Envs))
+	obj["product_names"], obj["environment_names"] = nilIfEmpty(splitField(f.Products)), nilIfEmpty(splitField(f.Envs))
 	delete(obj, "id")
 	zeroFill(obj, reflect.TypeFor[rule.Rule]())
 	return json.Marshal(obj)
@@ -193,7 +193,7 @@ type rulesData struct {
 
 type ruleListRow struct {
 	R      ruleRow
-	Status badge
+	Status settingsBadge
 	Label  string
 }
 
@@ -223,7 +223,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, v *view) erro
 	for _, rr := range list.Items {
 		b, ok := ruleStatusBadges[rr.Status]
 		if !ok {
-			b = badge{"idle", "⊘", string(rr.Status)}
+			b = settingsBadge{"idle", "⊘", string(rr.Status)}
 		}
 		label := ruleTypeLabels[rr.Type]
 		if label == "" {
@@ -273,7 +273,7 @@ func (s *Server) saveRule(w http.ResponseWriter, r *http.Request, v *view, metho
 		}
 	}
 	status := http.StatusBadRequest
-	if ae, ok := refusal(err); ok && ae.Status != http.StatusNotFound {
+	if ae, ok := apiRefusal(err); ok && ae.Status != http.StatusNotFound {
 		v.Error, status = ae.Detail, ae.Status
 	} else if shiplog.ErrorCode(err) == shiplog.EINVALID {
 		v.Error = shiplog.ErrorMessage(err)

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func (s *server) rules() []map[string]any {
+func (s *server) apiRules() []map[string]any {
 	s.t.Helper()
 	var list struct {
 		Items []map[string]any `json:"items"`
@@ -18,8 +18,9 @@ func (s *server) rules() []map[string]any {
 }
 
 func TestSettingsRules(t *testing.T) {
+	t.Parallel()
 	s := start(t)
-	ss := s.session(t, "ann@acme.test", "admin")
+	ss := s.consoleSession(t, "ann@acme.test", "admin")
 	res, body := ss.get("/ui/settings/rules")
 	wantPage(t, "empty list", res, body, http.StatusOK, "No rules", "Add rule")
 	res, body = ss.get("/ui/settings/rules/new?type=flow")
@@ -53,16 +54,16 @@ func TestSettingsRules(t *testing.T) {
 			wantPage(t, tt.name, res, body, tt.status, append(tt.says, `role="alert"`)...)
 		})
 	}
-	if n := len(s.rules()); n != 0 {
+	if n := len(s.apiRules()); n != 0 {
 		t.Fatalf("%d rules after refusals", n)
 	}
 
 	res, body = ss.post("/ui/settings/rules", form("Staging first", "flow", "report_only", "api, web", "",
 		`{"prerequisite_environments": ["staging"], "target_environment": "production", "strict_order": true, "soak_minutes": 60}`))
 	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("create: %d\n%s", res.StatusCode, excerptOf(body))
+		t.Fatalf("create: %d\n%s", res.StatusCode, mainOf(body))
 	}
-	rs := s.rules()
+	rs := s.apiRules()
 	if len(rs) != 1 || rs[0]["status"] != "report_only" || rs[0]["soak_minutes"] != 60.0 || len(rs[0]["product_names"].([]any)) != 2 {
 		t.Fatalf("created %v", rs)
 	}
@@ -87,9 +88,9 @@ func TestSettingsRules(t *testing.T) {
 	res, body = ss.post("/ui/settings/rules/"+id, form("Staging, then prod", "flow", "enabled", "", "",
 		`{"prerequisite_environments": ["staging", "canary"], "target_environment": "production"}`))
 	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("edit: %d\n%s", res.StatusCode, excerptOf(body))
+		t.Fatalf("edit: %d\n%s", res.StatusCode, mainOf(body))
 	}
-	got := s.rules()[0]
+	got := s.apiRules()[0]
 	raw, _ := json.Marshal(got)
 	if got["name"] != "Staging, then prod" || got["status"] != "enabled" || got["soak_minutes"] != nil || got["strict_order"] != nil ||
 		got["product_names"] != nil || len(got["prerequisite_environments"].([]any)) != 2 {
@@ -99,9 +100,9 @@ func TestSettingsRules(t *testing.T) {
 	res, body = ss.post("/ui/settings/rules/"+id, form("Needs QA", "deployment_request_required", "enabled", "", "production",
 		`{"required_approval_types": ["qa"]}`))
 	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("change type: %d\n%s", res.StatusCode, excerptOf(body))
+		t.Fatalf("change type: %d\n%s", res.StatusCode, mainOf(body))
 	}
-	if got := s.rules()[0]; got["rule_type"] != "deployment_request_required" || got["target_environment"] != nil {
+	if got := s.apiRules()[0]; got["rule_type"] != "deployment_request_required" || got["target_environment"] != nil {
 		raw, _ := json.Marshal(got)
 		t.Errorf("after type change: %s", raw)
 	}
@@ -110,12 +111,12 @@ func TestSettingsRules(t *testing.T) {
 	wantPage(t, "bad edit", res, body, http.StatusBadRequest, "&#34;QA&#34; is not an approval type", "[&#34;QA&#34;]")
 
 	res, _ = ss.post("/ui/settings/rules/"+id+"/delete", nil)
-	if res.StatusCode != http.StatusSeeOther || len(s.rules()) != 0 {
-		t.Errorf("delete: %d, %d rules left", res.StatusCode, len(s.rules()))
+	if res.StatusCode != http.StatusSeeOther || len(s.apiRules()) != 0 {
+		t.Errorf("delete: %d, %d rules left", res.StatusCode, len(s.apiRules()))
 	}
 
 	// Roles are the API's: a developer sees the rules but may not change them.
-	dev := s.session(t, "dee@acme.test", "developer")
+	dev := s.consoleSession(t, "dee@acme.test", "developer")
 	res, body = dev.get("/ui/settings/rules")
 	if res.StatusCode != http.StatusOK || strings.Contains(body, "Add rule") {
 		t.Errorf("developer's rule list: %d, offers Add rule: %v", res.StatusCode, strings.Contains(body, "Add rule"))

@@ -34,7 +34,7 @@ type usersData struct {
 func parseUserForm(f url.Values) userForm {
 	return userForm{
 		Email: strings.TrimSpace(f.Get("email")), Name: strings.TrimSpace(f.Get("name")),
-		Roles: append([]string{}, f["roles"]...), RolesWas: splitList(f.Get("roles_was")),
+		Roles: append([]string{}, f["roles"]...), RolesWas: splitField(f.Get("roles_was")),
 	}
 }
 
@@ -42,7 +42,7 @@ func (s *Server) usersData(r *http.Request, v *view) (*usersData, int, error) {
 	d := &usersData{Roles: shiplog.Roles}
 	var list apiv1.List[*shiplog.User]
 	if err := s.call(r, v, http.MethodGet, "/users/", nil, &list); err != nil {
-		if ae, ok := refusal(err); ok {
+		if ae, ok := apiRefusal(err); ok {
 			v.Error, d.Denied = ae.Detail, true
 			return d, ae.Status, nil
 		}
@@ -71,7 +71,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, v *view) err
 	if err == nil {
 		return s.redirect(w, r, "/ui/settings/users", "Added "+u.Email+".")
 	}
-	ae, ok := refusal(err)
+	ae, ok := apiRefusal(err)
 	if !ok {
 		return err
 	}
@@ -84,8 +84,8 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, v *view) err
 	return s.render(w, r, ae.Status, "settings_users", v, d)
 }
 
-// user finds one user; the API lists users but has no call for one.
-func (s *Server) user(r *http.Request, v *view, id string) (*shiplog.User, error) {
+// findUser finds one user; the API lists users but has no call for one.
+func (s *Server) findUser(r *http.Request, v *view, id string) (*shiplog.User, error) {
 	var list apiv1.List[*shiplog.User]
 	if err := s.call(r, v, http.MethodGet, "/users/", nil, &list); err != nil {
 		return nil, err
@@ -100,7 +100,7 @@ func (s *Server) user(r *http.Request, v *view, id string) (*shiplog.User, error
 
 func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Nav = "settings"
-	u, err := s.user(r, v, r.PathValue("id"))
+	u, err := s.findUser(r, v, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request, v *view) err
 	if err == nil {
 		return s.redirect(w, r, "/ui/settings/users", "Saved "+u.Email+": "+strings.Join(u.Roles, ", ")+".")
 	}
-	ae, ok := refusal(err)
+	ae, ok := apiRefusal(err)
 	if !ok || ae.Status == http.StatusNotFound {
 		return err
 	}
