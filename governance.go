@@ -91,6 +91,9 @@ var (
 	CanManageDRs   = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleProduct, RoleDeveloper}
 	CanDeploy      = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleDeveloper, RoleSRE}
 	CanSkipRules   = []string{RoleOwner, RoleAdmin}
+	// CanManageAPIKeys: a key acts for the whole org, so making and revoking
+	// one is as weighty as managing people.
+	CanManageAPIKeys = []string{RoleOwner, RoleAdmin}
 )
 
 // User is a person in an org.

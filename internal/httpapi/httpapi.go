@@ -130,6 +130,9 @@ func (s *Server) Handlers() (network, inProcess http.Handler) {
 	both("POST", "/preflight", s.preflight)
 	// DORA metrics (docs/dora.md).
 	both("GET", "/metrics/dora", s.doraMetrics)
+	both("GET", "/api-keys", s.listAPIKeys) // apikeys.go
+	both("POST", "/api-keys", s.createAPIKey)
+	authed("DELETE /api-keys/{id}", s.revokeAPIKey)
 	// The catch-all keeps error bodies JSON; it answers 405 where the path
 	// exists under another method, as ServeMux would without it.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
