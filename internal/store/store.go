@@ -48,6 +48,7 @@ const (
 
 // Reader holds the read queries, all org-scoped.
 type Reader interface {
+	StreamReader // stream.go
 	OrgGetByName(ctx context.Context, name string) (*shiplog.Org, error)
 	// APIKeyAuthLookup returns the key for (org name, key id), including its
 	// hash, for constant-time comparison by the caller.

@@ -41,6 +41,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"StatusMatrix", testStatusMatrix},
 		{"Idempotency", testIdempotency},
 		{"Write", testWrite},
+		{"Stream", testStream},
 	}
 	for _, tp := range topics {
 		t.Run(tp.name, func(t *testing.T) {
