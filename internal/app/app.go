@@ -27,6 +27,7 @@ import (
 	"github.com/shiplog/shiplog/internal/store/postgres"
 	"github.com/shiplog/shiplog/internal/store/sqlite"
 	"github.com/shiplog/shiplog/internal/store/sqlstore"
+	"github.com/shiplog/shiplog/internal/stream"
 )
 
 // Config is everything serve needs; the CLI fills it from flags, env and defaults.
@@ -116,6 +117,7 @@ type App struct {
 	cfg    Config
 	Store  store.Store
 	Worker *delivery.Worker
+	Stream *stream.Hub // live event streams (API and console)
 	ln     net.Listener
 	srv    *http.Server
 }
@@ -179,7 +181,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Timeout:      cfg.DeliveryTimeout,
 	}
 	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.Clock, Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)}
-	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch}
+	hub := &stream.Hub{Store: st, Log: cfg.Log, BaseURL: cfg.BaseURL}
+	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch, Notify: hub.Notify}
 	api := &httpapi.Server{
 		Store:  st,
 		Ingest: ing,
@@ -189,16 +192,19 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Log:                 cfg.Log,
 		Clock:               cfg.Clock,
 		Worker:              worker,
+		Stream:              hub,
 		BaseURL:             cfg.BaseURL,
 		AllowPrivateTargets: cfg.AllowPrivateTargets,
 	}
-	a := &App{cfg: cfg, Store: st, Worker: worker, ln: ln, srv: &http.Server{
+	a := &App{cfg: cfg, Store: st, Worker: worker, Stream: hub, ln: ln, srv: &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
 	}}
+	// Shutdown waits for active requests; streams never finish by themselves.
+	a.srv.RegisterOnShutdown(hub.Close)
 	return a, nil
 }
 

@@ -29,6 +29,9 @@ type Service struct {
 	Fanout Fanout // optional
 	// Dispatch receives an event's deliveries once they are committed.
 	Dispatch func([]*shiplog.Delivery)
+	// Notify, when set, is told after commit that an org has new events
+	// (the live stream's hub wakes that org's readers).
+	Notify func(orgID string)
 }
 
 // Result is what the caller answers: the status and the JSON body, which for
@@ -198,6 +201,9 @@ func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *Deploy
 	})
 	if err == nil {
 		s.Committed(res.Deliveries)
+		if res.Event != nil {
+			s.EventsCommitted(orgID)
+		}
 	}
 	return res, err
 }
@@ -346,6 +352,13 @@ func (s *Service) Committed(ds []*shiplog.Delivery) {
 	}
 }
 
+// EventsCommitted says that events of orgID were committed.
+func (s *Service) EventsCommitted(orgID string) {
+	if s.Notify != nil {
+		s.Notify(orgID)
+	}
+}
+
 // RecordBuild stores a build event. idemKey may be empty.
 func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idemKey string) (*Result, error) {
 	var res *Result
@@ -360,6 +373,9 @@ func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent,
 	})
 	if err == nil {
 		s.Committed(res.Deliveries)
+		if res.Event != nil {
+			s.EventsCommitted(orgID)
+		}
 	}
 	return res, err
 }

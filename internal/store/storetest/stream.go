@@ -56,7 +56,7 @@ func readStream(t *testing.T, s store.Store, orgID string, after store.Cursor, l
 	var got []store.StreamEvent
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for len(got) < n {
 		page, err := s.EventStream(t.Context(), orgID, after, limit)
 		ok(t, "EventStream", err)
@@ -78,7 +78,7 @@ func readStream(t *testing.T, s store.Store, orgID string, after store.Cursor, l
 			continue
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("stream has %d of %d events after 30s (pending %v)", len(got), n, page.Pending)
+			t.Fatalf("stream has %d of %d events after 2 minutes (pending %v)", len(got), n, page.Pending)
 		}
 		<-tick.C // poll: on PostgreSQL the horizon may lag behind other tests' transactions
 	}
