@@ -115,7 +115,7 @@ func (ss *session) run(ctx context.Context, page *store.StreamPage) {
 		if err := ss.send(page); err != nil {
 			return // the client left or stopped reading
 		}
-		if len(page.Events) < ss.size && !ss.wait(ctx, page.Pending) {
+		if len(page.Events) < ss.size && !ss.wait(ctx, page.Pending, len(page.Events) > 0) {
 			return
 		}
 		select {
@@ -154,12 +154,15 @@ func (ss *session) send(page *store.StreamPage) error {
 
 // wait returns when the stream should read again: its org committed, the
 // poll ticked, or (pending: events held back by PostgreSQL's horizon) any
-// commit or a short, growing retry. It sends heartbeats meanwhile, and
-// returns false when the stream is over.
-func (ss *session) wait(ctx context.Context, pending bool) bool {
+// commit or a short retry, growing while the stream makes no progress. It
+// sends heartbeats meanwhile, and returns false when the stream is over.
+func (ss *session) wait(ctx context.Context, pending, progressed bool) bool {
 	ss.h.setBehind(ss.sub, pending)
 	var retry <-chan time.Time
 	if pending {
+		if progressed {
+			ss.backoff = 0
+		}
 		ss.backoff = min(max(2*ss.backoff, 10*time.Millisecond), orDefault(ss.h.Poll, DefaultPoll))
 		ss.retry.Reset(ss.backoff)
 		retry = ss.retry.C

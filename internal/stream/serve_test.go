@@ -18,6 +18,7 @@ import (
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/postgres"
 	"github.com/shiplog/shiplog/internal/store/sqlite"
+	"github.com/shiplog/shiplog/internal/store/sqlstore"
 	"github.com/shiplog/shiplog/internal/testutil/pgtest"
 	"github.com/shiplog/shiplog/internal/testutil/ssetest"
 )
@@ -320,8 +321,8 @@ func TestBadLastEventID(t *testing.T) {
 	}
 }
 
-// On PostgreSQL an event committed while an older transaction runs is held
-// back (pending). With no poll, the stream still gets it once that
+// On PostgreSQL an event committed while an older shiplog write transaction
+// runs (another replica's) is held back (pending). With no poll, the stream still gets it once that
 // transaction ends: by its short retry when nothing in this process
 // commits, or at once when another org's commit here wakes it.
 func TestHeldBackEventsArrive(t *testing.T) {
@@ -349,6 +350,10 @@ func TestHeldBackEventsArrive(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer old.Rollback()
+			// Another replica's write transaction: a writer of this schema.
+			if err := sqlstore.MarkWriter(t.Context(), old); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := old.ExecContext(t.Context(), "SELECT pg_current_xact_id()"); err != nil {
 				t.Fatal(err)
 			}

@@ -3,12 +3,14 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/postgres"
+	"github.com/shiplog/shiplog/internal/store/sqlstore"
 	"github.com/shiplog/shiplog/internal/testutil/pgtest"
 )
 
@@ -49,6 +51,11 @@ func TestStreamWaitsForOlderTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Rollback()
+	// A writes as the committers do: marked a writer first, then inside a
+	// savepoint.
+	if err := sqlstore.MarkWriter(ctx, a); err != nil {
+		t.Fatal(err)
+	}
 	evA := event(org.ID, "a")
 	var seqA int64
 	for _, stmt := range []string{"SAVEPOINT w", insertEvent, "RELEASE SAVEPOINT w"} {
@@ -127,4 +134,77 @@ const insertEvent = `INSERT INTO events (id, org_id, type, kind, subject_id, pro
 func event(orgID, version string) *shiplog.Event {
 	return &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: "build.completed", Kind: shiplog.KindBuild,
 		SubjectID: shiplog.NewID(), ProductName: "api", Version: version, Status: shiplog.StatusCompleted, OccurredAt: time.Now()}
+}
+
+// A long write transaction that is not a shiplog writer of this schema (a
+// migration or batch job in another schema or database of the cluster)
+// does not hold the stream back, though it holds the cluster's horizon.
+func TestStreamIgnoresForeignTransactions(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	st, err := postgres.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var org *shiplog.Org
+	if err := st.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		org, err = tx.OrgCreate(ctx, "acme", time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	foreign, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Rollback()
+	var xid string
+	if err := foreign.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	ev := event(org.ID, "b")
+	if err := st.Write(ctx, func(ctx context.Context, tx store.Tx) error { return tx.EventInsert(ctx, ev) }); err != nil {
+		t.Fatal(err)
+	}
+	// Other tests' writers are in other schemas: nothing holds ev back for
+	// long, though the open transaction holds the cluster-wide horizon.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		page, err := st.EventStream(ctx, org.ID, store.Cursor{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Events) == 1 && page.Events[0].Event.ID == ev.ID {
+			if page.Events[0].Cursor.Tx <= mustUint(t, xid) {
+				t.Fatalf("the event's transaction %v is not after the open one's %s", page.Events[0].Cursor, xid)
+			}
+			break
+		}
+		if len(page.Events) > 1 || time.Now().After(deadline) {
+			t.Fatalf("stream %v (pending %v): want the one event", page.Events, page.Pending)
+		}
+		<-tick.C
+	}
+	var stillOpen bool
+	if err := foreign.QueryRowContext(ctx, `SELECT pg_current_xact_id_if_assigned() IS NOT NULL`).Scan(&stillOpen); err != nil || !stillOpen {
+		t.Fatalf("the foreign transaction ended early: %v", err)
+	}
+}
+
+func mustUint(t *testing.T, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
