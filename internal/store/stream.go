@@ -54,9 +54,9 @@ const MaxStreamPage = 1000
 // transactions commit concurrently, so a lower seq can become visible after
 // a higher one. There Tx is the id of the top-level transaction that wrote
 // the event (xid8, never 0), the stream holds back every event of a
-// transaction younger than the oldest one still running, and the order is
-// (Tx, Seq): the string is "<tx>-<seq>" ("1804-42"). docs/stream.md has
-// the argument.
+// transaction younger than the oldest write transaction still running, and
+// the order is (Tx, Seq): the string is "<tx>-<seq>" ("1804-42").
+// docs/stream.md has the argument.
 //
 // The zero Cursor ("0") is the start of the log on both drivers.
 type Cursor struct {
