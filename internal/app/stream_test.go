@@ -152,12 +152,16 @@ func TestStreamOrgIsolation(t *testing.T) {
 	drivers(t, func(t *testing.T, db string) {
 		s := start(t, db)
 		a, b := s.org("a"), s.org("b")
-		ca, cb := s.stream(a, ""), s.stream(b, "?last_event_id=0")
+		pat := s.user("a", "viewer@example.com", "Vi Ewer", "viewer") // a person's token works too
+		ca, cb, cp := s.stream(a, ""), s.stream(b, "?last_event_id=0"), s.stream(pat, "")
 		ca.frame()
+		cp.frame()
 		mustOK(t, s.post("/build-events", b, build("api", "b-only", "started")))
 		mustOK(t, s.post("/build-events", a, build("api", "a-only", "started")))
-		if e := ca.event(); e.version != "a-only" {
-			t.Errorf("org a's stream got %s", e.version)
+		for _, c := range []*sse{ca, cp} {
+			if e := c.event(); e.version != "a-only" {
+				t.Errorf("org a's stream got %s", e.version)
+			}
 		}
 		if e := cb.event(); e.version != "b-only" {
 			t.Errorf("org b's stream got %s", e.version)

@@ -93,12 +93,6 @@ func (h *Hub) Close() {
 	h.closed.Do(func() { close(h.done) })
 }
 
-// Done is closed by Close.
-func (h *Hub) Done() <-chan struct{} {
-	h.init()
-	return h.done
-}
-
 func (s *sub) signal() {
 	select {
 	case s.wake <- struct{}{}:
@@ -137,14 +131,6 @@ func (h *Hub) setBehind(s *sub, behind bool) {
 	} else {
 		delete(h.behind, s)
 	}
-}
-
-// subscribers counts the streams open per org, for tests.
-func (h *Hub) subscribers(orgID string) int {
-	h.init()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.orgs[orgID])
 }
 
 func orDefault[T int | time.Duration](v, def T) T {

@@ -284,6 +284,13 @@ func TestCloseEndsStreams(t *testing.T) {
 	}
 }
 
+// subscribers counts the org's open streams.
+func (h *Hub) subscribers(orgID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.orgs[orgID])
+}
+
 func TestDisconnectUnsubscribes(t *testing.T) {
 	t.Parallel()
 	fx := setup(t, nil)

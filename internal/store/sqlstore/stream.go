@@ -20,8 +20,8 @@ const horizon = `pg_snapshot_xmin(pg_current_snapshot())`
 // database or schema on the server holds it back, and with it every
 // stream. So every shiplog write transaction first takes a shared advisory
 // lock of its schema, before anything gives it a transaction id, and
-// writersHorizon skips the running transactions that positively do not
-// hold it. A transaction found in the snapshot but no longer in the lock
+// writersHorizonQuery skips the running transactions that positively do
+// not hold it. A transaction found in the snapshot but no longer in the lock
 // table (it ended meanwhile) is counted, which can only hold the horizon
 // back, never move it past a writer.
 const (
