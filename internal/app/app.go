@@ -23,13 +23,14 @@ import (
 	"github.com/shiplog/shiplog/internal/metrics"
 	"github.com/shiplog/shiplog/internal/notify/email"
 	"github.com/shiplog/shiplog/internal/notify/outbound"
-	"github.com/shiplog/shiplog/internal/retention"
 	"github.com/shiplog/shiplog/internal/reqid"
+	"github.com/shiplog/shiplog/internal/retention"
 	"github.com/shiplog/shiplog/internal/secrets"
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/postgres"
 	"github.com/shiplog/shiplog/internal/store/sqlite"
 	"github.com/shiplog/shiplog/internal/store/sqlstore"
+	"github.com/shiplog/shiplog/internal/stream"
 	"github.com/shiplog/shiplog/internal/web"
 )
 
@@ -131,6 +132,7 @@ type App struct {
 	Store  store.Store
 	Worker *delivery.Worker
 	Pruner *retention.Pruner
+	Stream *stream.Hub // live event streams (API and console)
 	ln     net.Listener
 	srv    *http.Server
 }
@@ -196,7 +198,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Timeout:      cfg.DeliveryTimeout,
 	}
 	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.Clock, Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)}
-	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch}
+	hub := &stream.Hub{Store: st, Log: cfg.Log, BaseURL: cfg.BaseURL}
+	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch, Notify: hub.Notify}
 	api := &httpapi.Server{
 		Store:  st,
 		Ingest: ing,
@@ -206,6 +209,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Log:                 cfg.Log,
 		Clock:               cfg.Clock,
 		Worker:              worker,
+		Stream:              hub,
 		BaseURL:             cfg.BaseURL,
 		AllowPrivateTargets: cfg.AllowPrivateTargets,
 	}
@@ -217,14 +221,19 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	api.Metrics, api.MetricsToken, api.ObserveHTTP = met.Handler(), cfg.MetricsToken, met.HTTPRequest
 	apiHandler, apiInProcess := api.Handlers()
 	console := &web.Server{Store: st, API: apiInProcess, Clock: cfg.Clock, Log: cfg.Log,
-		Secure: strings.HasPrefix(cfg.BaseURL, "https://"), ObserveHTTP: met.HTTPRequest}
-	a := &App{cfg: cfg, Store: st, Worker: worker, Pruner: pruner, ln: ln, srv: &http.Server{
+		Secure: strings.HasPrefix(cfg.BaseURL, "https://"), ObserveHTTP: met.HTTPRequest,
+		Live: func(w http.ResponseWriter, r *http.Request, orgID string) error {
+			return hub.Serve(w, r, orgID, stream.LastEventID(r), stream.Filter{})
+		}}
+	a := &App{cfg: cfg, Store: st, Worker: worker, Pruner: pruner, Stream: hub, ln: ln, srv: &http.Server{
 		Handler:           console.Mount(apiHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
 	}}
+	// Shutdown waits for active requests; streams never finish by themselves.
+	a.srv.RegisterOnShutdown(hub.Close)
 	return a, nil
 }
 

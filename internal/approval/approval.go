@@ -19,11 +19,13 @@ import (
 	"github.com/shiplog/shiplog/internal/store"
 )
 
-// Emitter writes an event and its deliveries in a transaction and hands
-// committed deliveries on (ingest.Service does both).
+// Emitter writes an event and its deliveries in a transaction and, after
+// commit, hands the deliveries on and announces the org's new events
+// (ingest.Service does all three).
 type Emitter interface {
 	Emit(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*shiplog.Delivery, error)
 	Committed(ds []*shiplog.Delivery)
+	EventsCommitted(orgID string)
 }
 
 // Service runs deployment requests and version approvals.
@@ -118,8 +120,9 @@ func deref(s *string) string {
 	return *s
 }
 
-// write runs fn and hands on the deliveries it produced after commit.
-func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error) error {
+// write runs fn, whose events belong to orgID, and after commit hands on
+// the deliveries it produced and announces the events.
+func (s *Service) write(ctx context.Context, orgID string, fn func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error) error {
 	var ds []*shiplog.Delivery
 	err := s.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
 		ds = ds[:0]
@@ -127,6 +130,7 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx sto
 	})
 	if err == nil {
 		s.Events.Committed(ds)
+		s.Events.EventsCommitted(orgID)
 	}
 	return err
 }
@@ -153,7 +157,7 @@ func (s *Service) CreateDR(ctx context.Context, p *auth.Principal, in *DRInput) 
 		d.Slots = append(d.Slots, &shiplog.Slot{ID: shiplog.NewID(), ApprovalType: si.ApprovalType,
 			Required: si.Required == nil || *si.Required, Status: shiplog.SlotPending})
 	}
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
+	err := s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
 		if err := tx.DRCreate(ctx, d); err != nil {
 			return err
 		}
@@ -186,7 +190,7 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, 
 		return nil, err
 	}
 	var d *shiplog.DeploymentRequest
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
+	err := s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
 		var err error
 		if d, err = tx.DRGet(ctx, p.OrgID, id); err != nil {
 			return err
@@ -235,7 +239,7 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, drID, slotID st
 		return nil, invalid("Field 'comments' is too long (limit 5000 bytes)")
 	}
 	var d *shiplog.DeploymentRequest
-	err := s.write(ctx, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
+	err := s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
 		var err error
 		if d, err = tx.DRGet(ctx, p.OrgID, drID); err != nil {
 			return err
@@ -329,7 +333,7 @@ func (s *Service) ApproveVersion(ctx context.Context, p *auth.Principal, product
 	a := &shiplog.VersionApproval{ID: shiplog.NewID(), VersionID: v.ID, ProductName: pr.Name, Version: v.Version,
 		ApprovalType: approvalType, EnvironmentName: env, Comments: comments, UserID: p.User.ID, Actor: p.Actor(),
 		ApproverRole: role, CreatedAt: now}
-	err = s.write(ctx, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
+	err = s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
 		if err := tx.VersionApprovalCreate(ctx, p.OrgID, a); err != nil {
 			return err
 		}

@@ -63,7 +63,7 @@ type serveCmd struct {
 	AllowPrivateTargets bool          `name:"allow-private-targets" env:"SHIPLOG_ALLOW_PRIVATE_TARGETS" help:"Let webhook and Slack URLs reach loopback, private and link-local addresses (internal receivers, tests)."`
 	DeliveryLease       time.Duration `name:"delivery-lease" env:"SHIPLOG_DELIVERY_LEASE" default:"30s" help:"How long a delivery stays with the process that took it; after that any replica takes it over (the delay after a crash)."`
 	retentionFlags
-	MetricsToken        string        `name:"metrics-token" env:"SHIPLOG_METRICS_TOKEN" help:"Bearer token GET /metrics requires (default: none, /metrics is open; its numbers name no org)."`
+	MetricsToken string `name:"metrics-token" env:"SHIPLOG_METRICS_TOKEN" help:"Bearer token GET /metrics requires (default: none, /metrics is open; its numbers name no org)."`
 	logFlags
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/shiplog/shiplog/internal/ingest"
 	"github.com/shiplog/shiplog/internal/reqid"
 	"github.com/shiplog/shiplog/internal/store"
+	"github.com/shiplog/shiplog/internal/stream"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -34,6 +35,7 @@ type Server struct {
 	Clock     shiplog.Clock
 	Worker    *delivery.Worker
 	Approvals *approval.Service
+	Stream    *stream.Hub // live event streams
 	// BaseURL is the server's public URL, for links in notifications.
 	BaseURL string
 	// AllowPrivateTargets lets channels point at private and loopback addresses.
@@ -133,6 +135,7 @@ func (s *Server) Handlers() (network, inProcess http.Handler) {
 	both("GET", "/api-keys", s.listAPIKeys) // apikeys.go
 	both("POST", "/api-keys", s.createAPIKey)
 	authed("DELETE /api-keys/{id}", s.revokeAPIKey)
+	both("GET", "/events/stream", s.streamEvents)
 	// The catch-all keeps error bodies JSON; it answers 405 where the path
 	// exists under another method, as ServeMux would without it.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {

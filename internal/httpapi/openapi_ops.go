@@ -96,16 +96,18 @@ func operations(ref *openapi.Reflector) []apiOp {
 			params:  []*openapi.Parameter{idem}, body: req(reflect.TypeFor[apiv1.BuildEventRequest]()),
 			out: resp(reflect.TypeFor[apiv1.BuildEventResponse]()), outHeaders: replayed, errs: []int{400, 409, 413}},
 		{method: "GET", path: "/events/stream", id: "streamEvents", tag: "events", summary: "Stream events as they are recorded",
-			desc: "Server-sent events (text/event-stream): one message per recorded event of the org, its id the event's " +
-				"seq, its event field the event type and its data the Event as JSON. A reconnecting client sends " +
-				"Last-Event-ID (browsers' EventSource does so itself) or ?last_event_id= and resumes after that event.",
+			desc: "Server-sent events (text/event-stream): one message per recorded event of the org, in commit order. " +
+				"Its id is an opaque cursor (the event's seq on SQLite, \"<txid>-<seq>\" on PostgreSQL), its event field the " +
+				"event type and its data the JSON body a webhook receiver gets for that event. Without an id the stream starts " +
+				"at its current end. A reconnecting client sends Last-Event-ID (browsers' EventSource does so itself) or " +
+				"?last_event_id= and resumes after that event, missing nothing. See docs/stream.md.",
 			params: []*openapi.Parameter{
-				{Name: "Last-Event-ID", In: "header", Description: "Resume after the event with this seq.", Schema: str},
+				{Name: "Last-Event-ID", In: "header", Description: "Resume after the event with this id (the cursor of the last frame received).", Schema: str},
 				q("last_event_id", "As Last-Event-ID, for clients that cannot set headers."),
-				q("types", "Comma-separated event types to receive (e.g. deployment.completed,deployment.failed); default all."),
+				q("types", "Comma-separated event types to receive; a trailing * matches a prefix (deployment.*). Default: all."),
 			},
 			outType: "text/event-stream", out: &openapi.Schema{Type: "string",
-				Description: "id: <seq>\\nevent: <event_type>\\ndata: <Event JSON>\\n\\n, repeated; comment lines keep the connection alive."},
+				Description: "retry: <ms>, then frames id: <cursor>\\nevent: <event_type>\\ndata: <webhook JSON>\\n\\n; comment lines keep the connection alive."},
 			errs: []int{400}},
 
 		// Catalogue.

@@ -32,6 +32,9 @@ type Service struct {
 	// Recorded is told of each event received and committed (metrics);
 	// optional. Idempotent replays are not new events and are not told.
 	Recorded func(*shiplog.Event)
+	// Notify, when set, is told after commit that an org has new events
+	// (the live stream's hub wakes that org's readers).
+	Notify func(orgID string)
 }
 
 // Result is what the caller answers: the status and the JSON body, which for
@@ -201,6 +204,9 @@ func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *Deploy
 	})
 	if err == nil {
 		s.committed(res)
+		if res.Event != nil {
+			s.EventsCommitted(orgID)
+		}
 	}
 	return res, err
 }
@@ -357,6 +363,13 @@ func (s *Service) Committed(ds []*shiplog.Delivery) {
 	}
 }
 
+// EventsCommitted says that events of orgID were committed.
+func (s *Service) EventsCommitted(orgID string) {
+	if s.Notify != nil {
+		s.Notify(orgID)
+	}
+}
+
 // RecordBuild stores a build event. idemKey may be empty.
 func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idemKey string) (*Result, error) {
 	var res *Result
@@ -371,6 +384,9 @@ func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent,
 	})
 	if err == nil {
 		s.committed(res)
+		if res.Event != nil {
+			s.EventsCommitted(orgID)
+		}
 	}
 	return res, err
 }

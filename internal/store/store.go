@@ -51,6 +51,7 @@ type Reader interface {
 	SessionReader
 	DoraReader
 	MetricsReader
+	StreamReader // stream.go
 	OrgGetByName(ctx context.Context, name string) (*shiplog.Org, error)
 	// APIKeyAuthLookup returns the key for (org name, key id), including its
 	// hash, for constant-time comparison by the caller.

@@ -72,3 +72,25 @@ func TestBrowserSignInAndHome(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#password")),
 	)
 }
+
+func TestBrowserLiveFeed(t *testing.T) {
+	s := start(t)
+	s.user("ann@acme.test", "correct horse battery", "viewer")
+	s.deploy("api", "1.0.0", "production", "success")
+	ctx := browser(t)
+	s.signIn(t, ctx, "ann@acme.test", "correct horse battery")
+	eventually(t, ctx, "the feed connects", `document.querySelector("#live-state").dataset.state === "open"`)
+	// Mark the page: a reload would lose the mark.
+	eventually(t, ctx, "mark the page", `(window.notReloaded = true)`)
+
+	s.deploy("api", "1.1.0", "production", "started")
+	eventually(t, ctx, "the started deployment appears in the feed",
+		`document.querySelector("#feed li.fresh") !== null && document.querySelector("#feed li.fresh").textContent.includes("api 1.1.0 → production")`)
+	s.deploy("api", "1.1.0", "production", "success")
+	eventually(t, ctx, "the matrix shows 1.1.0 deployed without a reload",
+		`window.notReloaded === true && document.querySelector("table.matrix a.ver").textContent === "1.1.0"`)
+	if got := text(t, ctx, "#feed li.fresh .badge"); got != "deployment.completed" {
+		t.Errorf("newest feed entry is %q, want deployment.completed", got)
+	}
+	shot(t, ctx, "home-live")
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/apiv1"
+	"github.com/shiplog/shiplog/internal/notify"
 )
 
 // envOrder puts environments left to right in the order code travels.
@@ -160,6 +161,9 @@ type homeData struct {
 	Recent   []*shiplog.Deployment
 	EnvTypes []string
 	Live     bool
+	// LiveTypes names every event type, so the feed can listen for each
+	// (EventSource dispatches named events only to their own listeners).
+	LiveTypes string
 }
 
 func (s *Server) matrix(r *http.Request, v *view, f homeFilter) (*matrix, error) {
@@ -177,7 +181,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil {
 		return err
 	}
-	d := homeData{Matrix: m, Live: s.Live != nil,
+	types := make([]string, 0, 24)
+	for _, t := range notify.AllowedEvents(shiplog.ChannelWebhook) {
+		types = append(types, string(t))
+	}
+	d := homeData{Matrix: m, Live: s.Live != nil, LiveTypes: strings.Join(types, ","),
 		EnvTypes: []string{"development", "preview", "test", "staging", "production", "other"}}
 	for _, st := range []shiplog.DRStatus{shiplog.DRInProgress, shiplog.DRApproved} {
 		var drs apiv1.List[*shiplog.DeploymentRequest]

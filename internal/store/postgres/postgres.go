@@ -84,6 +84,7 @@ func Dialect() *sqlstore.Dialect {
 		ErrorKind:           errorKind,
 		LockSubject:         lockSubject,
 		ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
+		StreamByXact:        true,
 		NotifyDeliveries: func(ctx context.Context, tx sqlstore.DBTX) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_notify('`+DeliveriesChannel+`', '')`)
 			return err

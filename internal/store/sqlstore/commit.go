@@ -213,6 +213,13 @@ func (s *Store) runBatchTx(batch []*writeReq, errs []error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	q := &Queries{db: tx, d: s.d, rb: s.Queries.rb, cipher: s.Queries.cipher, stmts: s.wstmts, tx: tx}
+	if s.d.StreamByXact {
+		// First, before anything gives the transaction an id (stream.go).
+		if err := MarkWriter(bg, tx); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("mark writer: %w", err)
+		}
+	}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err

@@ -34,6 +34,9 @@ type Dialect struct {
 	// spends more time parsing our statements than running them; pgx
 	// already caches prepared statements per connection by itself.
 	PrepareStatements bool
+	// StreamByXact says events carry the id of the transaction that wrote
+	// them (txid) and the live stream orders by it (stream.go).
+	StreamByXact bool
 }
 
 // ErrRetry marks errors after which a transaction may simply be run again.

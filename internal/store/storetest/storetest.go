@@ -45,6 +45,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Retention", testRetention},
 		{"Dora", testDora},
 		{"DeliveryQueue", testDeliveryQueue},
+		{"Stream", testStream},
 	}
 	for _, tp := range topics {
 		t.Run(tp.name, func(t *testing.T) {

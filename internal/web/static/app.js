@@ -38,11 +38,8 @@
       document.body.dispatchEvent(new CustomEvent("shiplog:event", { detail: { type: type } }));
     };
     es.onmessage = show;
-    ["deployment", "build", "dr", "version"].forEach(function (kind) {
-      ["started", "completed", "failed", "pending", "cancelled", "created", "activated", "deactivated", "approved",
-       "rejected", "ready", "slot_approved", "slot_rejected"].forEach(function (what) {
-        es.addEventListener(kind + "." + what, show);
-      });
+    (list.getAttribute("data-types") || "").split(",").forEach(function (type) {
+      if (type) { es.addEventListener(type, show); }
     });
     window.addEventListener("pagehide", function () { es.close(); });
   }
