@@ -174,8 +174,8 @@ func TestBrowserDeploymentsToVersion(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#a-env"), "production"),
 		chromedp.SetValue(chromedp.CSS("#a-comments"), "Load tests passed."),
 		chromedp.Click(chromedp.CSS(`form.approve button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#flash [role="status"]`)),
 	)
+	eventually(t, ctx, "the sign-off is saved", `document.querySelector('#flash [role="status"]')?.textContent.includes("Signed off")`)
 	if got := text(t, ctx, "#appr-h + div table"); !strings.Contains(got, "Load tests passed.") || !strings.Contains(got, "quinn as qa") {
 		t.Errorf("sign-offs: %q", got)
 	}
@@ -241,8 +241,9 @@ func TestBrowserCreateDeploymentRequest(t *testing.T) {
 	if got := text(t, ctx, "#req-h + dl"); !strings.Contains(got, "api 2.4.1") || !strings.Contains(got, "web 3.0.0") {
 		t.Errorf("items: %q", got)
 	}
-	step(t, ctx, "activate it", chromedp.Click(chromedp.CSS(`form[action$="/activate"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#flash [role="status"]`)))
+	step(t, ctx, "activate it", chromedp.Click(chromedp.CSS(`form[action$="/activate"] button`)))
+	// The created page already shows a message: wait for the new state itself.
+	eventually(t, ctx, "the request is active", `document.querySelector("#dr-status")?.textContent.includes("in progress")`)
 	if got := text(t, ctx, "#dr-status"); !strings.Contains(got, "in progress") {
 		t.Errorf("after activation: %q", got)
 	}
