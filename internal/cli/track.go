@@ -2,6 +2,7 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,6 +77,11 @@ func (f *eventFlags) meta(ci cidetect.Info, more ...metadata) (json.RawMessage, 
 		return nil, err
 	}
 	detected := metadata{}.strings(ci.Metadata)
+	if !user.hasCommitTime() {
+		if t, ok := gitCommitTime(context.Background(), "", f.ScmSHA); ok {
+			detected.set(commitTimeKey, t)
+		}
+	}
 	return mergeMetadata(append([]metadata{detected, user}, more...)...)
 }
 
