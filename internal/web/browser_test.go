@@ -50,6 +50,7 @@ func TestBrowserSignInAndHome(t *testing.T) {
 		t.Errorf("web row %q: want 2.0.0 deployed and 2.1.0 started", webRow)
 	}
 	shot(t, ctx, "home")
+	fitsPhone(t, ctx, "the home page")
 
 	// Filters persist: only drift rows, then a fresh visit keeps the filter.
 	step(t, ctx, "filter to drift",

@@ -33,6 +33,7 @@ func TestBrowserInsight(t *testing.T) {
 		t.Errorf("groups table %q: want api (33.3%% failures) and web", rows)
 	}
 	shot(t, ctx, "insight")
+	fitsPhone(t, ctx, "the insight page")
 
 	// A group's link narrows the charts to that product and environment.
 	step(t, ctx, "open api in production", chromedp.Click(chromedp.CSS(`table.insight a`)))
