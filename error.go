@@ -13,6 +13,7 @@ const (
 	ENOTFOUND     = "not_found"    // 404
 	ECONFLICT     = "conflict"     // 409
 	ETOOLARGE     = "too_large"    // 413
+	ETOOMANY      = "too_many"     // 429
 	EINTERNAL     = "internal"     // 500
 )
 

@@ -201,6 +201,7 @@ var statusOf = map[string]int{
 	shiplog.ENOTFOUND:     http.StatusNotFound,
 	shiplog.ECONFLICT:     http.StatusConflict,
 	shiplog.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	shiplog.ETOOMANY:      http.StatusTooManyRequests,
 	shiplog.EINTERNAL:     http.StatusInternalServerError,
 }
 

@@ -81,6 +81,7 @@ var errorResponses = map[int]struct{ name, desc string }{
 	404: {"NotFound", "No such resource in your organisation (ids of other organisations are not found either)."},
 	409: {"Conflict", "The request conflicts with the current state (duplicate, wrong state for a transition)."},
 	413: {"TooLarge", "The request body exceeds 1 MiB."},
+	429: {"TooMany", "Too many at once (e.g. open event streams of one organisation); retry later."},
 	500: {"Internal", "An unexpected server error; the details are logged under the response's X-Request-Id."},
 	503: {"Unavailable", "The database is unreachable."},
 }

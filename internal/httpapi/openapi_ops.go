@@ -108,7 +108,7 @@ func operations(ref *openapi.Reflector) []apiOp {
 			},
 			outType: "text/event-stream", out: &openapi.Schema{Type: "string",
 				Description: "retry: <ms>, then frames id: <cursor>\\nevent: <event_type>\\ndata: <webhook JSON>\\n\\n; comment lines keep the connection alive."},
-			errs: []int{400}},
+			errs: []int{400, 429}},
 
 		// Catalogue.
 		{method: "GET", path: "/products/", id: "listProducts", tag: "catalogue", summary: "List products",

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -29,6 +30,10 @@ const (
 	DefaultPageSize = 100
 	// DefaultWriteTimeout ends a stream whose client stopped reading.
 	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMaxPerOrg bounds an org's open streams on one server: each
+	// costs a connection and a query a second, and one tenant's runaway
+	// dashboards must not starve the others.
+	DefaultMaxPerOrg = 100
 )
 
 // Hub wakes the streams of an org when its events are committed and serves
@@ -43,6 +48,7 @@ type Hub struct {
 	Retry        time.Duration
 	PageSize     int
 	WriteTimeout time.Duration
+	MaxPerOrg    int
 
 	once sync.Once
 	mu   sync.Mutex
@@ -100,16 +106,19 @@ func (s *sub) signal() {
 	}
 }
 
-func (h *Hub) subscribe(orgID string) *sub {
+func (h *Hub) subscribe(orgID string) (*sub, error) {
 	h.init()
 	s := &sub{org: orgID, wake: make(chan struct{}, 1)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if limit := orDefault(h.MaxPerOrg, DefaultMaxPerOrg); len(h.orgs[orgID]) >= limit {
+		return nil, shiplog.Errorf(shiplog.ETOOMANY, "Too many open event streams for this organization (at most %d per server); close one and reconnect", limit)
+	}
 	if h.orgs[orgID] == nil {
 		h.orgs[orgID] = map[*sub]struct{}{}
 	}
 	h.orgs[orgID][s] = struct{}{}
-	return s
+	return s, nil
 }
 
 func (h *Hub) unsubscribe(s *sub) {

@@ -54,7 +54,10 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, orgID, lastEventID s
 		return badID(lastEventID)
 	}
 	// Subscribed before the first read, so no commit after it goes unheard.
-	s := h.subscribe(orgID)
+	s, err := h.subscribe(orgID)
+	if err != nil {
+		return err
+	}
 	defer h.unsubscribe(s)
 	size := orDefault(h.PageSize, DefaultPageSize)
 	page, err := h.Store.EventStream(ctx, orgID, from, size)

@@ -382,3 +382,30 @@ func TestHeldBackEventsArrive(t *testing.T) {
 		})
 	}
 }
+
+// An org's open streams are bounded; other orgs are not affected, and a
+// closed stream frees its place.
+func TestStreamsPerOrgBounded(t *testing.T) {
+	t.Parallel()
+	fx := setup(t, func(h *Hub, _ *http.Server) { h.MaxPerOrg = 2 })
+	a := fx.open("")
+	next(t, a)
+	next(t, fx.open(""))
+	_, err := ssetest.Open(t.Context(), fx.srv.URL+"/")
+	var he *ssetest.HTTPError
+	if !errors.As(err, &he) || !strings.Contains(string(he.Body), "Too many open event streams") {
+		t.Fatalf("third stream: got %v, want refused", err)
+	}
+	if other, err := fx.hub.subscribe("another-org"); err != nil {
+		t.Errorf("another org refused: %v", err)
+	} else {
+		fx.hub.unsubscribe(other)
+	}
+	a.Close()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for fx.hub.subscribers(fx.org.ID) != 1 {
+		<-tick.C
+	}
+	next(t, fx.open(""))
+}

@@ -263,6 +263,7 @@ var statusOf = map[string]int{
 	shiplog.ENOTFOUND:     http.StatusNotFound,
 	shiplog.ECONFLICT:     http.StatusConflict,
 	shiplog.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	shiplog.ETOOMANY:      http.StatusTooManyRequests,
 }
 
 // fail is the one place a console error becomes a response: the API's own
