@@ -193,6 +193,10 @@ func (s *Server) authenticate(h handlerFunc) handlerFunc {
 // EMETHOD is the HTTP layer's own code for a known path with the wrong method.
 const EMETHOD = "method_not_allowed"
 
+// StatusFor is the HTTP status of an error code; the console answers with
+// the same table.
+func StatusFor(code string) int { return statusOf[code] }
+
 var statusOf = map[string]int{
 	EMETHOD:               http.StatusMethodNotAllowed,
 	shiplog.EINVALID:      http.StatusBadRequest,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/httpapi"
 )
 
 // pageSet holds one template set per page: the layout, the shared partials
@@ -256,16 +257,6 @@ func flashText(v string) string {
 
 func notFound(msg string) error { return shiplog.Errorf(shiplog.ENOTFOUND, "%s", msg) }
 
-var statusOf = map[string]int{
-	shiplog.EINVALID:      http.StatusBadRequest,
-	shiplog.EUNAUTHORIZED: http.StatusUnauthorized,
-	shiplog.EFORBIDDEN:    http.StatusForbidden,
-	shiplog.ENOTFOUND:     http.StatusNotFound,
-	shiplog.ECONFLICT:     http.StatusConflict,
-	shiplog.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	shiplog.ETOOMANY:      http.StatusTooManyRequests,
-}
-
 // fail is the one place a console error becomes a response: the API's own
 // answer when a call was refused, a domain error's status and text, or a
 // logged 500 whose cause stays in the log.
@@ -276,7 +267,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	case errors.As(err, &ae):
 		status, msg = ae.Status, ae.Detail
 	case shiplog.ErrorCode(err) != shiplog.EINTERNAL:
-		status, msg = statusOf[shiplog.ErrorCode(err)], shiplog.ErrorMessage(err)
+		status, msg = httpapi.StatusFor(shiplog.ErrorCode(err)), shiplog.ErrorMessage(err)
 	default:
 		s.Log.ErrorContext(r.Context(), "console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
