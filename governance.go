@@ -90,7 +90,9 @@ var (
 	CanManageRules = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleSRE}
 	CanManageDRs   = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleProduct, RoleDeveloper}
 	CanDeploy      = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleDeveloper, RoleSRE}
-	CanSkipRules   = []string{RoleOwner, RoleAdmin}
+	// CanSkipRules: skipping the preflight checks is a deploy decision, so
+	// whoever may deploy may skip where the org's policy allows it.
+	CanSkipRules = CanDeploy
 	// CanManageAPIKeys: a key acts for the whole org, so making and revoking
 	// one is as weighty as managing people.
 	CanManageAPIKeys = []string{RoleOwner, RoleAdmin}
@@ -189,7 +191,8 @@ type DeploymentRequest struct {
 	EnvironmentNames []string  `json:"environment_names"`
 	Status           DRStatus  `json:"status"`
 	Slots            []*Slot   `json:"approval_slots"`
-	CreatedBy        string    `json:"created_by"` // user id
+	CreatedBy        *string   `json:"created_by"`     // the creator's user id; null when an org API key created it
+	CreatedByKey     *string   `json:"created_by_key"` // the org API key (k1, …) that created it, if one did
 	CreatedByName    string    `json:"created_by_name"`
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`

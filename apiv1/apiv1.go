@@ -225,3 +225,15 @@ type PreflightResult struct {
 	RulesEvaluated  any    `json:"rules_evaluated"`
 	Warnings        any    `json:"warnings"`
 }
+
+// OrgSettingsPatch changes an org's settings (PATCH /org-settings/); a field
+// left out keeps its value.
+type OrgSettingsPatch struct {
+	SkipPreflightChecks *string `json:"skip_preflight_checks,omitempty"`
+	StaleRunMinutes     *int    `json:"stale_run_minutes,omitempty"`
+}
+
+// AbortInput marks a run aborted (POST /deployments/{id}/abort).
+type AbortInput struct {
+	Reason string `json:"reason,omitempty"`
+}

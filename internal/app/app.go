@@ -199,7 +199,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	}
 	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.Clock, Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)}
 	hub := &stream.Hub{Store: st, Log: cfg.Log, BaseURL: cfg.BaseURL}
-	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch, Notify: hub.Notify}
+	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch, Notify: hub.Notify,
+		BaseURL: cfg.BaseURL}
 	api := &httpapi.Server{
 		Store:  st,
 		Ingest: ing,

@@ -141,9 +141,19 @@ func (s *Service) emit(ctx context.Context, tx store.Tx, out *[]*shiplog.Deliver
 	return err
 }
 
+// mayRequest lets org API keys (agents, pipelines: the seed's "created by a
+// human or agent") create and activate DRs, and people whose roles manage
+// them. Deciding slots stays a person's act (Decide).
+func mayRequest(p *auth.Principal, what string) error {
+	if p.User == nil {
+		return nil
+	}
+	return p.Require(what, shiplog.CanManageDRs)
+}
+
 // CreateDR stores a draft DR and emits dr.created.
 func (s *Service) CreateDR(ctx context.Context, p *auth.Principal, in *DRInput) (*shiplog.DeploymentRequest, error) {
-	if err := p.Require("Creating a deployment request", shiplog.CanManageDRs); err != nil {
+	if err := mayRequest(p, "Creating a deployment request"); err != nil {
 		return nil, err
 	}
 	if err := in.validate(); err != nil {
@@ -152,7 +162,12 @@ func (s *Service) CreateDR(ctx context.Context, p *auth.Principal, in *DRInput) 
 	now := s.Clock.Now()
 	d := &shiplog.DeploymentRequest{ID: shiplog.NewID(), OrgID: p.OrgID, Name: in.Name, Description: in.Description,
 		Links: nonNil(in.Links), Items: nonNil(in.Items), EnvironmentNames: in.EnvironmentNames, Status: shiplog.DRDraft,
-		CreatedBy: p.User.ID, CreatedByName: p.Actor(), CreatedAt: now, UpdatedAt: now, Slots: []*shiplog.Slot{}}
+		CreatedByName: p.Actor(), CreatedAt: now, UpdatedAt: now, Slots: []*shiplog.Slot{}}
+	if p.User != nil {
+		d.CreatedBy = &p.User.ID
+	} else {
+		d.CreatedByKey = &p.KeyName
+	}
 	for _, si := range in.Slots {
 		d.Slots = append(d.Slots, &shiplog.Slot{ID: shiplog.NewID(), ApprovalType: si.ApprovalType,
 			Required: si.Required == nil || *si.Required, Status: shiplog.SlotPending})
@@ -186,11 +201,17 @@ var actionEvents = map[shiplog.DRAction]shiplog.EventType{
 
 // Transition applies activate, deactivate, complete or cancel.
 func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, a shiplog.DRAction) (*shiplog.DeploymentRequest, error) {
-	if err := p.Require("Changing a deployment request", shiplog.CanManageDRs); err != nil {
+	var err error
+	if a == shiplog.DRActivate {
+		err = mayRequest(p, "Activating a deployment request")
+	} else {
+		err = p.Require("Changing a deployment request", shiplog.CanManageDRs)
+	}
+	if err != nil {
 		return nil, err
 	}
 	var d *shiplog.DeploymentRequest
-	err := s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
+	err = s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
 		var err error
 		if d, err = tx.DRGet(ctx, p.OrgID, id); err != nil {
 			return err
@@ -411,7 +432,12 @@ func (s *Service) mailApprovers(ctx context.Context, tx store.Tx, out *[]*shiplo
 }
 
 func (s *Service) mailCreator(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery, d *shiplog.DeploymentRequest, m mailJSON, now time.Time) error {
-	u, err := tx.UserGet(ctx, d.OrgID, d.CreatedBy)
+	if d.CreatedBy == nil {
+		// An org API key asked: nobody to mail; its agent follows the dr.*
+		// webhooks instead.
+		return nil
+	}
+	u, err := tx.UserGet(ctx, d.OrgID, *d.CreatedBy)
 	if err != nil {
 		return fmt.Errorf("creator of %s: %w", d.ID, err)
 	}

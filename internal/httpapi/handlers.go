@@ -44,11 +44,8 @@ func (s *Server) postDeploymentEvent(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if p := principal(r); ev.SkipPreflightChecks && !ev.Status.Terminal() && (p.User == nil || !shiplog.HasRole(p.User.Roles, shiplog.CanSkipRules...)) {
-		return shiplog.Errorf(shiplog.EFORBIDDEN, "skip_preflight_checks is allowed only with an admin's personal access token; "+
-			"to let deployments through, an admin can set the blocking rule to report_only")
-	}
-	res, err := s.Ingest.RecordDeployment(r.Context(), principal(r).OrgID, ev, key)
+	p := principal(r)
+	res, err := s.Ingest.RecordDeployment(r.Context(), p.OrgID, ev, key, p.Credential())
 	if err != nil {
 		return err
 	}
@@ -69,7 +66,8 @@ func (s *Server) postBuildEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Ingest.RecordBuild(r.Context(), principal(r).OrgID, ev, key)
+	p := principal(r)
+	res, err := s.Ingest.RecordBuild(r.Context(), p.OrgID, ev, key, p.Credential())
 	if err != nil {
 		return err
 	}

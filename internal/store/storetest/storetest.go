@@ -46,6 +46,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Dora", testDora},
 		{"DeliveryQueue", testDeliveryQueue},
 		{"Stream", testStream},
+		{"OrgSettings", testOrgSettings},
+		{"DRCreators", testDRCreators},
 	}
 	for _, tp := range topics {
 		t.Run(tp.name, func(t *testing.T) {
