@@ -142,7 +142,7 @@ type DeploymentEventRequest struct {
 	SourceSystem        string          `json:"source_system,omitempty"`
 	InvokeID            string          `json:"invoke_id,omitempty"`
 	CompletedAt         *time.Time      `json:"completed_at,omitempty"`
-	SkipPreflightChecks bool            `json:"skip_preflight_checks,omitempty"` // deprecated
+	SkipPreflightChecks bool            `json:"skip_preflight_checks,omitempty"` // on started: skip the rules, where the org's setting allows it
 	ExtraMetadata       json.RawMessage `json:"extra_metadata,omitempty"`        // a JSON object
 }
 

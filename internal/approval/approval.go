@@ -203,7 +203,7 @@ var actionEvents = map[shiplog.DRAction]shiplog.EventType{
 func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, a shiplog.DRAction) (*shiplog.DeploymentRequest, error) {
 	var err error
 	if a == shiplog.DRActivate {
-		err = mayRequest(p, "Activating a deployment request")
+		err = mayRequest(p, "Changing a deployment request")
 	} else {
 		err = p.Require("Changing a deployment request", shiplog.CanManageDRs)
 	}

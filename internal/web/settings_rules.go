@@ -202,9 +202,9 @@ type policyOption struct {
 }
 
 var policyOptions = []policyOption{
-	{shiplog.SkipAnyone, "Anyone who may deploy: org API keys (CI) and people"},
-	{shiplog.SkipPeopleOnly, "People only: a person's own token, never an org API key"},
-	{shiplog.SkipNobody, "Nobody: switch a rule to report-only instead"},
+	{shiplog.SkipAnyone, "Anyone: API keys and people"},
+	{shiplog.SkipPeopleOnly, "People only, no API keys"},
+	{shiplog.SkipNobody, "Nobody"},
 }
 
 type ruleListRow struct {
