@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"strings"
@@ -125,7 +126,10 @@ func chmodPrivate(path string) error {
 }
 
 // Migrate applies the embedded migrations.
-func Migrate(ctx context.Context, db *sql.DB) error {
+func Migrate(ctx context.Context, db *sql.DB) error { return migrateTo(ctx, db, math.MaxInt64) }
+
+// migrateTo applies the migrations up to version (tests start an old schema).
+func migrateTo(ctx context.Context, db *sql.DB, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
@@ -134,7 +138,7 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if _, err := p.UpTo(ctx, version); err != nil {
 		return fmt.Errorf("migrate sqlite: %w", err)
 	}
 	return nil
