@@ -210,7 +210,7 @@ type drData struct {
 	Links     []link
 	Slots     []drSlot
 	Actions   []drAction
-	Open      bool // slots can be decided (in progress or approved)
+	Open      bool // slots can be decided (only in progress)
 	CanManage bool
 	Managers  string
 }
@@ -231,7 +231,7 @@ func (s *Server) dr(r *http.Request, v *view) (*drData, error) {
 	if err := s.call(r, v, http.MethodGet, "/deployment-requests/"+url.PathEscape(r.PathValue("id")), nil, &dr); err != nil {
 		return nil, err
 	}
-	d := &drData{DR: &dr, Open: dr.Status == shiplog.DRInProgress || dr.Status == shiplog.DRApproved,
+	d := &drData{DR: &dr, Open: dr.Status.Decidable(),
 		CanManage: v.Can(shiplog.CanManageDRs...), Managers: strings.Join(shiplog.CanManageDRs, ", ")}
 	for _, l := range dr.Links {
 		d.Links = append(d.Links, linkOf(l))

@@ -10,7 +10,7 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-// TestOrgSettingsMigrationKeepsRequests: 00009 rebuilds deployment_requests
+// TestOrgSettingsMigrationKeepsRequests: 00010 rebuilds deployment_requests
 // and dr_slots (SQLite cannot drop NOT NULL in place). Requests and slots
 // written before it survive, foreign keys point at the rebuilt tables, and
 // deleting a request still takes its slots with it.
@@ -30,7 +30,7 @@ func TestOrgSettingsMigrationKeepsRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.UpTo(ctx, 8); err != nil {
+	if _, err := p.UpTo(ctx, 9); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
@@ -44,15 +44,18 @@ func TestOrgSettingsMigrationKeepsRequests(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	if _, err := db.ExecContext(ctx, `UPDATE deployment_requests SET revision = 7`); err != nil {
+		t.Fatal(err)
+	}
 	if err := Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	var by, name string
 	var key sql.NullString
-	var created int64
-	if err := db.QueryRowContext(ctx, `SELECT created_by, created_by_key, name, created_at FROM deployment_requests WHERE id = 'd1'`).
-		Scan(&by, &key, &name, &created); err != nil || by != "u1" || key.Valid || name != "release" || created != 1 {
-		t.Fatalf("request after the rebuild: %q %v %q %d, %v", by, key, name, created, err)
+	var created, revision int64
+	if err := db.QueryRowContext(ctx, `SELECT created_by, created_by_key, name, created_at, revision FROM deployment_requests WHERE id = 'd1'`).
+		Scan(&by, &key, &name, &created, &revision); err != nil || by != "u1" || key.Valid || name != "release" || created != 1 || revision != 7 {
+		t.Fatalf("request after the rebuild: %q %v %q %d %d, %v", by, key, name, created, revision, err)
 	}
 	var parent string
 	if err := db.QueryRowContext(ctx, `SELECT "table" FROM pragma_foreign_key_list('dr_slots') WHERE "from" = 'dr_id'`).Scan(&parent); err != nil || parent != "deployment_requests" {

@@ -48,6 +48,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Stream", testStream},
 		{"OrgSettings", testOrgSettings},
 		{"DRCreators", testDRCreators},
+		{"DeploymentRequest", testDeploymentRequest},
 	}
 	for _, tp := range topics {
 		t.Run(tp.name, func(t *testing.T) {

@@ -35,11 +35,12 @@ CREATE TABLE deployment_requests_new (
     created_by_key    TEXT,
     created_at        INTEGER NOT NULL,
     updated_at        INTEGER NOT NULL,
+    revision          BIGINT NOT NULL DEFAULT 0,
     CHECK (created_by IS NOT NULL OR created_by_key IS NOT NULL)
 );
 INSERT INTO deployment_requests_new (id, org_id, name, description, links, items, environment_names, status, created_by,
-    created_at, updated_at)
-SELECT id, org_id, name, description, links, items, environment_names, status, created_by, created_at, updated_at
+    created_at, updated_at, revision)
+SELECT id, org_id, name, description, links, items, environment_names, status, created_by, created_at, updated_at, revision
 FROM deployment_requests;
 CREATE TABLE dr_slots_new (
     id            TEXT PRIMARY KEY,
