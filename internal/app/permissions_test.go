@@ -3,27 +3,21 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the digest reads PostgreSQL directly
-	_ "modernc.org/sqlite"             // and SQLite
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/auth"
 	"github.com/shiplog/shiplog/internal/httpapi"
 	"github.com/shiplog/shiplog/internal/store"
+	"github.com/shiplog/shiplog/internal/testutil/walktest"
 )
 
 // TestPermissionWalk walks every operation of the permission table × every
@@ -52,7 +46,7 @@ type actor struct {
 	name  string
 	via   auth.Credential
 	roles []string
-	token string         // bearer for keys and personal tokens
+	token string          // bearer for keys and personal tokens
 	p     *auth.Principal // console sessions
 	user  *shiplog.User
 }
@@ -60,12 +54,10 @@ type actor struct {
 type walk struct {
 	t      *testing.T
 	s      *server
-	db     *sql.DB
-	key    string
+	db     *walktest.DB
+	fx     *walktest.Fixtures
 	owner  actor
 	actors []actor
-	rcv    *httptest.Server
-	n      int
 
 	envID, versionID, deploymentID, buildID string
 	channelID, deliveryID, ruleID, drID     string
@@ -125,38 +117,21 @@ func (r *startRecorder) Flush() {
 	}
 }
 
-// must is a setup call as the owner that must succeed.
-func (w *walk) must(method, path string, body any) map[string]any {
-	w.t.Helper()
-	status, raw := w.call(w.owner, method, path, body)
-	if status/100 != 2 {
-		w.t.Fatalf("setup %s %s: %d %s", method, path, status, raw)
-	}
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	return m
-}
-
-func (w *walk) next() int { w.n++; return w.n }
-
 func newWalk(t *testing.T, db string) *walk {
 	s := start(t, db)
-	w := &walk{t: t, s: s, key: s.org("acme")}
+	w := &walk{t: t, s: s}
+	key := s.org("acme")
 	// Deliveries are left queued: nothing changes the database behind the
 	// digest's back.
 	if r := s.get("/healthz", ""); r.status != 200 {
 		t.Fatalf("healthz: %d", r.status)
 	}
 	s.app.Worker.Stop()
-	var err error
-	if w.db, err = openDigest(db); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.db.Close() })
-	w.rcv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
-	t.Cleanup(w.rcv.Close)
+	w.db = walktest.Open(t, db)
+	rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+	t.Cleanup(rcv.Close)
 
-	w.actors = append(w.actors, actor{name: "api-key", via: auth.CredAPIKey, token: w.key})
+	w.actors = append(w.actors, actor{name: "api-key", via: auth.CredAPIKey, token: key})
 	org, err := s.app.Store.OrgGetByName(context.Background(), "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -184,82 +159,31 @@ func newWalk(t *testing.T, db string) *walk {
 			w.owner = pat
 		}
 	}
+	w.fx = &walktest.Fixtures{T: t, Owner: w.caller(w.owner), HookURL: rcv.URL}
 
-	// Shared fixtures for reads.
-	d := w.must("POST", "/deployment-events/", dep("walk", "v0", "walk-env", "success"))
+	// Shared objects for reads.
+	d := w.fx.Must("POST", "/deployment-events/", dep("walk", "v0", "walk-env", "success"))
 	w.envID, w.versionID, w.deploymentID = d["environment_id"].(string), d["version_id"].(string), d["id"].(string)
-	w.buildID = w.must("POST", "/build-events/", build("walk", "v0", "completed"))["id"].(string)
-	w.channelID = w.channel()
-	w.deliveryID = w.must("POST", "/notification-channels/"+w.channelID+"/test", nil)["delivery_id"].(string)
-	w.ruleID = w.rule()
-	w.drID = w.dr(w.owner, shiplog.DRDraft)
+	w.buildID = w.fx.Must("POST", "/build-events/", build("walk", "v0", "completed"))["id"].(string)
+	w.channelID = w.fx.Channel()
+	w.deliveryID = w.fx.Delivery(w.channelID)
+	w.ruleID = w.fx.Rule()
+	w.drID = w.fx.DR(nil, shiplog.DRDraft)
 	return w
 }
 
-func (w *walk) channel() string {
-	return w.must("POST", "/notification-channels/", map[string]any{"kind": "webhook", "name": fmt.Sprintf("walk %d", w.next()),
-		"url": w.rcv.URL, "events": []string{"build.failed"}})["id"].(string)
+// caller is a's Caller, for fixtures made by a.
+func (w *walk) caller(a actor) walktest.Caller {
+	return func(method, path string, body any) (int, []byte) { return w.call(a, method, path, body) }
 }
 
-func (w *walk) rule() string {
-	return w.must("POST", "/deployment-rules/", w.ruleBody())["id"].(string)
-}
-
-func (w *walk) ruleBody() map[string]any {
-	return map[string]any{"name": fmt.Sprintf("walk %d", w.next()), "rule_type": "deployment_request_required",
-		"status": "disabled", "product_names": []string{"nothing"}, "required_approval_types": []string{"qa"}}
-}
-
-func (w *walk) drBody(slots ...string) map[string]any {
-	var ss []map[string]any
-	for _, t := range slots {
-		ss = append(ss, map[string]any{"approval_type": t})
-	}
-	return map[string]any{"name": fmt.Sprintf("walk %d", w.next()), "items": []map[string]string{{"product_name": "walk", "version": "v0"}},
-		"environment_names": []string{"walk-env"}, "approval_slots": ss}
-}
-
-// dr makes a request created by a person (the owner when a may not create
-// one) in state: draft, in_progress (one slot of every type) or approved
-// (no slots).
+// dr makes a request in state created by a, or by the owner when a may not
+// create requests.
 func (w *walk) dr(a actor, state shiplog.DRStatus) string {
-	w.t.Helper()
-	creator := w.owner
 	if a.user != nil && shiplog.HasRole(a.roles, shiplog.CanManageDRs...) {
-		creator = a
+		return w.fx.DR(w.caller(a), state)
 	}
-	var slots []string
-	if state == shiplog.DRInProgress {
-		slots = shiplog.ApprovalTypes
-	}
-	status, raw := w.call(creator, "POST", "/deployment-requests/", w.drBody(slots...))
-	var d map[string]any
-	if status != 201 || json.Unmarshal(raw, &d) != nil {
-		w.t.Fatalf("setup DR as %s: %d %s", creator.name, status, raw)
-	}
-	id := d["id"].(string)
-	if state != shiplog.DRDraft {
-		if status, raw := w.call(creator, "POST", "/deployment-requests/"+id+"/activate", nil); status != 200 {
-			w.t.Fatalf("setup activate as %s: %d %s", creator.name, status, raw)
-		}
-	}
-	return id
-}
-
-// slot returns a slot of an in-progress request that a may fill (any slot
-// when it may fill none).
-func (w *walk) slot(a actor, drID string) string {
-	var d shiplog.DeploymentRequest
-	_, raw := w.call(w.owner, "GET", "/deployment-requests/"+drID, nil)
-	if err := json.Unmarshal(raw, &d); err != nil {
-		w.t.Fatal(err)
-	}
-	for _, s := range d.Slots {
-		if _, ok := shiplog.ApprovingRole(a.roles, s.ApprovalType); ok {
-			return s.ID
-		}
-	}
-	return d.Slots[0].ID
+	return w.fx.DR(nil, state)
 }
 
 type walkReq struct {
@@ -272,7 +196,7 @@ type walkReq struct {
 func (w *walk) request(p httpapi.Permission, a actor) walkReq {
 	w.t.Helper()
 	r := walkReq{method: p.Method, path: p.Path}
-	n := w.next()
+	n := w.fx.Next()
 	switch p.Method + " " + p.Path {
 	case "POST /deployment-events/":
 		r.body = dep("walk", fmt.Sprintf("d%d", n), "walk-env", "success")
@@ -287,34 +211,34 @@ func (w *walk) request(p httpapi.Permission, a actor) walkReq {
 	case "GET /builds/{id}":
 		r.path = "/builds/" + w.buildID
 	case "POST /notification-channels/":
-		r.body = map[string]any{"kind": "webhook", "name": fmt.Sprintf("new %d", n), "url": w.rcv.URL, "events": []string{"build.failed"}}
+		r.body = w.fx.ChannelBody()
 	case "GET /notification-channels/{id}", "GET /notification-channels/{id}/deliveries", "POST /notification-channels/{id}/test":
 		r.path = strings.Replace(p.Path, "{id}", w.channelID, 1)
 	case "PATCH /notification-channels/{id}":
-		r.path, r.body = "/notification-channels/"+w.channel(), map[string]any{"name": fmt.Sprintf("renamed %d", n), "enabled": false}
+		r.path, r.body = "/notification-channels/"+w.fx.Channel(), map[string]any{"name": fmt.Sprintf("renamed %d", n), "enabled": false}
 	case "DELETE /notification-channels/{id}":
-		r.path = "/notification-channels/" + w.channel()
+		r.path = "/notification-channels/" + w.fx.Channel()
 	case "POST /notification-channels/{id}/recover":
 		r.path, r.body = "/notification-channels/"+w.channelID+"/recover", map[string]any{"since": "2000-01-01T00:00:00Z"}
 	case "POST /notification-preferences/":
-		r.body = map[string]any{"event_type": "deployment.failed", "channel_id": w.channel()}
+		r.body = map[string]any{"event_type": "deployment.failed", "channel_id": w.fx.Channel()}
 	case "DELETE /notification-preferences/{id}":
-		r.path = "/notification-preferences/" + w.must("POST", "/notification-preferences/",
-			map[string]any{"event_type": "deployment.failed", "channel_id": w.channel()})["id"].(string)
+		r.path = "/notification-preferences/" + w.fx.Must("POST", "/notification-preferences/",
+			map[string]any{"event_type": "deployment.failed", "channel_id": w.fx.Channel()})["id"].(string)
 	case "GET /deliveries/{id}":
 		r.path = "/deliveries/" + w.deliveryID
 	case "POST /deliveries/{id}/redeliver":
-		r.path = "/deliveries/" + w.must("POST", "/notification-channels/"+w.channelID+"/test", nil)["delivery_id"].(string) + "/redeliver"
+		r.path = "/deliveries/" + w.fx.Delivery(w.channelID) + "/redeliver"
 	case "POST /users/":
 		r.body = map[string]any{"email": fmt.Sprintf("new%d@acme.test", n), "name": "New", "roles": []string{"viewer"}}
 	case "PATCH /users/{id}":
-		r.path, r.body = "/users/"+w.victim(), map[string]any{"name": fmt.Sprintf("Renamed %d", n), "roles": []string{"qa"}}
+		r.path, r.body = "/users/"+w.fx.Victim(), map[string]any{"name": fmt.Sprintf("Renamed %d", n), "roles": []string{"qa"}}
 	case "POST /api-keys/":
 		r.body = map[string]any{"name": fmt.Sprintf("walk %d", n)}
 	case "DELETE /api-keys/{id}":
-		r.path = "/api-keys/" + w.must("POST", "/api-keys/", map[string]any{"name": "victim"})["key_id"].(string)
+		r.path = "/api-keys/" + w.fx.APIKey()
 	case "POST /deployment-requests/":
-		r.body = w.drBody("qa")
+		r.body = w.fx.DRBody("qa")
 	case "GET /deployment-requests/{id}":
 		r.path = "/deployment-requests/" + w.drID
 	case "POST /deployment-requests/{id}/activate", "POST /deployment-requests/{id}/cancel":
@@ -324,27 +248,21 @@ func (w *walk) request(p httpapi.Permission, a actor) walkReq {
 	case "POST /deployment-requests/{id}/complete":
 		r.path = strings.Replace(p.Path, "{id}", w.dr(a, shiplog.DRApproved), 1)
 	case "POST /deployment-requests/{id}/slots/{slot_id}/approve", "POST /deployment-requests/{id}/slots/{slot_id}/reject":
-		id := w.dr(w.owner, shiplog.DRInProgress)
-		r.path = strings.NewReplacer("{id}", id, "{slot_id}", w.slot(a, id)).Replace(p.Path)
+		id := w.fx.DR(nil, shiplog.DRInProgress)
+		r.path = strings.NewReplacer("{id}", id, "{slot_id}", w.fx.Slot(a.roles, id)).Replace(p.Path)
 		r.body = map[string]any{"comments": "walked"}
 	case "POST /versions/{product}/{version}/approvals":
-		r.path, r.body = "/versions/walk/v0/approvals", map[string]any{"approval_type": "qa"}
-		for _, t := range shiplog.ApprovalTypes {
-			if _, ok := shiplog.VersionApprovingRole(a.roles, t); ok {
-				r.body = map[string]any{"approval_type": t}
-				break
-			}
-		}
+		r.path, r.body = "/versions/walk/v0/approvals", map[string]any{"approval_type": walktest.VersionApprovalType(a.roles)}
 	case "GET /versions/{product}/{version}/approvals":
 		r.path = "/versions/walk/v0/approvals"
 	case "POST /deployment-rules/":
-		r.body = w.ruleBody()
+		r.body = w.fx.RuleBody()
 	case "GET /deployment-rules/{id}":
 		r.path = "/deployment-rules/" + w.ruleID
 	case "PATCH /deployment-rules/{id}":
-		r.path, r.body = "/deployment-rules/"+w.rule(), map[string]any{"status": "report_only"}
+		r.path, r.body = "/deployment-rules/"+w.fx.Rule(), map[string]any{"status": "report_only"}
 	case "DELETE /deployment-rules/{id}":
-		r.path = "/deployment-rules/" + w.rule()
+		r.path = "/deployment-rules/" + w.fx.Rule()
 	case "POST /preflight/":
 		r.body = map[string]any{"product_name": "walk", "version": "v0", "environment_name": "walk-env"}
 	default:
@@ -353,12 +271,6 @@ func (w *walk) request(p httpapi.Permission, a actor) walkReq {
 		}
 	}
 	return r
-}
-
-// victim is a fresh viewer for user changes.
-func (w *walk) victim() string {
-	return w.must("POST", "/users/", map[string]any{"email": fmt.Sprintf("victim%d@acme.test", w.next()), "name": "Victim",
-		"roles": []string{"viewer"}})["id"].(string)
 }
 
 func (w *walk) allows(p httpapi.Permission, a actor) bool {
@@ -391,7 +303,7 @@ func (w *walk) operation(p httpapi.Permission) {
 	}
 	if len(refused) > 0 {
 		req := w.request(p, w.owner)
-		before := w.digest()
+		before := w.db.Digest(t)
 		for _, a := range refused {
 			status, raw := w.call(a, req.method, req.path, req.body)
 			var e struct {
@@ -406,7 +318,7 @@ func (w *walk) operation(p httpapi.Permission) {
 			}
 		}
 		if p.Method != "GET" {
-			if after := w.digest(); after != before {
+			if after := w.db.Digest(t); after != before {
 				t.Errorf("%s: refused calls changed the database", op)
 			}
 		}
@@ -424,78 +336,4 @@ func (w *walk) operation(p httpapi.Permission) {
 			t.Errorf("%s without credentials: %d %s", op, status, raw)
 		}
 	}
-}
-
-// openDigest opens a second connection to the test's database.
-func openDigest(dbURL string) (*sql.DB, error) {
-	if path, ok := strings.CutPrefix(dbURL, "sqlite://"); ok {
-		return sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)&_pragma=busy_timeout(10000)")
-	}
-	return sql.Open("pgx", dbURL)
-}
-
-// digest hashes every row of every table, except when keys and tokens
-// were last used (recorded in the background).
-func (w *walk) digest() string {
-	w.t.Helper()
-	q := "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-	if w.s.app.Store.Driver() == "sqlite" {
-		q = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-	}
-	tables, err := queryStrings(w.db, q)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	sort.Strings(tables)
-	h := sha256.New()
-	for _, table := range tables {
-		rows, err := w.db.Query(`SELECT * FROM "` + table + `"`)
-		if err != nil {
-			w.t.Fatalf("digest %s: %v", table, err)
-		}
-		cols, _ := rows.Columns()
-		var lines []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				w.t.Fatal(err)
-			}
-			var b strings.Builder
-			for i, c := range cols {
-				if c == "last_used_at" {
-					continue
-				}
-				fmt.Fprintf(&b, "%s=%v;", c, vals[i])
-			}
-			lines = append(lines, b.String())
-		}
-		if err := rows.Err(); err != nil {
-			w.t.Fatal(err)
-		}
-		rows.Close()
-		sort.Strings(lines)
-		fmt.Fprintf(h, "%s:%d\n%s\n", table, len(lines), strings.Join(lines, "\n"))
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func queryStrings(db *sql.DB, q string) ([]string, error) {
-	rows, err := db.Query(q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }

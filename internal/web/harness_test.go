@@ -65,8 +65,14 @@ func (l tlog) Write(p []byte) (int, error) {
 // start runs a server on SQLite with an org "acme" and an API key.
 func start(t *testing.T) *server {
 	t.Helper()
+	return startDB(t, "sqlite://"+filepath.Join(t.TempDir(), "shiplog.db"))
+}
+
+// startDB is start on the database dbURL names.
+func startDB(t *testing.T, dbURL string) *server {
+	t.Helper()
 	cfg := app.Config{
-		DB:   "sqlite://" + filepath.Join(t.TempDir(), "shiplog.db"),
+		DB:   dbURL,
 		Addr: "127.0.0.1:0", SecretKey: testKey, AllowPrivateTargets: true,
 		DeliveryPollInterval: 50 * time.Millisecond,
 		Log:                  slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -158,19 +164,25 @@ func (s *server) api(method, path string, in, out any) int {
 // first use.
 func (s *server) owner() string {
 	s.t.Helper()
-	if s.ownerToken != "" {
-		return s.ownerToken
+	if s.ownerToken == "" {
+		s.ownerToken = s.token(s.user("root@acme.test", "", shiplog.RoleOwner))
 	}
-	u := s.user("root@acme.test", "", shiplog.RoleOwner)
+	return s.ownerToken
+}
+
+// token makes a personal access token for u.
+func (s *server) token(u *shiplog.User) string {
+	s.t.Helper()
+	var tok string
 	err := s.app.Store.Write(s.t.Context(), func(ctx context.Context, tx store.Tx) error {
 		var err error
-		s.ownerToken, err = auth.CreateToken(ctx, tx, u, "test", time.Now())
+		tok, err = auth.CreateToken(ctx, tx, u, "test", time.Now())
 		return err
 	})
 	if err != nil {
-		s.t.Fatalf("owner token: %v", err)
+		s.t.Fatalf("token: %v", err)
 	}
-	return s.ownerToken
+	return tok
 }
 
 // deploy posts a deployment event.
