@@ -24,6 +24,8 @@ type target struct {
 	base string // http://host:port
 	url  string // POST endpoint
 	key  string // API key; the bare server ignores it
+	// admin is an owner's personal token: channels are set up by people.
+	admin string
 	seq  atomic.Int64
 	proc *child
 }

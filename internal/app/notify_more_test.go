@@ -144,7 +144,7 @@ func TestReplicasShareDeliveriesOnce(t *testing.T) {
 	b := startWith(t, app.Config{DB: db, DeliveryPollInterval: 50 * time.Millisecond})
 	key := a.org("acme")
 	rcv := newReceiver(t)
-	ch := channel(t, a, key, map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.completed"}})
+	ch := channel(t, a, a.admin(key), map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.completed"}})
 	const viaAPI, orphans = 40, 200
 	var wg sync.WaitGroup
 	for i := range viaAPI {
