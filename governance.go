@@ -180,6 +180,12 @@ func (s DRStatus) Transition(a DRAction) (DRStatus, bool) {
 	return s, false
 }
 
+// Decidable reports whether a slot may be decided in state s: only while
+// the request is in progress. Once approved or rejected its outcome is
+// fixed (an optional slot still pending stays so), and a decision that
+// arrives later, or loses a race to the one that settled it, is refused.
+func (s DRStatus) Decidable() bool { return s == DRInProgress }
+
 // SlotStatus is an approval slot's state.
 type SlotStatus string
 
@@ -224,6 +230,9 @@ type DeploymentRequest struct {
 	CreatedByName    string    `json:"created_by_name"`
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`
+	// Revision counts the DR's writes; each write is a compare-and-set on
+	// it (store.DRTransition).
+	Revision int64 `json:"-"`
 }
 
 // Settled returns the state a DR in progress reaches from its slots: rejected
@@ -245,6 +254,18 @@ func (d *DeploymentRequest) Settled() DRStatus {
 		return DRApproved
 	}
 	return DRInProgress
+}
+
+// HasRejection reports whether any slot of d was rejected. Such a request
+// is rejected; one approved with a rejected slot (left by a version before
+// decisions were serialised) must not be completed.
+func (d *DeploymentRequest) HasRejection() bool {
+	for _, s := range d.Slots {
+		if s.Status == SlotRejected {
+			return true
+		}
+	}
+	return false
 }
 
 // VersionApproval is a quality sign-off on one version.

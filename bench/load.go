@@ -26,8 +26,8 @@ type target struct {
 	key  string // API key; the bare server ignores it
 	// admin is an owner's personal token: channels are set up by people.
 	admin string
-	seq  atomic.Int64
-	proc *child
+	seq   atomic.Int64
+	proc  *child
 }
 
 // pid is the server's process id, 0 when it is not a child (tests).

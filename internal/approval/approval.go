@@ -185,7 +185,11 @@ var actionEvents = map[shiplog.DRAction]shiplog.EventType{
 	shiplog.DRCancel:     webhook.EventDRCancelled,
 }
 
-// Transition applies activate, deactivate, complete or cancel.
+// Transition applies activate, deactivate, complete or cancel. It holds
+// the DR's row while it decides (DRGetForUpdate) and writes with a
+// compare-and-set (DRTransition), so of two replicas acting on one DR at
+// once the second sees what the first did: two transitions out of one
+// state never both succeed (docs/governance.md, race semantics).
 func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, a shiplog.DRAction) (*shiplog.DeploymentRequest, error) {
 	if p.User == nil {
 		return nil, errKeyDRs
@@ -193,7 +197,7 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, 
 	var d *shiplog.DeploymentRequest
 	err := s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
 		var err error
-		if d, err = tx.DRGet(ctx, p.OrgID, id); err != nil {
+		if d, err = tx.DRGetForUpdate(ctx, p.OrgID, id); err != nil {
 			return err
 		}
 		if err := mayMove(p, d); err != nil {
@@ -206,12 +210,17 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, 
 		if a == shiplog.DRActivate && len(d.Items) == 0 {
 			return invalid("A deployment request needs at least one item (product and version) before it is activated")
 		}
+		if a == shiplog.DRComplete && d.HasRejection() {
+			return shiplog.Errorf(shiplog.ECONFLICT, "Cannot complete a deployment request with a rejected approval slot")
+		}
 		now := s.Clock.Now()
+		from, rev := d.Status, d.Revision
 		d.Status, d.UpdatedAt = next, now
 		if a == shiplog.DRActivate {
 			d.Status = d.Settled() // no required slots: approved at once
 		}
-		if err := tx.DRSave(ctx, d); err != nil {
+		if err := s.commit(ctx, tx, d, &store.DRTransitionParams{OrgID: p.OrgID, ID: id, From: from, Revision: rev,
+			To: d.Status, Now: now}); err != nil {
 			return err
 		}
 		e, err := s.drEvent(d, actionEvents[a], p.Actor(), nil, now)
@@ -249,7 +258,30 @@ func mayMove(p *auth.Principal, d *shiplog.DeploymentRequest) error {
 		d.CreatedByName, strings.Join(shiplog.CanManageAnyDR, ", "))
 }
 
-// Decide approves or rejects a slot as the principal.
+// commit writes d's new state as a compare-and-set against what was read.
+// Losing it means another writer changed the DR since: the answer is a 409
+// naming the state that writer left (under the row lock this is a second
+// line of defence; the conformance suite holds both drivers to it).
+func (s *Service) commit(ctx context.Context, tx store.Tx, d *shiplog.DeploymentRequest, p *store.DRTransitionParams) error {
+	err := tx.DRTransition(ctx, p)
+	if errors.Is(err, store.ErrConflict) {
+		cur, gerr := tx.DRGet(ctx, p.OrgID, p.ID)
+		if gerr != nil {
+			return gerr
+		}
+		return shiplog.Errorf(shiplog.ECONFLICT, "Deployment request %s changed while this was decided: it is now %s; reload it and try again",
+			p.ID, cur.Status)
+	}
+	if err == nil {
+		d.Revision = p.Revision + 1
+	}
+	return err
+}
+
+// Decide approves or rejects a slot as the principal. Slots are decided
+// only while the DR is in_progress, each once: a decision arriving after
+// the DR was approved or rejected (or after a racing decision settled it)
+// is refused with 409 naming its state.
 func (s *Service) Decide(ctx context.Context, p *auth.Principal, drID, slotID string, approve bool, comments string) (*shiplog.DeploymentRequest, error) {
 	if p.User == nil {
 		return nil, shiplog.Errorf(shiplog.EFORBIDDEN, "An approval is a person's act: use a personal access token (pat_…), not an org API key")
@@ -260,7 +292,7 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, drID, slotID st
 	var d *shiplog.DeploymentRequest
 	err := s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
 		var err error
-		if d, err = tx.DRGet(ctx, p.OrgID, drID); err != nil {
+		if d, err = tx.DRGetForUpdate(ctx, p.OrgID, drID); err != nil {
 			return err
 		}
 		i := slices.IndexFunc(d.Slots, func(sl *shiplog.Slot) bool { return sl.ID == slotID })
@@ -268,8 +300,11 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, drID, slotID st
 			return shiplog.Errorf(shiplog.ENOTFOUND, "Deployment request %s has no approval slot %s", drID, slotID)
 		}
 		slot := d.Slots[i]
-		if d.Status != shiplog.DRInProgress && d.Status != shiplog.DRApproved {
-			return shiplog.Errorf(shiplog.ECONFLICT, "Cannot decide a slot of a deployment request that is %s; activate it first", d.Status)
+		switch {
+		case d.Status == shiplog.DRDraft:
+			return shiplog.Errorf(shiplog.ECONFLICT, "Cannot decide a slot of a deployment request that is draft; activate it first")
+		case !d.Status.Decidable():
+			return shiplog.Errorf(shiplog.ECONFLICT, "Cannot decide a slot of a deployment request that is %s; slots are decided only while it is in_progress", d.Status)
 		}
 		if slot.Status != shiplog.SlotPending {
 			return shiplog.Errorf(shiplog.ECONFLICT, "Approval slot %s (%s) is already %s", slot.ID, slot.ApprovalType, slot.Status)
@@ -289,12 +324,11 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, drID, slotID st
 		if strings.TrimSpace(comments) != "" {
 			slot.Comments = &comments
 		}
-		before := d.Status
-		if d.Status == shiplog.DRInProgress {
-			d.Status = d.Settled()
-		}
-		d.UpdatedAt = now
-		if err := tx.DRSave(ctx, d); err != nil {
+		from, rev := d.Status, d.Revision
+		d.Status, d.UpdatedAt = d.Settled(), now
+		if err := s.commit(ctx, tx, d, &store.DRTransitionParams{OrgID: p.OrgID, ID: drID, From: from, Revision: rev, To: d.Status,
+			Now: now, Decision: &store.SlotDecision{SlotID: slot.ID, Status: slot.Status, UserID: p.User.ID, Role: role,
+				Comments: slot.Comments}}); err != nil {
 			return err
 		}
 		t := webhook.EventDRApproved
@@ -311,7 +345,7 @@ func (s *Service) Decide(ctx context.Context, p *auth.Principal, drID, slotID st
 		if err := s.mailCreator(ctx, tx, out, d, decisionMail(s, d, slot, name), now); err != nil {
 			return err
 		}
-		if before != shiplog.DRApproved && d.Status == shiplog.DRApproved {
+		if d.Status == shiplog.DRApproved {
 			return s.mailCreator(ctx, tx, out, d, readyMail(s, d), now)
 		}
 		return nil

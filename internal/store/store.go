@@ -179,9 +179,18 @@ type Tx interface {
 	UserSetPassword(ctx context.Context, orgID, userID, passwordHash string) error
 	TokenCreate(ctx context.Context, p *TokenCreateParams) error
 	TokenTouch(ctx context.Context, id string, now time.Time) error
-	// DRCreate stores a DR with its slots; DRSave stores its status and slots.
+	// DRCreate stores a DR with its slots.
 	DRCreate(ctx context.Context, d *shiplog.DeploymentRequest) error
-	DRSave(ctx context.Context, d *shiplog.DeploymentRequest) error
+	// DRGetForUpdate is DRGet holding the DR's row until the transaction
+	// ends, so writers on other connections (replicas) deciding the same
+	// DR wait and then read what this one wrote.
+	DRGetForUpdate(ctx context.Context, orgID, id string) (*shiplog.DeploymentRequest, error)
+	// DRTransition moves a DR from p.From at p.Revision to p.To, and records
+	// p.Decision, as one compare-and-set: ErrConflict when the DR is no
+	// longer in p.From at p.Revision or the decided slot is not pending,
+	// ErrNotFound when there is no such DR. On success the DR's revision
+	// is p.Revision+1.
+	DRTransition(ctx context.Context, p *DRTransitionParams) error
 	VersionApprovalCreate(ctx context.Context, orgID string, a *shiplog.VersionApproval) error
 	RuleCreate(ctx context.Context, r *shiplog.Rule) error
 	RuleUpdate(ctx context.Context, r *shiplog.Rule) error
@@ -216,6 +225,25 @@ type TokenCreateParams struct {
 	ID, OrgID, UserID, TokenID, Name string
 	Hash                             []byte
 	Now                              time.Time
+}
+
+// DRTransitionParams is one write to a deployment request (DRTransition).
+type DRTransitionParams struct {
+	OrgID, ID string
+	From      shiplog.DRStatus
+	Revision  int64 // as read
+	To        shiplog.DRStatus
+	Now       time.Time
+	Decision  *SlotDecision // nil: a transition without a decision
+}
+
+// SlotDecision fills a pending slot.
+type SlotDecision struct {
+	SlotID   string
+	Status   shiplog.SlotStatus // approved or rejected
+	UserID   string
+	Role     string
+	Comments *string
 }
 
 type DRFilter struct {

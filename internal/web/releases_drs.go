@@ -210,7 +210,7 @@ type drData struct {
 	Links     []link
 	Slots     []drSlot
 	Actions   []drAction
-	Open      bool // slots can be decided (in progress or approved)
+	Open      bool // slots can be decided (only in progress)
 	CanManage bool
 	Managers  string
 }
@@ -231,7 +231,7 @@ func (s *Server) dr(r *http.Request, v *view) (*drData, error) {
 	if err := s.call(r, v, http.MethodGet, "/deployment-requests/"+url.PathEscape(r.PathValue("id")), nil, &dr); err != nil {
 		return nil, err
 	}
-	d := &drData{DR: &dr, Open: dr.Status == shiplog.DRInProgress || dr.Status == shiplog.DRApproved,
+	d := &drData{DR: &dr, Open: dr.Status.Decidable(),
 		Managers: "its creator (" + dr.CreatedByName + ") or one of the roles " + strings.Join(shiplog.CanManageAnyDR, ", ")}
 	d.CanManage = v.May(http.MethodPost, "/deployment-requests/{id}/cancel") &&
 		(shiplog.HasRole(v.User.Roles, shiplog.CanManageAnyDR...) || dr.CreatedBy == v.User.ID)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,7 +52,10 @@ func Open(ctx context.Context, url string, log *slog.Logger, opts ...sqlstore.Op
 
 // Migrate applies the embedded migrations under a session-level advisory
 // lock, so replicas that start together apply each migration once.
-func Migrate(ctx context.Context, db *sql.DB) error {
+func Migrate(ctx context.Context, db *sql.DB) error { return migrateTo(ctx, db, math.MaxInt64) }
+
+// migrateTo applies the migrations up to version (tests start an old schema).
+func migrateTo(ctx context.Context, db *sql.DB, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
@@ -70,7 +74,7 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if _, err := p.UpTo(ctx, version); err != nil {
 		return fmt.Errorf("migrate postgres: %w", err)
 	}
 	return nil
@@ -84,6 +88,7 @@ func Dialect() *sqlstore.Dialect {
 		ErrorKind:           errorKind,
 		LockSubject:         lockSubject,
 		ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
+		ForUpdate:           " FOR UPDATE",
 		StreamByXact:        true,
 		NotifyDeliveries: func(ctx context.Context, tx sqlstore.DBTX) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_notify('`+DeliveriesChannel+`', '')`)

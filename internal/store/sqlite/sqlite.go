@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/pressly/goose/v3"
@@ -58,8 +60,12 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Open opens (creating if needed) and migrates the database at path.
+// Open opens (creating if needed) and migrates the database at path. The
+// file, its -wal and -shm are readable by the owner only (0600).
 func Open(ctx context.Context, path string, log *slog.Logger, opts ...sqlstore.Option) (*sqlstore.Store, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, err
@@ -71,6 +77,10 @@ func Open(ctx context.Context, path string, log *slog.Logger, opts ...sqlstore.O
 	write.SetMaxOpenConns(2)
 	write.SetConnMaxIdleTime(0)
 	if err := Migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	if err := chmodPrivate(path); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -88,8 +98,38 @@ func Open(ctx context.Context, path string, log *slog.Logger, opts ...sqlstore.O
 	return sqlstore.New(Dialect(), write, read, o), nil
 }
 
+// createPrivate creates the database file with mode 0600 before SQLite
+// opens it: SQLite would create it under the process umask (0644 by
+// default: the whole event history world-readable), and gives its -wal and
+// -shm files the database file's mode. An existing file is tightened too.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite database: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil { // the umask never widens, but an old file may be 0644
+		f.Close()
+		return fmt.Errorf("chmod sqlite database: %w", err)
+	}
+	return f.Close()
+}
+
+// chmodPrivate sets 0600 on the -wal and -shm files after SQLite made
+// them, for databases whose files were created by an older version.
+func chmodPrivate(path string) error {
+	for _, p := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("chmod %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
 // Migrate applies the embedded migrations.
-func Migrate(ctx context.Context, db *sql.DB) error {
+func Migrate(ctx context.Context, db *sql.DB) error { return migrateTo(ctx, db, math.MaxInt64) }
+
+// migrateTo applies the migrations up to version (tests start an old schema).
+func migrateTo(ctx context.Context, db *sql.DB, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
@@ -98,7 +138,7 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if _, err := p.UpTo(ctx, version); err != nil {
 		return fmt.Errorf("migrate sqlite: %w", err)
 	}
 	return nil

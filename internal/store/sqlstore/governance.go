@@ -123,7 +123,7 @@ func (q *Queries) TokenTouch(ctx context.Context, id string, now time.Time) erro
 }
 
 const drCols = `d.id, d.org_id, d.name, d.description, d.links, d.items, d.environment_names, d.status, d.created_by,
-	u.name, d.created_at, d.updated_at`
+	u.name, d.created_at, d.updated_at, d.revision`
 
 func (q *Queries) drs(ctx context.Context, where string, args ...any) ([]*shiplog.DeploymentRequest, error) {
 	rows, err := q.query(ctx, `SELECT `+drCols+` FROM deployment_requests d JOIN users u ON u.id = d.created_by WHERE `+where, args...)
@@ -136,7 +136,7 @@ func (q *Queries) drs(ctx context.Context, where string, args ...any) ([]*shiplo
 		var links, items, envs string
 		var created, updated int64
 		if err := rows.Scan(&d.ID, &d.OrgID, &d.Name, &d.Description, &links, &items, &envs, &d.Status, &d.CreatedBy,
-			&d.CreatedByName, &created, &updated); err != nil {
+			&d.CreatedByName, &created, &updated, &d.Revision); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -219,17 +219,41 @@ func (q *Queries) DRCreate(ctx context.Context, d *shiplog.DeploymentRequest) er
 	return nil
 }
 
-func (q *Queries) DRSave(ctx context.Context, d *shiplog.DeploymentRequest) error {
-	res, err := q.exec(ctx, `UPDATE deployment_requests SET status = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
-		string(d.Status), micros(d.UpdatedAt), d.OrgID, d.ID)
-	if err := affected(res, err); err != nil {
+func (q *Queries) DRGetForUpdate(ctx context.Context, orgID, id string) (*shiplog.DeploymentRequest, error) {
+	if q.d.ForUpdate != "" {
+		var got string
+		err := q.row(ctx, `SELECT id FROM deployment_requests WHERE org_id = ? AND id = ?`+q.d.ForUpdate, orgID, id).Scan(&got)
+		if err != nil {
+			return nil, q.mapErr(err)
+		}
+	}
+	return q.DRGet(ctx, orgID, id)
+}
+
+func (q *Queries) DRTransition(ctx context.Context, p *store.DRTransitionParams) error {
+	res, err := q.exec(ctx, `UPDATE deployment_requests SET status = ?, revision = revision + 1, updated_at = ?
+		WHERE org_id = ? AND id = ? AND status = ? AND revision = ?`,
+		string(p.To), micros(p.Now), p.OrgID, p.ID, string(p.From), p.Revision)
+	if err != nil {
 		return err
 	}
-	for _, s := range d.Slots {
-		if _, err := q.exec(ctx, `UPDATE dr_slots SET status = ?, decided_by = ?, decided_role = ?, decided_at = ?, comments = ?
-			WHERE id = ? AND dr_id = ?`, string(s.Status), nullStr(s.DecidedBy), nullStr(s.DecidedRole), nullMicros(s.DecidedAt),
-			nullStr(s.Comments), s.ID, d.ID); err != nil {
+	if n, _ := res.RowsAffected(); n == 0 {
+		var one int
+		err := q.row(ctx, `SELECT 1 FROM deployment_requests WHERE org_id = ? AND id = ?`, p.OrgID, p.ID).Scan(&one)
+		if err != nil {
+			return q.mapErr(err)
+		}
+		return store.ErrConflict
+	}
+	if dd := p.Decision; dd != nil {
+		res, err := q.exec(ctx, `UPDATE dr_slots SET status = ?, decided_by = ?, decided_role = ?, decided_at = ?, comments = ?
+			WHERE id = ? AND dr_id = ? AND status = ?`, string(dd.Status), dd.UserID, dd.Role, micros(p.Now),
+			nullStr(dd.Comments), dd.SlotID, p.ID, string(shiplog.SlotPending))
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrConflict
 		}
 	}
 	return nil

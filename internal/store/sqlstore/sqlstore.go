@@ -27,6 +27,10 @@ type Dialect struct {
 	LockSubject func(ctx context.Context, tx DBTX, key string) error
 	// ForUpdateSkipLocked is appended to claim queries where supported.
 	ForUpdateSkipLocked string
+	// ForUpdate is appended to a select that locks the rows it reads until
+	// the transaction ends; "" where a write transaction already excludes
+	// every other writer (SQLite's BEGIN IMMEDIATE).
+	ForUpdate string
 	// NotifyDeliveries, when set, tells other processes (at commit) that
 	// deliveries are free to claim.
 	NotifyDeliveries func(ctx context.Context, tx DBTX) error

@@ -46,6 +46,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Dora", testDora},
 		{"DeliveryQueue", testDeliveryQueue},
 		{"Stream", testStream},
+		{"DeploymentRequest", testDeploymentRequest},
 	}
 	for _, tp := range topics {
 		t.Run(tp.name, func(t *testing.T) {
