@@ -44,9 +44,10 @@ func (s *Server) postDeploymentEvent(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if p := principal(r); ev.SkipPreflightChecks && !ev.Status.Terminal() && (p.User == nil || !shiplog.HasRole(p.User.Roles, shiplog.CanSkipRules...)) {
-		return shiplog.Errorf(shiplog.EFORBIDDEN, "skip_preflight_checks is allowed only with an admin's personal access token; "+
-			"to let deployments through, an admin can set the blocking rule to report_only")
+	if ev.SkipPreflightChecks && !ev.Status.Terminal() {
+		if err := s.authorizeField(r, http.MethodPost, "/deployment-events/", "skip_preflight_checks"); err != nil {
+			return err
+		}
 	}
 	res, err := s.Ingest.RecordDeployment(r.Context(), principal(r).OrgID, ev, key)
 	if err != nil {

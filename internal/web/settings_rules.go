@@ -219,7 +219,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err := s.call(r, v, http.MethodGet, "/deployment-rules/", nil, &list); err != nil {
 		return err
 	}
-	d := rulesData{CanEdit: v.Can(shiplog.CanManageRules...)}
+	d := rulesData{CanEdit: v.May(http.MethodPost, "/deployment-rules/")}
 	for _, rr := range list.Items {
 		b, ok := ruleStatusBadges[rr.Status]
 		if !ok {
