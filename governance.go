@@ -84,19 +84,51 @@ func HasRole(roles []string, want ...string) bool {
 	return slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(want, r) })
 }
 
-// Capabilities by role (the permission matrix), as role lists.
+// Capabilities by role, as role lists. The API's permission table
+// (internal/httpapi/permissions.go) is built from these; the domain uses
+// them only for checks that depend on the object (whose request it is).
 var (
 	CanManageUsers = []string{RoleOwner, RoleAdmin}
-	CanManageRules = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleSRE}
-	CanManageDRs   = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleProduct, RoleDeveloper}
-	CanDeploy      = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleDeveloper, RoleSRE}
-	// CanSkipRules: skipping the preflight checks is a deploy decision, so
-	// whoever may deploy may skip where the org's policy allows it.
-	CanSkipRules = CanDeploy
 	// CanManageAPIKeys: a key acts for the whole org, so making and revoking
 	// one is as weighty as managing people.
 	CanManageAPIKeys = []string{RoleOwner, RoleAdmin}
+	// CanManageChannels: a channel can silence alerts or send every event
+	// elsewhere.
+	CanManageChannels = []string{RoleOwner, RoleAdmin}
+	// CanManageRules and CanManageEnvironments follow Versioner's role
+	// reference (release managers and SREs own the deployment workflow).
+	CanManageRules        = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleSRE}
+	CanManageEnvironments = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleSRE}
+	// CanManageDRs may create deployment requests and move their own;
+	// CanManageAnyDR may move anyone's.
+	CanManageDRs   = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleProduct, RoleDeveloper}
+	CanManageAnyDR = []string{RoleOwner, RoleAdmin, RoleReleaseManager}
+	CanDeploy      = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleDeveloper, RoleSRE}
+	// CanSkipRules: skipping the preflight checks is a deploy decision, so
+	// whoever may deploy may skip, where the org's setting allows it
+	// (MaySkipPreflight).
+	CanSkipRules = CanDeploy
+	// CanApprove holds every role that may fill some approval type; which
+	// slot a person may decide is the slot's business (ApprovingRole).
+	CanApprove = approvingRoles()
+	// CanApproveVersions holds the roles that may sign off versions at all.
+	CanApproveVersions = slices.Clone(versionApprovers)
 )
+
+// approvingRoles is every role that can fill at least one approval type,
+// in the order of Roles.
+func approvingRoles() []string {
+	var out []string
+	for _, r := range Roles {
+		for _, t := range ApprovalTypes {
+			if _, ok := ApprovingRole([]string{r}, t); ok {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
 
 // User is a person in an org.
 type User struct {

@@ -259,6 +259,17 @@ func startShiplog(ctx context.Context, cl *cleanups, name, bin, dbURL, cpuprof s
 	if !strings.HasPrefix(key, "sk_") {
 		return nil, fmt.Errorf("%s: org create printed no API key on its last line: %q", name, out)
 	}
+	// Channels are changed by people, not with the org's key: an owner's token.
+	if _, err := runCmd(ctx, time.Minute, "", bin, "user", "create", "--org", "bench", "--email", "bench@bench.test",
+		"--name", "Bench", "--role", "owner", "--db", dbURL); err != nil {
+		return nil, fmt.Errorf("%s: user create: %w", name, err)
+	}
+	out, err = runCmd(ctx, time.Minute, "", bin, "token", "create", "--org", "bench", "--email", "bench@bench.test", "--db", dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: token create: %w", name, err)
+	}
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	admin := strings.TrimSpace(lines[len(lines)-1])
 	// Log flags are explicit so that SHIPLOG_LOG_* in the environment cannot
 	// change the line the address is read from.
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", dbURL, "--log-format", "text", "--log-level", "info"}
@@ -275,7 +286,7 @@ func startShiplog(ctx context.Context, cl *cleanups, name, bin, dbURL, cpuprof s
 	if err != nil {
 		return nil, err
 	}
-	return &target{name: name, base: "http://" + addr, url: "http://" + addr + "/deployment-events/", key: key, proc: proc}, nil
+	return &target{name: name, base: "http://" + addr, url: "http://" + addr + "/deployment-events/", key: key, admin: admin, proc: proc}, nil
 }
 
 // gitRevision names the source the servers were built from.

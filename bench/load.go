@@ -24,8 +24,10 @@ type target struct {
 	base string // http://host:port
 	url  string // POST endpoint
 	key  string // API key; the bare server ignores it
-	seq  atomic.Int64
-	proc *child
+	// admin is an owner's personal token: channels are set up by people.
+	admin string
+	seq   atomic.Int64
+	proc  *child
 }
 
 // pid is the server's process id, 0 when it is not a child (tests).

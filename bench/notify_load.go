@@ -23,7 +23,11 @@ type api struct {
 }
 
 func newAPI(t *target) *api {
-	return &api{base: t.base, key: t.key, client: &http.Client{Timeout: 30 * time.Second,
+	key := t.key
+	if t.admin != "" {
+		key = t.admin
+	}
+	return &api{base: t.base, key: key, client: &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}}
 }
 

@@ -108,7 +108,7 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			mustOK(t, s.get(path, a))
 		}
-		if r := s.do(http.MethodPatch, "/environments/"+d["environment_id"].(string), b, `{"type":"staging"}`); r.status != 404 {
+		if r := s.do(http.MethodPatch, "/environments/"+d["environment_id"].(string), s.admin(b), `{"type":"staging"}`); r.status != 404 {
 			t.Errorf("beta PATCH alpha's environment: %d", r.status)
 		}
 		for _, path := range []string{"/products/", "/environments/", "/versions/", "/deployments/", "/status/"} {
@@ -216,11 +216,11 @@ func TestEnvironmentTypes(t *testing.T) {
 		if e := mustOK(t, s.get("/environments/"+id, key)); e["type"] != "preview" {
 			t.Errorf("type = %v", e["type"])
 		}
-		e := mustOK(t, s.do(http.MethodPatch, "/environments/"+id, key, `{"type":"STAGING","description":"review apps"}`))
+		e := mustOK(t, s.do(http.MethodPatch, "/environments/"+id, s.admin(key), `{"type":"STAGING","description":"review apps"}`))
 		if e["type"] != "staging" || e["description"] != "review apps" {
 			t.Errorf("patched: %v", e)
 		}
-		if r := s.do(http.MethodPatch, "/environments/"+id, key, `{"type":"mars"}`); r.status != 400 ||
+		if r := s.do(http.MethodPatch, "/environments/"+id, s.admin(key), `{"type":"mars"}`); r.status != 400 ||
 			r.detail(t) != "Field 'type' must be one of production, staging, test, development, preview" {
 			t.Errorf("bad type: %d %s", r.status, r.body)
 		}

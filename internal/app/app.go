@@ -133,8 +133,11 @@ type App struct {
 	Worker *delivery.Worker
 	Pruner *retention.Pruner
 	Stream *stream.Hub // live event streams (API and console)
-	ln     net.Listener
-	srv    *http.Server
+	// InProcessAPI is the API as the console calls it: in-process, for the
+	// principal httpapi.WithPrincipal puts in the request's context.
+	InProcessAPI http.Handler
+	ln           net.Listener
+	srv          *http.Server
 }
 
 // Start opens the store and starts listening; Serve runs the server.
@@ -228,7 +231,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Live: func(w http.ResponseWriter, r *http.Request, orgID string) error {
 			return hub.Serve(w, r, orgID, stream.LastEventID(r), stream.Filter{})
 		}}
-	a := &App{cfg: cfg, Store: st, Worker: worker, Pruner: pruner, Stream: hub, ln: ln, srv: &http.Server{
+	a := &App{cfg: cfg, Store: st, Worker: worker, Pruner: pruner, Stream: hub, InProcessAPI: apiInProcess, ln: ln, srv: &http.Server{
 		Handler:           console.Mount(apiHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,

@@ -93,7 +93,7 @@ func TestDeploymentRequestLifecycle(t *testing.T) {
 		s.user("acme", "pm@example.com", "Pat PM", "product")
 		rcv := newReceiver(t)
 		gov := []string{"dr.created", "dr.activated", "dr.deactivated", "dr.approved", "dr.rejected", "dr.completed", "dr.cancelled", "version.approved"}
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "gov", "url": rcv.URL, "events": gov})
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "gov", "url": rcv.URL, "events": gov})
 
 		// People whose roles manage DRs create them (org API keys too: TestAgentDeploymentRequest); viewers cannot.
 		body := map[string]any{"name": "Q4 release", "description": "Faster checkout.", "items": []map[string]string{{"product_name": "api", "version": "1.0"}},
@@ -127,16 +127,16 @@ func TestDeploymentRequestLifecycle(t *testing.T) {
 		if p := payload(t, rcv.next(t)); p["event_type"] != "dr.activated" || p["status"] != "in_progress" {
 			t.Errorf("dr.activated: %v", p)
 		}
-		got := mails(t, relay, 3)
+		got := mails(t, relay, 4)
 		want := "Approval requested: api 1.0 → production"
-		if strings.Join(got[want], ",") != "pm@example.com,qa@example.com,sec@example.com" {
+		if strings.Join(got[want], ",") != "pm@example.com,qa@example.com,root@acme.test,sec@example.com" {
 			t.Errorf("approval requests: %v", got)
 		}
 
 		// Approvals are a person's act, by a fitting role, once per slot.
-		expectStatus(t, s.post(drPath+"/slots/"+slot(0)+"/approve", key, nil), 403, "person's act")
+		expectStatus(t, s.post(drPath+"/slots/"+slot(0)+"/approve", key, nil), 403, "needs a person")
 		expectStatus(t, s.post(drPath+"/slots/"+slot(0)+"/approve", sec, nil), 403, "cannot fill a qa approval")
-		expectStatus(t, s.post(drPath+"/slots/"+slot(0)+"/approve", viewer, nil), 403, "cannot fill a qa approval")
+		expectStatus(t, s.post(drPath+"/slots/"+slot(0)+"/approve", viewer, nil), 403, "Approving a slot needs one of the roles")
 		a := mustOK(t, s.post(drPath+"/slots/"+slot(0)+"/approve", qa, map[string]any{"comments": "All regression tests passed."}))
 		if a["status"] != "in_progress" {
 			t.Errorf("after one of two required approvals: %v", a["status"])
@@ -219,11 +219,11 @@ func TestVersionApprovals(t *testing.T) {
 		qa := s.user("acme", "qa@example.com", "Jane Smith", "qa")
 		dev := s.user("acme", "dev@example.com", "Dee", "developer")
 		rcv := newReceiver(t)
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "gov", "url": rcv.URL, "events": []string{"version.approved"}})
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "gov", "url": rcv.URL, "events": []string{"version.approved"}})
 		v := mustOK(t, s.post("/build-events/", key, build("api-service", "2.4.1", "completed")))
 		path := "/versions/api-service/2.4.1/approvals"
-		expectStatus(t, s.post(path, key, map[string]any{"approval_type": "qa"}), 403, "person's act")
-		expectStatus(t, s.post(path, dev, map[string]any{"approval_type": "code_review"}), 403, "cannot sign off")
+		expectStatus(t, s.post(path, key, map[string]any{"approval_type": "qa"}), 403, "needs a person")
+		expectStatus(t, s.post(path, dev, map[string]any{"approval_type": "code_review"}), 403, "Signing off a version needs one of the roles")
 		expectStatus(t, s.post(path, qa, map[string]any{"approval_type": "security"}), 403, "cannot sign off security")
 		expectStatus(t, s.post(path, qa, map[string]any{"approval_type": "vibes"}), 400, "must be one of")
 		expectStatus(t, s.post("/versions/api-service/9.9/approvals", qa, map[string]any{"approval_type": "qa"}), 404, "No version 9.9")

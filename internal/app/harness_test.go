@@ -42,6 +42,8 @@ type server struct {
 	stop func()
 	url  string
 	errc chan error
+
+	admins map[string]string // org name → an owner's personal token (admin)
 }
 
 // start runs a server on a free loopback port until the test ends.
@@ -106,6 +108,24 @@ func (s *server) org(name string, owners ...string) string {
 		s.t.Fatalf("create org %s: %v", name, err)
 	}
 	return key
+}
+
+// admin returns a personal token of an owner of the org key belongs to, made
+// on first use: channels, environments and users are changed by people.
+func (s *server) admin(key string) string {
+	s.t.Helper()
+	p, ok := auth.Parse(key)
+	if !ok {
+		s.t.Fatalf("admin: %q is not an org API key", key)
+	}
+	if tok, ok := s.admins[p.Org]; ok {
+		return tok
+	}
+	if s.admins == nil {
+		s.admins = map[string]string{}
+	}
+	s.admins[p.Org] = s.user(p.Org, "root@"+p.Org+".test", "Root", shiplog.RoleOwner)
+	return s.admins[p.Org]
 }
 
 type resp struct {

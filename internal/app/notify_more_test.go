@@ -24,7 +24,7 @@ func TestEmailOverRealSMTP(t *testing.T) {
 		relay := smtptest.Start(t)
 		s := startWith(t, app.Config{DB: db, SMTPURL: relay.URL(), MailFrom: "shiplog <noreply@example.com>"})
 		key := s.org("acme", "owner@example.com")
-		channel(t, s, key, map[string]any{"kind": "email", "name": "results", "recipients": []string{"owners", "dl@example.com"},
+		channel(t, s, s.admin(key), map[string]any{"kind": "email", "name": "results", "recipients": []string{"owners", "dl@example.com"},
 			"events": []string{"deployment.completed"}})
 		mustOK(t, s.post("/deployment-events/", key, dep("my-service", "1.2.3", "production", "success", "deployed_by_name", "Jane")))
 		var m smtptest.Mail
@@ -56,7 +56,7 @@ func TestEmailWithoutSMTPFailsWithReason(t *testing.T) {
 	t.Parallel()
 	s := start(t, "sqlite://"+t.TempDir()+"/s.db")
 	key := s.org("acme", "o@example.com")
-	ch := channel(t, s, key, map[string]any{"kind": "email", "name": "m", "recipients": []string{"owners"}, "events": []string{"build.failed"}})
+	ch := channel(t, s, s.admin(key), map[string]any{"kind": "email", "name": "m", "recipients": []string{"owners"}, "events": []string{"build.failed"}})
 	mustOK(t, s.post("/build-events/", key, build("a", "1", "failed")))
 	var id string
 	for deadline := time.Now().Add(30 * time.Second); id == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -99,7 +99,7 @@ func TestSlackStandIn(t *testing.T) {
 	defer slack.Close()
 	s := start(t, "sqlite://"+t.TempDir()+"/s.db")
 	key := s.org("acme")
-	ch := channel(t, s, key, map[string]any{"kind": "slack", "name": "#deploys", "url": slack.URL + "/services/T/B/x",
+	ch := channel(t, s, s.admin(key), map[string]any{"kind": "slack", "name": "#deploys", "url": slack.URL + "/services/T/B/x",
 		"events": []string{"deployment.failed"}})
 	next := func() string {
 		t.Helper()
@@ -144,7 +144,7 @@ func TestReplicasShareDeliveriesOnce(t *testing.T) {
 	b := startWith(t, app.Config{DB: db, DeliveryPollInterval: 50 * time.Millisecond})
 	key := a.org("acme")
 	rcv := newReceiver(t)
-	ch := channel(t, a, key, map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.completed"}})
+	ch := channel(t, a, a.admin(key), map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.completed"}})
 	const viaAPI, orphans = 40, 200
 	var wg sync.WaitGroup
 	for i := range viaAPI {

@@ -89,7 +89,7 @@ func TestWebhookDeliveryIsSignedAndLogged(t *testing.T) {
 		s := start(t, db)
 		key := s.org("acme")
 		rc := newReceiver(t)
-		ch := channel(t, s, key, map[string]any{"kind": "webhook", "name": "dora", "url": rc.URL + "/hook",
+		ch := channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "dora", "url": rc.URL + "/hook",
 			"secret": "s3cret", "events": []string{"deployment.completed", "deployment.failed"}})
 		if ch["secret"] != nil || strings.Contains(fmt.Sprint(ch), "s3cret") || ch["secret_hint"] == nil {
 			t.Errorf("secret not write-only: %v", ch)
@@ -165,9 +165,9 @@ func TestFiltersAndPreferences(t *testing.T) {
 		s := start(t, db)
 		key := s.org("acme")
 		prod, api := newReceiver(t), newReceiver(t)
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "prod only", "url": prod.URL,
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "prod only", "url": prod.URL,
 			"events": []string{"deployment.completed"}, "environment_types_filter": []string{"production"}})
-		apiCh := channel(t, s, key, map[string]any{"kind": "webhook", "name": "api-*", "url": api.URL,
+		apiCh := channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "api-*", "url": api.URL,
 			"events": []string{"deployment.completed"}, "product_names_filter": []string{"api-*"}})
 		mustOK(t, s.post("/deployment-events/", key, dep("web", "1", "staging", "success")))    // neither
 		mustOK(t, s.post("/deployment-events/", key, dep("API-Gateway", "1", "qa", "success"))) // api only
@@ -180,11 +180,11 @@ func TestFiltersAndPreferences(t *testing.T) {
 			t.Errorf("prod channel got %v", p)
 		}
 		// The seed's call adds a subscription: builds now reach the api channel.
-		r := s.post("/notification-preferences/", key, map[string]any{"event_type": "build.completed", "channel_id": apiCh["id"]})
+		r := s.post("/notification-preferences/", s.admin(key), map[string]any{"event_type": "build.completed", "channel_id": apiCh["id"]})
 		if r.status != http.StatusCreated {
 			t.Fatalf("preference: %d %s", r.status, r.body)
 		}
-		if r2 := s.post("/notification-preferences/", key, map[string]any{"event_type": "build.completed", "channel_id": apiCh["id"]}); r2.status != 409 {
+		if r2 := s.post("/notification-preferences/", s.admin(key), map[string]any{"event_type": "build.completed", "channel_id": apiCh["id"]}); r2.status != 409 {
 			t.Errorf("duplicate preference: %d", r2.status)
 		}
 		mustOK(t, s.post("/build-events/", key, build("api-core", "2", "completed")))
@@ -195,7 +195,7 @@ func TestFiltersAndPreferences(t *testing.T) {
 		if len(prefs) != 3 {
 			t.Errorf("%d preferences, want 3", len(prefs))
 		}
-		if r := s.do(http.MethodDelete, "/notification-preferences/"+r.json(t)["id"].(string), key, nil); r.status != 204 {
+		if r := s.do(http.MethodDelete, "/notification-preferences/"+r.json(t)["id"].(string), s.admin(key), nil); r.status != 204 {
 			t.Errorf("delete preference: %d", r.status)
 		}
 		mustOK(t, s.post("/build-events/", key, build("api-core", "3", "completed")))
@@ -235,20 +235,20 @@ func TestChannelValidationAndSecrets(t *testing.T) {
 		{map[string]any{"kind": "webhook", "name": "x", "url": "https://e.com", "events": []string{"build.failed"}, "retry_schedule": []string{"soon"}}, "Field 'retry_schedule' has an invalid delay 'soon'"},
 		{map[string]any{"kind": "webhook", "name": "x", "url": "https://e.com", "events": []string{"build.failed"}, "colour": "red"}, "Unknown field \"colour\""},
 	} {
-		r := s.post("/notification-channels/", key, tc.body)
+		r := s.post("/notification-channels/", s.admin(key), tc.body)
 		if r.status != 400 || !strings.HasPrefix(r.detail(t), tc.detail) {
 			t.Errorf("%v: %d %s", tc.body, r.status, r.body)
 		}
 	}
 	// Slack URLs are secrets: masked in every answer.
-	sl := channel(t, s, key, map[string]any{"kind": "slack", "name": "#deploys", "url": "https://hooks.slack.com/services/T0/B0/abcdefSECRET1234",
+	sl := channel(t, s, s.admin(key), map[string]any{"kind": "slack", "name": "#deploys", "url": "https://hooks.slack.com/services/T0/B0/abcdefSECRET1234",
 		"events": []string{"deployment.failed"}})
 	all := string(s.get("/notification-channels/", key).body) + string(s.get("/notification-channels/"+sl["id"].(string), key).body)
 	if strings.Contains(all, "abcdefSECRET") || !strings.Contains(all, "https://hooks.slack.com/…1234") {
 		t.Errorf("Slack URL not masked: %s", all)
 	}
 	// standard-webhooks without a secret: one is generated and shown once.
-	sw := channel(t, s, key, map[string]any{"kind": "webhook", "name": "sw", "url": "https://e.com/h", "signature_scheme": "standard-webhooks",
+	sw := channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "sw", "url": "https://e.com/h", "signature_scheme": "standard-webhooks",
 		"events": []string{"deployment.completed"}})
 	if sec, _ := sw["secret"].(string); !strings.HasPrefix(sec, "whsec_") {
 		t.Errorf("no generated secret: %v", sw)
@@ -257,11 +257,11 @@ func TestChannelValidationAndSecrets(t *testing.T) {
 		t.Error("secret shown again")
 	}
 	// PATCH keeps what it does not name; switching back on clears the reason.
-	p := s.do(http.MethodPatch, "/notification-channels/"+sl["id"].(string), key, map[string]any{"enabled": false, "name": "#alerts"})
+	p := s.do(http.MethodPatch, "/notification-channels/"+sl["id"].(string), s.admin(key), map[string]any{"enabled": false, "name": "#alerts"})
 	if pm := p.json(t); p.status != 200 || pm["enabled"] != false || pm["name"] != "#alerts" || !strings.Contains(pm["url"].(string), "…1234") {
 		t.Errorf("patch: %d %s", p.status, p.body)
 	}
-	if r := s.do(http.MethodDelete, "/notification-channels/"+sl["id"].(string), key, nil); r.status != 204 {
+	if r := s.do(http.MethodDelete, "/notification-channels/"+sl["id"].(string), s.admin(key), nil); r.status != 204 {
 		t.Errorf("delete: %d", r.status)
 	}
 	if r := s.get("/notification-channels/"+sl["id"].(string), key); r.status != 404 {
@@ -291,7 +291,7 @@ func TestSSRFRefusedWithoutFlag(t *testing.T) {
 	s := &server{t: t, app: a, url: a.URL()}
 	key := s.org("acme")
 	for _, u := range []string{"http://127.0.0.1:9/x", "http://localhost/x", "http://10.0.0.1/x", "http://169.254.169.254/latest/meta-data", "http://[::1]/x"} {
-		r := s.post("/notification-channels/", key, map[string]any{"kind": "webhook", "name": "x", "url": u, "events": []string{"build.failed"}})
+		r := s.post("/notification-channels/", s.admin(key), map[string]any{"kind": "webhook", "name": "x", "url": u, "events": []string{"build.failed"}})
 		if r.status != 400 || !strings.Contains(r.detail(t), "--allow-private-targets") {
 			t.Errorf("%s: %d %s", u, r.status, r.body)
 		}
@@ -304,14 +304,14 @@ func TestTestButtonAndRedeliver(t *testing.T) {
 		s := start(t, db)
 		key := s.org("acme")
 		rcv := newReceiver(t, 400)
-		ch := channel(t, s, key, map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.completed"}})
-		tr := mustOK(t, s.post("/notification-channels/"+ch["id"].(string)+"/test", key, nil))
+		ch := channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.completed"}})
+		tr := mustOK(t, s.post("/notification-channels/"+ch["id"].(string)+"/test", s.admin(key), nil))
 		rcv.next(t)
 		at := tr["attempt"].(map[string]any)
 		if tr["ok"] != false || at["status_code"] != float64(400) || at["response_body"] != "answer 400" {
 			t.Errorf("test result: %v", tr)
 		}
-		tr = mustOK(t, s.post("/notification-channels/"+ch["id"].(string)+"/test", key, nil))
+		tr = mustOK(t, s.post("/notification-channels/"+ch["id"].(string)+"/test", s.admin(key), nil))
 		if h := rcv.next(t); !strings.Contains(string(h.body), `"product_name":"shiplog-test"`) || tr["ok"] != true {
 			t.Errorf("second test: %v / %s", tr, h.body)
 		}
@@ -325,7 +325,7 @@ func TestTestButtonAndRedeliver(t *testing.T) {
 		if len(d["attempts"].([]any)) != 1 {
 			t.Errorf("4xx retried: %v", d["attempts"])
 		}
-		if r := s.post("/deliveries/"+id+"/redeliver", key, nil); r.status != http.StatusAccepted {
+		if r := s.post("/deliveries/"+id+"/redeliver", s.admin(key), nil); r.status != http.StatusAccepted {
 			t.Fatalf("redeliver: %d %s", r.status, r.body)
 		}
 		if got := rcv.next(t).header.Get("Webhook-Id"); got != id {
@@ -346,8 +346,8 @@ func TestTestButtonAndRedeliver(t *testing.T) {
 		if got["enabled"] != false || !strings.Contains(got["disabled_reason"].(string), "410") {
 			t.Errorf("410 did not disable the channel: %v", got)
 		}
-		mustOK(t, s.do(http.MethodPatch, "/notification-channels/"+ch["id"].(string), key, map[string]any{"enabled": true}))
-		rec := s.post("/notification-channels/"+ch["id"].(string)+"/recover", key, map[string]any{"since": "2000-01-01T00:00:00Z"})
+		mustOK(t, s.do(http.MethodPatch, "/notification-channels/"+ch["id"].(string), s.admin(key), map[string]any{"enabled": true}))
+		rec := s.post("/notification-channels/"+ch["id"].(string)+"/recover", s.admin(key), map[string]any{"since": "2000-01-01T00:00:00Z"})
 		if rec.status != 202 || rec.json(t)["requeued"] != float64(1) {
 			t.Fatalf("recover: %d %s", rec.status, rec.body)
 		}

@@ -77,9 +77,9 @@ func TestMetrics(t *testing.T) {
 		key := s.org("acme-metrics")
 		fast := newReceiver(t, http.StatusServiceUnavailable) // one 503, then 200s
 		slow := newReceiver(t, 503, 503, 503)                 // 503s; its next attempt is an hour away
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "fast", "url": fast.URL,
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "fast", "url": fast.URL,
 			"events": []string{"deployment.completed"}, "retry_schedule": []string{"1s"}})
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "slow", "url": slow.URL,
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "slow", "url": slow.URL,
 			"events": []string{"build.completed"}, "retry_schedule": []string{"1h"}})
 
 		mustOK(t, s.post("/deployment-events/", key, dep("web", "1", "production", "success"), "Idempotency-Key", "run-1"))

@@ -39,7 +39,7 @@ func TestPreflightRules(t *testing.T) {
 		qa := s.user("acme", "qa@example.com", "Quinn", "qa")
 		dev := s.user("acme", "dev@example.com", "Dee", "developer")
 		rcv := newReceiver(t)
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.preflight_failed"}})
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.preflight_failed"}})
 
 		// Rules are managed by people with the right roles, and validated.
 		flow := map[string]any{"name": "Staging first", "rule_type": "flow", "product_names": []string{"api"},
@@ -133,11 +133,16 @@ func TestPreflightRules(t *testing.T) {
 			t.Errorf("no retry_after: %v", fd)
 		}
 		rc(t, rcv)
-		// skip_preflight_checks: honoured by default (the org's policy: TestSkipPreflightPolicy).
+		// skip_preflight_checks: honoured by default (the permission table's
+		// field entry, then the org's setting: TestSkipPreflightPolicy).
 		skip := dep("web", "5", "production", "started", "skip_preflight_checks", true)
 		sk := mustOK(t, s.post("/deployment-events/", admin, skip))
 		if sk["preflight_status"] != "skipped" {
 			t.Errorf("skipped: %v", sk)
+		}
+		mustOK(t, s.post("/deployment-events/", admin, dep("web", "5", "production", "aborted")))
+		if sk := mustOK(t, s.post("/deployment-events/", key, dep("web", "5b", "production", "started", "skip_preflight_checks", true))); sk["preflight_status"] != "skipped" {
+			t.Errorf("skipped with the org key: %v", sk)
 		}
 		// Completed events are not judged (the run already happened).
 		mustOK(t, s.post("/deployment-events/", key, dep("web", "6", "production", "success")))

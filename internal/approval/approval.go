@@ -141,21 +141,11 @@ func (s *Service) emit(ctx context.Context, tx store.Tx, out *[]*shiplog.Deliver
 	return err
 }
 
-// mayRequest lets org API keys (agents, pipelines: the seed's "created by a
-// human or agent") create and activate DRs, and people whose roles manage
-// them. Deciding slots stays a person's act (Decide).
-func mayRequest(p *auth.Principal, what string) error {
-	if p.User == nil {
-		return nil
-	}
-	return p.Require(what, shiplog.CanManageDRs)
-}
-
 // CreateDR stores a draft DR and emits dr.created.
 func (s *Service) CreateDR(ctx context.Context, p *auth.Principal, in *DRInput) (*shiplog.DeploymentRequest, error) {
-	if err := mayRequest(p, "Creating a deployment request"); err != nil {
-		return nil, err
-	}
+	// Who may create requests at all (people who manage them, and org API
+	// keys: the seed's "created by a human or agent") is the API's
+	// permission table.
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
@@ -205,19 +195,13 @@ var actionEvents = map[shiplog.DRAction]shiplog.EventType{
 // once the second sees what the first did: two transitions out of one
 // state never both succeed (docs/governance.md, race semantics).
 func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, a shiplog.DRAction) (*shiplog.DeploymentRequest, error) {
-	var err error
-	if a == shiplog.DRActivate {
-		err = mayRequest(p, "Changing a deployment request")
-	} else {
-		err = p.Require("Changing a deployment request", shiplog.CanManageDRs)
-	}
-	if err != nil {
-		return nil, err
-	}
 	var d *shiplog.DeploymentRequest
-	err = s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
+	err := s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
 		var err error
 		if d, err = tx.DRGetForUpdate(ctx, p.OrgID, id); err != nil {
+			return err
+		}
+		if err := mayMove(p, d); err != nil {
 			return err
 		}
 		next, ok := d.Status.Transition(a)
@@ -258,6 +242,25 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, 
 		return nil
 	})
 	return d, err
+}
+
+// mayMove: the permission table lets CanManageDRs (and org API keys, to
+// activate) move requests at all; besides CanManageAnyDR, people move only
+// the requests they created, and org API keys only those an org API key
+// created (an agent's own, never a person's draft).
+func mayMove(p *auth.Principal, d *shiplog.DeploymentRequest) error {
+	if p.User == nil {
+		if d.CreatedByKey != nil {
+			return nil
+		}
+		return shiplog.Errorf(shiplog.EFORBIDDEN, "An org API key moves only the deployment requests an API key created; "+
+			"this one is %s's", d.CreatedByName)
+	}
+	if shiplog.HasRole(p.User.Roles, shiplog.CanManageAnyDR...) || (d.CreatedBy != nil && *d.CreatedBy == p.User.ID) {
+		return nil
+	}
+	return shiplog.Errorf(shiplog.EFORBIDDEN, "Only its creator (%s) or one of the roles %s may change this deployment request",
+		d.CreatedByName, strings.Join(shiplog.CanManageAnyDR, ", "))
 }
 
 // commit writes d's new state as a compare-and-set against what was read.

@@ -71,25 +71,32 @@ func CreateKey(ctx context.Context, tx store.Tx, org *shiplog.Org, name string, 
 	return k, "sk_" + org.Name + "_" + k.KeyID + "_" + secret, nil
 }
 
+// Credential is how a request proved who it acts for. The permission table
+// (httpapi) says which credentials may call each operation.
+type Credential string
+
+const (
+	// CredAPIKey is an org API key (sk_…): automation, no person, no roles.
+	CredAPIKey Credential = "api_key"
+	// CredToken is a person's personal access token (pat_…).
+	CredToken Credential = "pat"
+	// CredSession is a person signed in to the console, whose pages call the
+	// API in-process.
+	CredSession Credential = "session"
+)
+
+// Credentials lists every kind, in the order the permission table shows them.
+var Credentials = []Credential{CredAPIKey, CredToken, CredSession}
+
 // Principal is who a request acts for: an org API key (automation) or a
-// person's personal access token (User set).
+// person (User set) through a personal access token or a console session.
 type Principal struct {
 	OrgID   string
 	OrgName string
 	KeyID   string // the api_keys row id, for API keys
 	KeyName string
 	User    *shiplog.User // for personal access tokens and console sessions
-}
-
-// Require refuses principals that are not a person holding one of roles.
-func (p *Principal) Require(what string, roles []string) error {
-	if p.User == nil {
-		return shiplog.Errorf(shiplog.EFORBIDDEN, "%s needs a person: use a personal access token (pat_…), not an org API key", what)
-	}
-	if !shiplog.HasRole(p.User.Roles, roles...) {
-		return shiplog.Errorf(shiplog.EFORBIDDEN, "%s needs one of the roles %s", what, strings.Join(roles, ", "))
-	}
-	return nil
+	Via     Credential
 }
 
 // ErrInvalidKey is the one answer for every bad credential, so a caller
@@ -132,7 +139,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Principal, e
 		return nil, ErrInvalidKey
 	}
 	a.touch(k)
-	return &Principal{OrgID: k.OrgID, OrgName: k.OrgName, KeyID: k.ID, KeyName: p.KeyID}, nil
+	return &Principal{OrgID: k.OrgID, OrgName: k.OrgName, KeyID: k.ID, KeyName: p.KeyID, Via: CredAPIKey}, nil
 }
 
 func (a *Authenticator) touch(k *store.APIKeyAuth) {

@@ -103,7 +103,7 @@ func (a *Authenticator) verifyToken(ctx context.Context, tok string) (*Principal
 		return nil, err
 	}
 	a.touchToken(t)
-	return &Principal{OrgID: t.OrgID, OrgName: t.OrgName, User: u}, nil
+	return &Principal{OrgID: t.OrgID, OrgName: t.OrgName, User: u, Via: CredToken}, nil
 }
 
 func (a *Authenticator) touchToken(t *store.TokenAuth) {

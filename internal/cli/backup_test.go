@@ -19,6 +19,20 @@ import (
 )
 
 // api calls the server and decodes a JSON answer.
+// ownerToken adds an owner to org with the CLI and returns their personal
+// token: channels are changed by people, not with the org key.
+func ownerToken(t *testing.T, db, org string) string {
+	t.Helper()
+	if code, out, errs := run(t, "user", "create", "--org", org, "--email", "root@"+org+".test", "--name", "Root", "--role", "owner", "--db", db); code != 0 {
+		t.Fatalf("user create: %d %s %s", code, out, errs)
+	}
+	code, out, errs := run(t, "token", "create", "--org", org, "--email", "root@"+org+".test", "--db", db)
+	if code != 0 {
+		t.Fatalf("token create: %d %s %s", code, out, errs)
+	}
+	return lastLine(out)
+}
+
 func api(t *testing.T, method, url, key, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
@@ -65,10 +79,11 @@ func TestBackupWhileServing(t *testing.T) {
 	db := "sqlite://" + live
 	_, out, _ := run(t, "org", "create", "acme", "--db", db)
 	key := lastLine(out)
+	owner := ownerToken(t, db, "acme")
 	// No --secret-key: the server keeps its key in live.db.key.
 	c := serve(t, db, "--allow-private-targets")
 	rcv := newHook(t)
-	code, ch := api(t, http.MethodPost, c.url+"/notification-channels/", key, `{"kind":"webhook","name":"w","url":"`+rcv.URL+
+	code, ch := api(t, http.MethodPost, c.url+"/notification-channels/", owner, `{"kind":"webhook","name":"w","url":"`+rcv.URL+
 		`","signature_scheme":"standard-webhooks","events":["deployment.failed"]}`)
 	secret, _ := ch["secret"].(string)
 	if code != http.StatusCreated || !strings.HasPrefix(secret, "whsec_") {
@@ -132,7 +147,7 @@ func TestBackupWhileServing(t *testing.T) {
 	if code, _ := api(t, http.MethodGet, c2.url+"/notification-channels/", key, ""); code != 200 {
 		t.Errorf("list channels on the copy: %d", code)
 	}
-	code, tr := api(t, http.MethodPost, c2.url+"/notification-channels/"+chID+"/test", key, "")
+	code, tr := api(t, http.MethodPost, c2.url+"/notification-channels/"+chID+"/test", owner, "")
 	if code != 200 || tr["ok"] != true {
 		t.Fatalf("test send from the copy: %d %v", code, tr)
 	}
@@ -152,7 +167,7 @@ func TestBackupWhileServing(t *testing.T) {
 	}
 	c3 := serve(t, "sqlite://"+bare, "--allow-private-targets")
 	// (It answers 500 today: the wrong-key error is not mapped to a status.)
-	if code, tr := api(t, http.MethodPost, c3.url+"/notification-channels/"+chID+"/test", key, ""); code == 200 {
+	if code, tr := api(t, http.MethodPost, c3.url+"/notification-channels/"+chID+"/test", owner, ""); code == 200 {
 		t.Errorf("a copy without its key answered a test send: %v", tr)
 	}
 }

@@ -39,10 +39,11 @@ func TestCrashMidDeliveryIsDeliveredAfterRestart(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "s.db")
 	_, out, _ := run(t, "org", "create", "acme", "--db", db)
 	key := lastLine(out)
+	owner := ownerToken(t, db, "acme")
 	c := serve(t, db, "--allow-private-targets", "--delivery-lease", "2s")
 	req, _ := http.NewRequest(http.MethodPost, c.url+"/notification-channels/", strings.NewReader(
 		`{"kind":"webhook","name":"w","url":"`+rcv.URL+`","events":["deployment.completed"]}`))
-	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Authorization", "Bearer "+owner)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil || res.StatusCode != 201 {
 		t.Fatalf("create channel: %v %v", res, err)

@@ -44,6 +44,12 @@ func (s *Server) postDeploymentEvent(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	// The flag means something on started only: pending is not judged.
+	if ev.SkipPreflightChecks && ev.Status == shiplog.StatusStarted {
+		if err := s.authorizeField(r, http.MethodPost, "/deployment-events/", "skip_preflight_checks"); err != nil {
+			return err
+		}
+	}
 	p := principal(r)
 	res, err := s.Ingest.RecordDeployment(r.Context(), p.OrgID, ev, key, p.Credential())
 	if err != nil {

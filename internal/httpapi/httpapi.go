@@ -64,16 +64,21 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) Handlers() (network, inProcess http.Handler) {
 	mux := http.NewServeMux()
 	s.routes = nil
+	// Every route is guarded by its permission entry (permissions.go); a
+	// route without one panics here, at startup and in every test.
 	handle := func(pattern string, h handlerFunc) {
+		a := mustAccess(pattern)
+		if !a.Public {
+			h = s.authenticate(s.authorize(a, h))
+		}
 		s.routes = append(s.routes, pattern)
 		mux.Handle(pattern, s.wrap(h))
 	}
-	authed := func(pattern string, h handlerFunc) { handle(pattern, s.authenticate(h)) }
 	// Both spellings of each collection path: curl does not follow the
 	// redirect ServeMux would send for a missing trailing slash on a POST.
 	both := func(method, path string, h handlerFunc) {
-		authed(method+" "+path+"/{$}", h)
-		authed(method+" "+path, h)
+		handle(method+" "+path+"/{$}", h)
+		handle(method+" "+path, h)
 	}
 
 	handle("GET /healthz", s.health)
@@ -87,55 +92,55 @@ func (s *Server) Handlers() (network, inProcess http.Handler) {
 	both("POST", "/version-events", s.postBuildEvent) // legacy alias
 	both("GET", "/products", s.listProducts)
 	both("GET", "/environments", s.listEnvironments)
-	authed("GET /environments/{id}", s.getEnvironment)
-	authed("PATCH /environments/{id}", s.patchEnvironment)
+	handle("GET /environments/{id}", s.getEnvironment)
+	handle("PATCH /environments/{id}", s.patchEnvironment)
 	both("GET", "/versions", s.listVersions)
-	authed("GET /versions/{id}", s.getVersion)
+	handle("GET /versions/{id}", s.getVersion)
 	both("GET", "/deployments", s.listDeployments)
-	authed("GET /deployments/{id}", s.getDeployment)
-	authed("POST /deployments/{id}/abort", s.abortDeployment) // settings.go
+	handle("GET /deployments/{id}", s.getDeployment)
+	handle("POST /deployments/{id}/abort", s.abortDeployment) // settings.go
 	both("GET", "/builds", s.listBuilds)
-	authed("GET /builds/{id}", s.getBuild)
+	handle("GET /builds/{id}", s.getBuild)
 	both("GET", "/status", s.status)
 
 	both("POST", "/notification-channels", s.createChannel)
 	both("GET", "/notification-channels", s.listChannels)
-	authed("GET /notification-channels/{id}", s.getChannel)
-	authed("PATCH /notification-channels/{id}", s.patchChannel)
-	authed("DELETE /notification-channels/{id}", s.deleteChannel)
-	authed("GET /notification-channels/{id}/deliveries", s.listDeliveries)
-	authed("POST /notification-channels/{id}/recover", s.recoverChannel)
-	authed("POST /notification-channels/{id}/test", s.testChannel)
+	handle("GET /notification-channels/{id}", s.getChannel)
+	handle("PATCH /notification-channels/{id}", s.patchChannel)
+	handle("DELETE /notification-channels/{id}", s.deleteChannel)
+	handle("GET /notification-channels/{id}/deliveries", s.listDeliveries)
+	handle("POST /notification-channels/{id}/recover", s.recoverChannel)
+	handle("POST /notification-channels/{id}/test", s.testChannel)
 	both("POST", "/notification-preferences", s.createPreference)
 	both("GET", "/notification-preferences", s.listPreferences)
-	authed("DELETE /notification-preferences/{id}", s.deletePreference)
-	authed("GET /deliveries/{id}", s.getDelivery)
-	authed("POST /deliveries/{id}/redeliver", s.redeliver)
+	handle("DELETE /notification-preferences/{id}", s.deletePreference)
+	handle("GET /deliveries/{id}", s.getDelivery)
+	handle("POST /deliveries/{id}/redeliver", s.redeliver)
 
 	both("GET", "/users", s.listUsers)
 	both("POST", "/users", s.createUser)
-	authed("PATCH /users/{id}", s.patchUser)
+	handle("PATCH /users/{id}", s.patchUser)
 	both("POST", "/deployment-requests", s.createDR)
 	both("GET", "/deployment-requests", s.listDRs)
-	authed("GET /deployment-requests/{id}", s.getDR)
+	handle("GET /deployment-requests/{id}", s.getDR)
 	for _, a := range []shiplog.DRAction{shiplog.DRActivate, shiplog.DRDeactivate, shiplog.DRComplete, shiplog.DRCancel} {
-		authed("POST /deployment-requests/{id}/"+string(a), s.transitionDR(a))
+		handle("POST /deployment-requests/{id}/"+string(a), s.transitionDR(a))
 	}
-	authed("POST /deployment-requests/{id}/slots/{slot_id}/approve", s.decideSlot(true))
-	authed("POST /deployment-requests/{id}/slots/{slot_id}/reject", s.decideSlot(false))
-	authed("POST /versions/{product}/{version}/approvals", s.approveVersion)
-	authed("GET /versions/{product}/{version}/approvals", s.listVersionApprovals)
+	handle("POST /deployment-requests/{id}/slots/{slot_id}/approve", s.decideSlot(true))
+	handle("POST /deployment-requests/{id}/slots/{slot_id}/reject", s.decideSlot(false))
+	handle("POST /versions/{product}/{version}/approvals", s.approveVersion)
+	handle("GET /versions/{product}/{version}/approvals", s.listVersionApprovals)
 	both("POST", "/deployment-rules", s.createRule)
 	both("GET", "/deployment-rules", s.listRules)
-	authed("GET /deployment-rules/{id}", s.getRule)
-	authed("PATCH /deployment-rules/{id}", s.patchRule)
-	authed("DELETE /deployment-rules/{id}", s.deleteRule)
+	handle("GET /deployment-rules/{id}", s.getRule)
+	handle("PATCH /deployment-rules/{id}", s.patchRule)
+	handle("DELETE /deployment-rules/{id}", s.deleteRule)
 	both("POST", "/preflight", s.preflight)
 	// DORA metrics (docs/dora.md).
 	both("GET", "/metrics/dora", s.doraMetrics)
 	both("GET", "/api-keys", s.listAPIKeys) // apikeys.go
 	both("POST", "/api-keys", s.createAPIKey)
-	authed("DELETE /api-keys/{id}", s.revokeAPIKey)
+	handle("DELETE /api-keys/{id}", s.revokeAPIKey)
 	both("GET", "/events/stream", s.streamEvents)
 	both("GET", "/org-settings", s.getOrgSettings) // settings.go
 	both("PATCH", "/org-settings", s.patchOrgSettings)
@@ -179,7 +184,11 @@ func (s *Server) wrap(h handlerFunc) http.Handler {
 func (s *Server) authenticate(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if p, ok := r.Context().Value(inProcessKey{}).(*auth.Principal); ok && p != nil {
-			return h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+			// Only the console calls in-process: whatever the caller set,
+			// the permission table judges it as a console session.
+			cp := *p
+			cp.Via = auth.CredSession
+			return h(w, r.WithContext(context.WithValue(r.Context(), principalKey, &cp)))
 		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {

@@ -149,7 +149,17 @@ func buildOpenAPI() *openapi.Document {
 		if item[m] != nil {
 			panic(fmt.Sprintf("openapi: %s %s documented twice", op.method, op.path))
 		}
-		item[m] = op.operation(reqID)
+		o := op.operation(reqID)
+		if a := mustAccess(op.method + " " + op.path); !a.Public {
+			o.Permission = &openapi.Permission{Roles: a.Roles, Note: a.Note}
+			for _, c := range a.Creds {
+				o.Permission.Credentials = append(o.Permission.Credentials, string(c))
+			}
+			if len(a.Roles) < len(shiplog.Roles) || len(a.Creds) < len(anyCred) {
+				o.Responses["403"] = &openapi.Response{Ref: errorRef + errorResponses[403].name}
+			}
+		}
+		item[m] = o
 	}
 	doc.Components.Schemas = ref.Schemas
 	return doc
@@ -293,8 +303,8 @@ func newReflector() *openapi.Reflector {
 	r.Fields = map[string]openapi.Field{
 		"DeploymentEventRequest.status":         {Description: deployWords, Example: "success"},
 		"DeploymentEventRequest.extra_metadata": metadata,
-		"DeploymentEventRequest.skip_preflight_checks": {Description: "Deprecated. Needs an admin's personal access token; " +
-			"prefer setting the blocking rule to report_only."},
+		"DeploymentEventRequest.skip_preflight_checks": {Description: "The org's rules do not judge this event. Org API keys " +
+			"and owners or admins may send it (the permission table in docs/governance.md); others get 403."},
 		"DeploymentEventRequest.invoke_id":    {Description: "The CI run's id: later events with it update the same deployment."},
 		"DeploymentEventRequest.product_name": {Example: "checkout-api"},
 		"DeploymentEventRequest.version":      {Example: "1.4.2"},

@@ -203,23 +203,23 @@ func operations(ref *openapi.Reflector) []apiOp {
 			errs: []int{404, 409}},
 
 		// Governance.
-		{method: "GET", path: "/users/", id: "listUsers", tag: "governance", summary: "List users (admins)",
+		{method: "GET", path: "/users/", id: "listUsers", tag: "governance", summary: "List users",
 			out: list(resp(reflect.TypeFor[shiplog.User]()), false), errs: []int{403}},
-		{method: "POST", path: "/users/", id: "createUser", tag: "governance", summary: "Add a user (admins)",
+		{method: "POST", path: "/users/", id: "createUser", tag: "governance", summary: "Add a user",
 			desc: "email and roles are required.", body: req(reflect.TypeFor[apiv1.UserInput]()), status: 201,
 			out: resp(reflect.TypeFor[shiplog.User]()), errs: []int{400, 403, 409, 413}},
-		{method: "PATCH", path: "/users/{id}", id: "patchUser", tag: "governance", summary: "Change a user's name or roles (admins)",
+		{method: "PATCH", path: "/users/{id}", id: "patchUser", tag: "governance", summary: "Change a user's name or roles",
 			desc:   "Only name and roles may be given. Nobody changes their own roles; the last admin stays an admin (409).",
 			params: []*openapi.Parameter{id("id", "The user's id.")}, body: req(reflect.TypeFor[apiv1.UserInput]()),
 			out: resp(reflect.TypeFor[shiplog.User]()), errs: []int{400, 403, 404, 409, 413}},
-		{method: "GET", path: "/api-keys/", id: "listAPIKeys", tag: "governance", summary: "List the org's API keys (owners, admins)",
+		{method: "GET", path: "/api-keys/", id: "listAPIKeys", tag: "governance", summary: "List the org's API keys",
 			desc: "Key ids, names, hints (last characters), created, last used and revoked times; never a secret.",
 			out:  list(resp(reflect.TypeFor[apiv1.APIKey]()), false), errs: []int{403}},
-		{method: "POST", path: "/api-keys/", id: "createAPIKey", tag: "governance", summary: "Create an API key (owners, admins)",
+		{method: "POST", path: "/api-keys/", id: "createAPIKey", tag: "governance", summary: "Create an API key",
 			desc: "The answer carries the full key (sk_<org>_<key_id>_<secret>) this once; it is stored only as a hash.",
 			body: req(reflect.TypeFor[apiv1.APIKeyInput]()), status: 201,
 			out: resp(reflect.TypeFor[apiv1.APIKey]()), errs: []int{400, 403, 413}},
-		{method: "DELETE", path: "/api-keys/{id}", id: "revokeAPIKey", tag: "governance", summary: "Revoke an API key (owners, admins)",
+		{method: "DELETE", path: "/api-keys/{id}", id: "revokeAPIKey", tag: "governance", summary: "Revoke an API key",
 			desc:   "By key id (k2) or row id. Requests with the key are refused from then on.",
 			params: []*openapi.Parameter{id("id", "The key id (k1, k2, …) or the key's row id.")},
 			out:    resp(reflect.TypeFor[apiv1.APIKey]()), errs: []int{403, 404}},
@@ -248,7 +248,7 @@ func operations(ref *openapi.Reflector) []apiOp {
 	}
 	for _, d := range []struct{ verb, what string }{{"approve", "Approve"}, {"reject", "Reject"}} {
 		ops = append(ops, apiOp{method: "POST", path: "/deployment-requests/{id}/slots/{slot_id}/" + d.verb,
-			id: d.verb + "Slot", tag: "governance", summary: d.what + " an approval slot (personal access token)",
+			id: d.verb + "Slot", tag: "governance", summary: d.what + " an approval slot",
 			desc:   "Needs a role that may fill the slot's approval type (docs/governance.md). The body is optional.",
 			params: []*openapi.Parameter{drID, id("slot_id", "The slot's id.")},
 			body:   req(reflect.TypeFor[apiv1.DecisionInput]()), bodyOptional: true, out: dr,
@@ -256,7 +256,7 @@ func operations(ref *openapi.Reflector) []apiOp {
 	}
 	ops = append(ops, []apiOp{
 		{method: "POST", path: "/versions/{product}/{version}/approvals", id: "approveVersion", tag: "governance",
-			summary: "Sign off a version (personal access token)",
+			summary: "Sign off a version",
 			params:  []*openapi.Parameter{product, version}, body: req(reflect.TypeFor[apiv1.VersionApprovalInput]()), status: 201,
 			out: resp(reflect.TypeFor[shiplog.VersionApproval]()), errs: []int{400, 403, 404, 413}},
 		{method: "GET", path: "/versions/{product}/{version}/approvals", id: "listVersionApprovals", tag: "governance",

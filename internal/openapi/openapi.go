@@ -65,6 +65,16 @@ type Operation struct {
 	// the operation needs no authentication.
 	Security   *[]Requirement `json:"security,omitempty"`
 	Deprecated bool           `json:"deprecated,omitempty"`
+	// Permission (x-permission) says who may call the operation.
+	Permission *Permission `json:"x-permission,omitempty"`
+}
+
+// Permission is an operation's entry in the server's permission table:
+// the credential kinds that may call it and, for people, the roles.
+type Permission struct {
+	Credentials []string `json:"credentials"`
+	Roles       []string `json:"roles"`
+	Note        string   `json:"note,omitempty"`
 }
 
 // Parameter is a path, query or header parameter.

@@ -49,6 +49,9 @@ type server struct {
 	url    string
 	org    *shiplog.Org
 	apiKey string
+	// ownerToken is a personal token of an owner, made on first use: the
+	// API takes channel changes from people only.
+	ownerToken string
 }
 
 type tlog struct{ t *testing.T }
@@ -62,8 +65,14 @@ func (l tlog) Write(p []byte) (int, error) {
 // start runs a server on SQLite with an org "acme" and an API key.
 func start(t *testing.T) *server {
 	t.Helper()
+	return startDB(t, "sqlite://"+filepath.Join(t.TempDir(), "shiplog.db"))
+}
+
+// startDB is start on the database dbURL names.
+func startDB(t *testing.T, dbURL string) *server {
+	t.Helper()
 	cfg := app.Config{
-		DB:   "sqlite://" + filepath.Join(t.TempDir(), "shiplog.db"),
+		DB:   dbURL,
 		Addr: "127.0.0.1:0", SecretKey: testKey, AllowPrivateTargets: true,
 		DeliveryPollInterval: 50 * time.Millisecond,
 		Log:                  slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -118,16 +127,21 @@ func (s *server) user(email, password string, roles ...string) *shiplog.User {
 	return u
 }
 
-// api calls the REST API with the org's key and decodes the answer.
+// api calls the REST API and decodes the answer: events with the org's
+// key, as a pipeline would, everything else as an owner.
 func (s *server) api(method, path string, in, out any) int {
 	s.t.Helper()
+	bearer := s.apiKey
+	if !strings.HasSuffix(path, "-events/") {
+		bearer = s.owner()
+	}
 	var body io.Reader
 	if in != nil {
 		b, _ := json.Marshal(in)
 		body = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequestWithContext(s.t.Context(), method, s.url+path, body)
-	req.Header.Set("Authorization", "Bearer "+s.apiKey)
+	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -144,6 +158,31 @@ func (s *server) api(method, path string, in, out any) int {
 		s.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, raw)
 	}
 	return res.StatusCode
+}
+
+// owner returns the personal token of an owner "root@acme.test", made on
+// first use.
+func (s *server) owner() string {
+	s.t.Helper()
+	if s.ownerToken == "" {
+		s.ownerToken = s.token(s.user("root@acme.test", "", shiplog.RoleOwner))
+	}
+	return s.ownerToken
+}
+
+// token makes a personal access token for u.
+func (s *server) token(u *shiplog.User) string {
+	s.t.Helper()
+	var tok string
+	err := s.app.Store.Write(s.t.Context(), func(ctx context.Context, tx store.Tx) error {
+		var err error
+		tok, err = auth.CreateToken(ctx, tx, u, "test", time.Now())
+		return err
+	})
+	if err != nil {
+		s.t.Fatalf("token: %v", err)
+	}
+	return tok
 }
 
 // deploy posts a deployment event.

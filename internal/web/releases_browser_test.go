@@ -108,7 +108,7 @@ func TestBrowserApproveDeploymentRequest(t *testing.T) {
 			body: new URLSearchParams({csrf_token: csrf, decision: "approve", comments: "forged"})});
 		return {status: r.status, body: await r.text()};
 	})()`, chromedp.EvalAwaitPromise))
-	if err != nil || forged.Status != 403 || !strings.Contains(forged.Body, "Your roles (viewer) cannot fill a compliance approval") {
+	if err != nil || forged.Status != 403 || !strings.Contains(forged.Body, "Approving a slot needs one of the roles") {
 		t.Errorf("forged approval: %d %v\n%s", forged.Status, err, forged.Body)
 	}
 	var after shiplog.DeploymentRequest

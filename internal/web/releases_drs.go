@@ -31,7 +31,7 @@ type drListData struct {
 func (s *Server) drListPage(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Nav = "drs"
 	q := r.URL.Query()
-	d := drListData{Status: strings.TrimSpace(q.Get("status")), Statuses: drStatuses, CanCreate: v.Can(shiplog.CanManageDRs...)}
+	d := drListData{Status: strings.TrimSpace(q.Get("status")), Statuses: drStatuses, CanCreate: v.May(http.MethodPost, "/deployment-requests/")}
 	cursor := strings.TrimSpace(q.Get("cursor"))
 	link := func(cursor string) string {
 		q := url.Values{}
@@ -124,7 +124,7 @@ func (s *Server) drNewData(r *http.Request, v *view, f drForm) *drNewData {
 		f.Items = []shiplog.DRItem{{}}
 	}
 	d := &drNewData{Form: f, Envs: s.names(r, v, "/environments/"), Products: s.names(r, v, "/products/"),
-		Types: shiplog.ApprovalTypes, CanCreate: v.Can(shiplog.CanManageDRs...),
+		Types: shiplog.ApprovalTypes, CanCreate: v.May(http.MethodPost, "/deployment-requests/"),
 		Roles: strings.Join(shiplog.CanManageDRs, ", ")}
 	d.rows(false)
 	return d
@@ -232,7 +232,9 @@ func (s *Server) dr(r *http.Request, v *view) (*drData, error) {
 		return nil, err
 	}
 	d := &drData{DR: &dr, Open: dr.Status.Decidable(),
-		CanManage: v.Can(shiplog.CanManageDRs...), Managers: strings.Join(shiplog.CanManageDRs, ", ")}
+		Managers: "its creator (" + dr.CreatedByName + ") or one of the roles " + strings.Join(shiplog.CanManageAnyDR, ", ")}
+	d.CanManage = v.May(http.MethodPost, "/deployment-requests/{id}/cancel") &&
+		(shiplog.HasRole(v.User.Roles, shiplog.CanManageAnyDR...) || (dr.CreatedBy != nil && *dr.CreatedBy == v.User.ID))
 	for _, l := range dr.Links {
 		d.Links = append(d.Links, linkOf(l))
 	}

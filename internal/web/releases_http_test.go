@@ -134,7 +134,7 @@ func TestReleasePagesRefuse(t *testing.T) {
 	}
 	// ...and a forged sign-off is the API's 403, shown with the page.
 	st, _, body := vc.post(loc+"/approvals", url.Values{"approval_type": {"qa"}, "comments": {"looks fine"}})
-	if st != 403 || !strings.Contains(body, "Your roles (viewer) cannot sign off qa on a version") || !strings.Contains(body, "No sign-offs yet") {
+	if st != 403 || !strings.Contains(body, "Signing off a version needs one of the roles") || !strings.Contains(body, "No sign-offs yet") {
 		t.Errorf("viewer sign-off: %d\n%s", st, body)
 	}
 }
@@ -251,7 +251,7 @@ func TestDeploymentRequestForms(t *testing.T) {
 		text   string
 	}{
 		{"complete", dee, 409, "Cannot complete a deployment request that is draft"},
-		{"activate", s.relSignIn("vic@acme.test", pw), 403, "Changing a deployment request needs one of the roles"},
+		{"activate", s.relSignIn("vic@acme.test", pw), 403, "Activating a deployment request needs one of the roles"},
 		{"launch", dee, 404, "No console page at"},
 		{"activate", dee, 303, ""},
 		{"activate", dee, 409, "Cannot activate a deployment request that is in_progress"},

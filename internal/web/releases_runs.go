@@ -232,7 +232,8 @@ func (s *Server) deployment(r *http.Request, v *view) (runData, error) {
 	out := runData{Deployment: dep, Events: timeline(d.Events),
 		SCM: scmLinks(dep.ScmRepository, dep.ScmSHA, dep.ScmBranch), BuildURL: linkPtr(dep.BuildURL),
 		DeployURL: linkPtr(dep.DeployURL), Preflight: preflightOf(dep.PreflightStatus, dep.ExtraMetadata),
-		Metadata: metadata(dep.ExtraMetadata), Open: !dep.Status.Terminal(), CanAbort: v.Can(shiplog.CanDeploy...)}
+		Metadata: metadata(dep.ExtraMetadata), Open: !dep.Status.Terminal(),
+		CanAbort: v.May(http.MethodPost, "/deployments/{id}/abort")}
 	if dep.Status == shiplog.StatusStarted {
 		var set shiplog.OrgSettings
 		if err := s.call(r, v, http.MethodGet, "/org-settings/", nil, &set); err != nil {

@@ -70,7 +70,7 @@ func (s *Server) version(r *http.Request, v *view) (*versionData, error) {
 	}
 	ver := vd.Version
 	d := &versionData{Version: ver, Approvals: vd.Approvals, SCM: scmLinks(ver.ScmRepository, ver.ScmSHA, ver.ScmBranch),
-		DRScan: drScanLimit, CanRequest: v.Can(shiplog.CanManageDRs...),
+		DRScan: drScanLimit, CanRequest: v.May(http.MethodPost, "/deployment-requests/"),
 		NewDR: apiPath("/ui/deployment-requests/new", url.Values{"product": {ver.ProductName}, "version": {ver.Version}})}
 	q := url.Values{"product_name": {ver.ProductName}, "version": {ver.Version}}
 

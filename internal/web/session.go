@@ -14,6 +14,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/auth"
+	"github.com/shiplog/shiplog/internal/httpapi"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -36,9 +37,11 @@ type view struct {
 	Flash, Error string
 }
 
-// Can reports whether the signed-in user holds one of roles.
-func (v *view) Can(roles ...string) bool {
-	return v.User != nil && shiplog.HasRole(v.User.Roles, roles...)
+// May reports whether the API's permission table lets the signed-in user
+// call method path (as the OpenAPI document spells it). Pages use it only
+// to decide which buttons show; the API decides what happens.
+func (v *view) May(method, path string) bool {
+	return v.Principal != nil && httpapi.Allowed(v.Principal, method, path)
 }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, v *view) error
@@ -125,7 +128,7 @@ func (s *Server) session(r *http.Request) (*view, error) {
 			s.Log.WarnContext(ctx, "extend console session", "err", err)
 		}
 	}
-	p := &auth.Principal{OrgID: sess.OrgID, OrgName: sess.OrgName, User: u}
+	p := &auth.Principal{OrgID: sess.OrgID, OrgName: sess.OrgName, User: u, Via: auth.CredSession}
 	return &view{Principal: p, User: u, OrgName: sess.OrgName, CSRF: sess.CSRF}, nil
 }
 

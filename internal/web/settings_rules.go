@@ -271,7 +271,8 @@ func (s *Server) rules(r *http.Request, v *view) (rulesData, error) {
 	if err := s.call(r, v, http.MethodGet, "/deployment-rules/", nil, &list); err != nil {
 		return rulesData{}, err
 	}
-	d := rulesData{CanEdit: v.Can(shiplog.CanManageRules...), CanSet: v.Can(shiplog.CanManageUsers...), Policies: policyOptions}
+	d := rulesData{CanEdit: v.May(http.MethodPost, "/deployment-rules/"), CanSet: v.May(http.MethodPatch, "/org-settings/"),
+		Policies: policyOptions}
 	if err := s.call(r, v, http.MethodGet, "/org-settings/", nil, &d.Settings); err != nil {
 		return rulesData{}, err
 	}

@@ -122,5 +122,5 @@ func TestSettingsRules(t *testing.T) {
 		t.Errorf("developer's rule list: %d, offers Add rule: %v", res.StatusCode, strings.Contains(body, "Add rule"))
 	}
 	res, body = dev.post("/ui/settings/rules", form("Mine", "deployment_request_required", "enabled", "", "", `{"required_approval_types": ["qa"]}`))
-	wantPage(t, "developer adds", res, body, http.StatusForbidden, "Managing deployment rules needs one of the roles owner, admin, release_manager, sre")
+	wantPage(t, "developer adds", res, body, http.StatusForbidden, "Creating a deployment rule needs one of the roles owner, admin, release_manager, sre")
 }

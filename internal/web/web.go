@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/shiplog/shiplog"
@@ -39,8 +40,9 @@ type Server struct {
 	// ObserveHTTP receives each console request's record (metrics).
 	ObserveHTTP func(httpobs.Record)
 
-	pages   *pageSet
-	limiter *limiter
+	pages    *pageSet
+	limiter  *limiter
+	patterns []string // every pattern Handler registered, for Routes
 }
 
 // Defaults for sessions: a working day of inactivity, a month at most.
@@ -67,18 +69,27 @@ func (s *Server) Handler() http.Handler {
 	s.limiter = newLimiter(s.Clock)
 
 	mux := http.NewServeMux()
+	s.patterns = nil
+	handle := func(pattern string, h http.Handler) {
+		s.patterns = append(s.patterns, pattern)
+		mux.Handle(pattern, h)
+	}
 	static, _ := fs.Sub(assets, "static")
-	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", staticFiles(static)))
-	mux.Handle("GET /ui/sign-in", s.public(s.signInPage))
-	mux.Handle("POST /ui/sign-in", s.public(s.signIn))
-	mux.Handle("POST /ui/sign-out", s.signedIn(s.signOut))
+	handle("GET /ui/static/", http.StripPrefix("/ui/static/", staticFiles(static)))
+	handle("GET /ui/sign-in", s.public(s.signInPage))
+	handle("POST /ui/sign-in", s.public(s.signIn))
+	handle("POST /ui/sign-out", s.signedIn(s.signOut))
 
-	s.routes(func(pattern string, h pageFunc) { mux.Handle(pattern, s.signedIn(h)) })
+	s.routes(func(pattern string, h pageFunc) { handle(pattern, s.signedIn(h)) })
 	mux.Handle("/ui/", s.signedIn(func(w http.ResponseWriter, r *http.Request, v *view) error {
 		return notFound("No console page at " + r.URL.Path)
 	}))
 	return reqid.Middleware(httpobs.Middleware(securityHeaders(mux), httpobs.Options{Log: s.Log, Observe: s.ObserveHTTP}))
 }
+
+// Routes lists the patterns the last Handler call registered (the
+// permission walk finds every form through it).
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
 
 // routes registers the signed-in pages. Each area of the console adds its
 // own block here.

@@ -1,0 +1,4 @@
+package httpapi
+
+// MustAccess exposes route registration's table lookup to the tests.
+var MustAccess = mustAccess
