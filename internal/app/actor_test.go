@@ -29,10 +29,10 @@ func TestRunActorOnLaterEvents(t *testing.T) {
 		s := startWith(t, app.Config{DB: db, SMTPURL: relay.URL(), MailFrom: "shiplog@example.com"})
 		key := s.org("acme")
 		deps, builds := newReceiver(t), newReceiver(t)
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "d", "url": deps.URL, "events": []string{"deployment.completed"}})
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "b", "url": builds.URL, "events": []string{"build.started", "build.completed"}})
-		channel(t, s, key, map[string]any{"kind": "slack", "name": "#d", "url": slackSrv.URL + "/services/T/B/x", "events": []string{"deployment.completed"}})
-		channel(t, s, key, map[string]any{"kind": "email", "name": "m", "recipients": []string{"dl@example.com"}, "events": []string{"deployment.completed"}})
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "d", "url": deps.URL, "events": []string{"deployment.completed"}})
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "b", "url": builds.URL, "events": []string{"build.started", "build.completed"}})
+		channel(t, s, s.admin(key), map[string]any{"kind": "slack", "name": "#d", "url": slackSrv.URL + "/services/T/B/x", "events": []string{"deployment.completed"}})
+		channel(t, s, s.admin(key), map[string]any{"kind": "email", "name": "m", "recipients": []string{"dl@example.com"}, "events": []string{"deployment.completed"}})
 
 		// Two interleaved runs of one product in two environments, each
 		// naming its deployer on started only: no cross-talk.

@@ -293,7 +293,7 @@ func TestAgentDeploymentRequest(t *testing.T) {
 		qa := s.user("acme", "qa@example.com", "Quinn QA", "qa")
 		admin := s.user("acme", "ada@example.com", "Ada", "admin")
 		rcv := newReceiver(t)
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "gov", "url": rcv.URL,
+		channel(t, s, admin, map[string]any{"kind": "webhook", "name": "gov", "url": rcv.URL,
 			"events": []string{"dr.created", "dr.activated", "dr.approved"}})
 		body := map[string]any{"name": "agent release", "items": []map[string]string{{"product_name": "api", "version": "2.0"}},
 			"environment_names": []string{"production"}, "approval_slots": []map[string]any{{"approval_type": "qa"}}}
@@ -314,6 +314,12 @@ func TestAgentDeploymentRequest(t *testing.T) {
 		expectStatus(t, s.post("/deployment-requests/", key, map[string]any{"name": strings.Repeat("n", 201), "environment_names": []string{"p"}}),
 			400, "too large")
 		expectStatus(t, s.post("/deployment-requests/"+id+"/activate", other, nil), 404, "")
+		// A key moves an agent's requests, never a person's draft.
+		mine := s.post("/deployment-requests/", admin, body).json(t)["id"].(string)
+		if p := payload(t, rcv.next(t)); p["event_type"] != "dr.created" || p["actor"] != "Ada" {
+			t.Errorf("person's dr.created: %v", p)
+		}
+		expectStatus(t, s.post("/deployment-requests/"+mine+"/activate", key, nil), 403, "only the deployment requests an API key created")
 		// Activation by the key; the approvers are mailed as usual.
 		if a := mustOK(t, s.post("/deployment-requests/"+id+"/activate", key, nil)); a["status"] != "in_progress" {
 			t.Fatalf("activate by key: %v", a)
@@ -326,7 +332,7 @@ func TestAgentDeploymentRequest(t *testing.T) {
 		}
 		// Deciding slots and the other transitions stay with people.
 		slot := d["approval_slots"].([]any)[0].(map[string]any)["id"].(string)
-		expectStatus(t, s.post("/deployment-requests/"+id+"/slots/"+slot+"/approve", key, nil), 403, "person's act")
+		expectStatus(t, s.post("/deployment-requests/"+id+"/slots/"+slot+"/approve", key, nil), 403, "needs a person")
 		for _, a := range []string{"deactivate", "complete", "cancel"} {
 			expectStatus(t, s.post("/deployment-requests/"+id+"/"+a, key, nil), 403, "personal access token")
 		}
@@ -340,7 +346,7 @@ func TestAgentDeploymentRequest(t *testing.T) {
 		// follows the webhooks. The DR is listed with its creator.
 		mustOK(t, s.post("/deployment-requests/"+id+"/complete", admin, nil))
 		// The outbox is written in each change's transaction, so the count is
-		// final: 3 webhooks, 2 approval requests, no creator mail.
+		// final: 4 webhooks, 2 approval requests, no creator mail.
 		stats, err := s.app.Store.DeliveryStats(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -349,8 +355,8 @@ func TestAgentDeploymentRequest(t *testing.T) {
 		for _, n := range stats {
 			total += n
 		}
-		if total != 5 {
-			t.Errorf("deliveries: %v, want 5 in all", stats)
+		if total != 6 {
+			t.Errorf("deliveries: %v, want 6 in all", stats)
 		}
 		if l := s.get("/deployment-requests/?status=completed", qa).items(t); len(l) != 1 || l[0]["created_by_name"] != "API key k1" {
 			t.Errorf("listed: %v", l)

@@ -21,10 +21,9 @@ func TestPendingIsNotJudged(t *testing.T) {
 		s := startWith(t, app.Config{DB: db, Clock: fakeclock.New(fakeclock.Epoch)}) // 14:00 UTC
 		key := s.org("acme")
 		admin := s.user("acme", "ada@example.com", "Ada", "admin")
-		viewer := s.user("acme", "vi@example.com", "Vi", "viewer")
 		rcv, refused := newReceiver(t), newReceiver(t) // deliveries may arrive in any order: one receiver per type
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.pending"}})
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "r", "url": refused.URL,
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.pending"}})
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "r", "url": refused.URL,
 			"events": []string{"deployment.preflight_failed"}})
 
 		v1 := mustOK(t, s.post("/deployment-events/", key, dep("api", "1", "production", "started", "invoke_id", "run-1")))
@@ -45,9 +44,10 @@ func TestPendingIsNotJudged(t *testing.T) {
 		if q3["status"] != "pending" {
 			t.Fatalf("queued v3 under a freeze: %v", q3)
 		}
-		// skip_preflight_checks on a pending event means nothing: even a
-		// viewer's token, which may never skip, is not refused.
-		mustOK(t, s.post("/deployment-events/", viewer, dep("api", "4", "production", "pending", "skip_preflight_checks", true)))
+		// skip_preflight_checks on a pending event means nothing: not refused
+		// even when the org lets nobody skip.
+		mustOK(t, s.do(http.MethodPatch, "/org-settings/", admin, map[string]any{"skip_preflight_checks": "nobody"}))
+		mustOK(t, s.post("/deployment-events/", key, dep("api", "4", "production", "pending", "skip_preflight_checks", true)))
 		for range 2 {
 			if p := rc(t, rcv); p["event_type"] != "deployment.pending" {
 				t.Errorf("webhook: %v", p)
@@ -185,7 +185,7 @@ func TestMarkAborted(t *testing.T) {
 		dev := s.user("acme", "dee@example.com", "Dee", "developer")
 		viewer := s.user("acme", "vi@example.com", "Vi", "viewer")
 		rcv := newReceiver(t)
-		channel(t, s, key, map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.aborted"}})
+		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "w", "url": rcv.URL, "events": []string{"deployment.aborted"}})
 		v1 := stuck(t, s, key, "1")
 		id := v1["id"].(string)
 		path := "/deployments/" + id + "/abort"
