@@ -104,7 +104,10 @@ var (
 	CanManageDRs   = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleProduct, RoleDeveloper}
 	CanManageAnyDR = []string{RoleOwner, RoleAdmin, RoleReleaseManager}
 	CanDeploy      = []string{RoleOwner, RoleAdmin, RoleReleaseManager, RoleDeveloper, RoleSRE}
-	CanSkipRules   = []string{RoleOwner, RoleAdmin}
+	// CanSkipRules: skipping the preflight checks is a deploy decision, so
+	// whoever may deploy may skip, where the org's setting allows it
+	// (MaySkipPreflight).
+	CanSkipRules = CanDeploy
 	// CanApprove holds every role that may fill some approval type; which
 	// slot a person may decide is the slot's business (ApprovingRole).
 	CanApprove = approvingRoles()
@@ -226,7 +229,8 @@ type DeploymentRequest struct {
 	EnvironmentNames []string  `json:"environment_names"`
 	Status           DRStatus  `json:"status"`
 	Slots            []*Slot   `json:"approval_slots"`
-	CreatedBy        string    `json:"created_by"` // user id
+	CreatedBy        *string   `json:"created_by"`     // the creator's user id; null when an org API key created it
+	CreatedByKey     *string   `json:"created_by_key"` // the org API key (k1, …) that created it, if one did
 	CreatedByName    string    `json:"created_by_name"`
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`

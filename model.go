@@ -52,34 +52,37 @@ type Version struct {
 // Deployment is one run of a version to an environment; events move it
 // through its states and are kept as its timeline.
 type Deployment struct {
-	ID              string          `json:"id"`
-	OrgID           string          `json:"-"`
-	ProductID       string          `json:"product_id"`
-	ProductName     string          `json:"product_name"`
-	VersionID       string          `json:"version_id"`
-	Version         string          `json:"version"`
-	EnvironmentID   string          `json:"environment_id"`
-	EnvironmentName string          `json:"environment_name"`
-	EnvironmentType EnvType         `json:"environment_type"`
-	Status          Status          `json:"status"`
-	InvokeID        *string         `json:"invoke_id"`
-	DeployedBy      *string         `json:"deployed_by"`
-	DeployedByName  *string         `json:"deployed_by_name"`
-	DeployedByEmail *string         `json:"deployed_by_email"`
-	ScmSHA          *string         `json:"scm_sha"`
-	ScmBranch       *string         `json:"scm_branch"`
-	ScmRepository   *string         `json:"scm_repository"`
-	BuildURL        *string         `json:"build_url"`
-	BuildNumber     *string         `json:"build_number"`
-	DeployURL       *string         `json:"deploy_url"`
-	SourceSystem    *string         `json:"source_system"`
-	PreflightStatus *string         `json:"preflight_status"`
-	ExtraMetadata   json.RawMessage `json:"extra_metadata"`
-	StartedAt       *time.Time      `json:"started_at"`
-	CompletedAt     *time.Time      `json:"completed_at"`
-	DeployedAt      time.Time       `json:"deployed_at"` // time of the latest event
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
+	ID              string  `json:"id"`
+	OrgID           string  `json:"-"`
+	ProductID       string  `json:"product_id"`
+	ProductName     string  `json:"product_name"`
+	VersionID       string  `json:"version_id"`
+	Version         string  `json:"version"`
+	EnvironmentID   string  `json:"environment_id"`
+	EnvironmentName string  `json:"environment_name"`
+	EnvironmentType EnvType `json:"environment_type"`
+	Status          Status  `json:"status"`
+	InvokeID        *string `json:"invoke_id"`
+	DeployedBy      *string `json:"deployed_by"`
+	DeployedByName  *string `json:"deployed_by_name"`
+	DeployedByEmail *string `json:"deployed_by_email"`
+	ScmSHA          *string `json:"scm_sha"`
+	ScmBranch       *string `json:"scm_branch"`
+	ScmRepository   *string `json:"scm_repository"`
+	BuildURL        *string `json:"build_url"`
+	BuildNumber     *string `json:"build_number"`
+	DeployURL       *string `json:"deploy_url"`
+	SourceSystem    *string `json:"source_system"`
+	PreflightStatus *string `json:"preflight_status"`
+	// PreflightSkippedBy names who skipped the checks when PreflightStatus
+	// is "skipped".
+	PreflightSkippedBy *Credential     `json:"preflight_skipped_by"`
+	ExtraMetadata      json.RawMessage `json:"extra_metadata"`
+	StartedAt          *time.Time      `json:"started_at"`
+	CompletedAt        *time.Time      `json:"completed_at"`
+	DeployedAt         time.Time       `json:"deployed_at"` // time of the latest event
+	CreatedAt          time.Time       `json:"created_at"`
+	UpdatedAt          time.Time       `json:"updated_at"`
 }
 
 // Build is one CI build run of a version.
@@ -113,21 +116,30 @@ type Build struct {
 // Event is one received (or system-generated) event, kept append-only as the
 // timeline of its deployment or build, and the unit that notifications fan out.
 type Event struct {
-	ID              string          `json:"id"`
-	Seq             int64           `json:"seq"` // store-assigned, increasing; the resume point for streams
-	OrgID           string          `json:"-"`
-	Type            EventType       `json:"event_type"`
-	Kind            Kind            `json:"kind"`
-	SubjectID       string          `json:"subject_id"` // the deployment's or build's id
-	ProductName     string          `json:"product_name"`
-	Version         string          `json:"version"`
-	EnvironmentName string          `json:"environment_name,omitempty"`
-	EnvironmentType EnvType         `json:"environment_type,omitempty"`
-	Status          Status          `json:"status"`
-	Actor           string          `json:"actor,omitempty"` // deployed_by / built_by as given
-	ScmSHA          string          `json:"scm_sha,omitempty"`
-	ScmRepository   string          `json:"scm_repository,omitempty"`
-	PreflightStatus string          `json:"preflight_status,omitempty"`
-	Payload         json.RawMessage `json:"payload"` // the request fields as received
-	OccurredAt      time.Time       `json:"occurred_at"`
+	ID              string    `json:"id"`
+	Seq             int64     `json:"seq"` // store-assigned, increasing; the resume point for streams
+	OrgID           string    `json:"-"`
+	Type            EventType `json:"event_type"`
+	Kind            Kind      `json:"kind"`
+	SubjectID       string    `json:"subject_id"` // the deployment's or build's id
+	ProductName     string    `json:"product_name"`
+	Version         string    `json:"version"`
+	EnvironmentName string    `json:"environment_name,omitempty"`
+	EnvironmentType EnvType   `json:"environment_type,omitempty"`
+	Status          Status    `json:"status"`
+	// Actor and ActorEmail are the run's deployer (or builder) as of this
+	// event: its name (else login, else email) and email, from this event
+	// or, when it does not repeat them, from the run's earlier events.
+	Actor           string `json:"actor,omitempty"`
+	ActorEmail      string `json:"actor_email,omitempty"`
+	ScmSHA          string `json:"scm_sha,omitempty"`
+	ScmRepository   string `json:"scm_repository,omitempty"`
+	PreflightStatus string `json:"preflight_status,omitempty"`
+	// SubmittedBy is the credential that sent the event: with
+	// preflight_status "skipped", who skipped the checks; on an abort
+	// recorded through the API, who marked the run aborted. Nil for events
+	// recorded before it was kept.
+	SubmittedBy *Credential     `json:"submitted_by,omitempty"`
+	Payload     json.RawMessage `json:"payload"` // the request fields as received
+	OccurredAt  time.Time       `json:"occurred_at"`
 }

@@ -142,7 +142,7 @@ type DeploymentEventRequest struct {
 	SourceSystem        string          `json:"source_system,omitempty"`
 	InvokeID            string          `json:"invoke_id,omitempty"`
 	CompletedAt         *time.Time      `json:"completed_at,omitempty"`
-	SkipPreflightChecks bool            `json:"skip_preflight_checks,omitempty"` // deprecated
+	SkipPreflightChecks bool            `json:"skip_preflight_checks,omitempty"` // on started: skip the rules, where the org's setting allows it
 	ExtraMetadata       json.RawMessage `json:"extra_metadata,omitempty"`        // a JSON object
 }
 
@@ -224,4 +224,16 @@ type PreflightResult struct {
 	PreflightStatus string `json:"preflight_status"`
 	RulesEvaluated  any    `json:"rules_evaluated"`
 	Warnings        any    `json:"warnings"`
+}
+
+// OrgSettingsPatch changes an org's settings (PATCH /org-settings/); a field
+// left out keeps its value.
+type OrgSettingsPatch struct {
+	SkipPreflightChecks *string `json:"skip_preflight_checks,omitempty"`
+	StaleRunMinutes     *int    `json:"stale_run_minutes,omitempty"`
+}
+
+// AbortInput marks a run aborted (POST /deployments/{id}/abort).
+type AbortInput struct {
+	Reason string `json:"reason,omitempty"`
 }

@@ -200,9 +200,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		PollInterval: cfg.DeliveryPollInterval,
 		Timeout:      cfg.DeliveryTimeout,
 	}
-	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.Clock, Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)}
+	// The outbox rows' times (due, leased until) are read by the worker
+	// against its clock, so they are written on the same one.
+	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.DeliveryClock, Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)}
 	hub := &stream.Hub{Store: st, Log: cfg.Log, BaseURL: cfg.BaseURL}
-	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch, Notify: hub.Notify}
+	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch, Notify: hub.Notify,
+		BaseURL: cfg.BaseURL}
 	api := &httpapi.Server{
 		Store:  st,
 		Ingest: ing,

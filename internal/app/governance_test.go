@@ -95,11 +95,10 @@ func TestDeploymentRequestLifecycle(t *testing.T) {
 		gov := []string{"dr.created", "dr.activated", "dr.deactivated", "dr.approved", "dr.rejected", "dr.completed", "dr.cancelled", "version.approved"}
 		channel(t, s, s.admin(key), map[string]any{"kind": "webhook", "name": "gov", "url": rcv.URL, "events": gov})
 
-		// Only people create DRs; API keys and viewers cannot.
+		// People whose roles manage DRs create them (org API keys too: TestAgentDeploymentRequest); viewers cannot.
 		body := map[string]any{"name": "Q4 release", "description": "Faster checkout.", "items": []map[string]string{{"product_name": "api", "version": "1.0"}},
 			"environment_names": []string{"production"}, "approval_slots": []map[string]any{{"approval_type": "qa"}, {"approval_type": "security"},
 				{"approval_type": "uat", "required": false}}}
-		expectStatus(t, s.post("/deployment-requests/", key, body), 403, "personal access token")
 		expectStatus(t, s.post("/deployment-requests/", viewer, body), 403, "needs one of the roles")
 		r := s.post("/deployment-requests/", dev, body)
 		if r.status != 201 {
@@ -279,4 +278,88 @@ func TestUsersAPI(t *testing.T) {
 	if p := mustOK(t, s.do(http.MethodPatch, "/users/"+sreID, admin, map[string]any{"roles": []string{"sre", "qa"}})); fmt.Sprint(p["roles"]) != "[sre qa]" {
 		t.Errorf("patched roles: %v", p["roles"])
 	}
+}
+
+// Issue 12: an agent (an org API key) opens and activates a deployment
+// request, as the seed has them "created by a human or agent"; the
+// approvals stay a person's act, and so do the other transitions.
+func TestAgentDeploymentRequest(t *testing.T) {
+	t.Parallel()
+	drivers(t, func(t *testing.T, db string) {
+		relay := smtptest.Start(t)
+		s := startWith(t, app.Config{DB: db, SMTPURL: relay.URL(), MailFrom: "shiplog@example.com"})
+		key := s.org("acme")
+		other := s.org("globex")
+		qa := s.user("acme", "qa@example.com", "Quinn QA", "qa")
+		admin := s.user("acme", "ada@example.com", "Ada", "admin")
+		rcv := newReceiver(t)
+		channel(t, s, admin, map[string]any{"kind": "webhook", "name": "gov", "url": rcv.URL,
+			"events": []string{"dr.created", "dr.activated", "dr.approved"}})
+		body := map[string]any{"name": "agent release", "items": []map[string]string{{"product_name": "api", "version": "2.0"}},
+			"environment_names": []string{"production"}, "approval_slots": []map[string]any{{"approval_type": "qa"}}}
+
+		r := s.post("/deployment-requests/", key, body)
+		if r.status != 201 {
+			t.Fatalf("create by key: %d %s", r.status, r.body)
+		}
+		d := r.json(t)
+		id := d["id"].(string)
+		if d["created_by"] != nil || d["created_by_key"] != "k1" || d["created_by_name"] != "API key k1" || d["status"] != "draft" {
+			t.Errorf("created: %v", d)
+		}
+		if p := payload(t, rcv.next(t)); p["event_type"] != "dr.created" || p["actor"] != "API key k1" {
+			t.Errorf("dr.created: %v", p)
+		}
+		// Bad input is refused as it is for people; another org's key sees nothing.
+		expectStatus(t, s.post("/deployment-requests/", key, map[string]any{"name": strings.Repeat("n", 201), "environment_names": []string{"p"}}),
+			400, "too large")
+		expectStatus(t, s.post("/deployment-requests/"+id+"/activate", other, nil), 404, "")
+		// A key moves an agent's requests, never a person's draft.
+		mine := s.post("/deployment-requests/", admin, body).json(t)["id"].(string)
+		if p := payload(t, rcv.next(t)); p["event_type"] != "dr.created" || p["actor"] != "Ada" {
+			t.Errorf("person's dr.created: %v", p)
+		}
+		expectStatus(t, s.post("/deployment-requests/"+mine+"/activate", key, nil), 403, "only the deployment requests an API key created")
+		// Activation by the key; the approvers are mailed as usual.
+		if a := mustOK(t, s.post("/deployment-requests/"+id+"/activate", key, nil)); a["status"] != "in_progress" {
+			t.Fatalf("activate by key: %v", a)
+		}
+		if p := payload(t, rcv.next(t)); p["event_type"] != "dr.activated" || p["actor"] != "API key k1" {
+			t.Errorf("dr.activated: %v", p)
+		}
+		if got := mails(t, relay, 2); strings.Join(got["Approval requested: api 2.0 → production"], ",") != "ada@example.com,qa@example.com" {
+			t.Errorf("approval requests: %v", got)
+		}
+		// Deciding slots and the other transitions stay with people.
+		slot := d["approval_slots"].([]any)[0].(map[string]any)["id"].(string)
+		expectStatus(t, s.post("/deployment-requests/"+id+"/slots/"+slot+"/approve", key, nil), 403, "needs a person")
+		for _, a := range []string{"deactivate", "complete", "cancel"} {
+			expectStatus(t, s.post("/deployment-requests/"+id+"/"+a, key, nil), 403, "personal access token")
+		}
+		if a := mustOK(t, s.post("/deployment-requests/"+id+"/slots/"+slot+"/approve", qa, nil)); a["status"] != "approved" {
+			t.Errorf("approved by QA: %v", a)
+		}
+		if p := payload(t, rcv.next(t)); p["event_type"] != "dr.approved" || p["actor"] != "Quinn QA" {
+			t.Errorf("dr.approved: %v", p)
+		}
+		// Nobody to mail about the decision (a key has no inbox): the agent
+		// follows the webhooks. The DR is listed with its creator.
+		mustOK(t, s.post("/deployment-requests/"+id+"/complete", admin, nil))
+		// The outbox is written in each change's transaction, so the count is
+		// final: 4 webhooks, 2 approval requests, no creator mail.
+		stats, err := s.app.Store.DeliveryStats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, n := range stats {
+			total += n
+		}
+		if total != 6 {
+			t.Errorf("deliveries: %v, want 6 in all", stats)
+		}
+		if l := s.get("/deployment-requests/?status=completed", qa).items(t); len(l) != 1 || l[0]["created_by_name"] != "API key k1" {
+			t.Errorf("listed: %v", l)
+		}
+	})
 }

@@ -143,17 +143,21 @@ func (s *Service) emit(ctx context.Context, tx store.Tx, out *[]*shiplog.Deliver
 
 // CreateDR stores a draft DR and emits dr.created.
 func (s *Service) CreateDR(ctx context.Context, p *auth.Principal, in *DRInput) (*shiplog.DeploymentRequest, error) {
-	// Who may create requests at all is the API's permission table.
-	if p.User == nil {
-		return nil, errKeyDRs
-	}
+	// Who may create requests at all (people who manage them, and org API
+	// keys: the seed's "created by a human or agent") is the API's
+	// permission table.
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	now := s.Clock.Now()
 	d := &shiplog.DeploymentRequest{ID: shiplog.NewID(), OrgID: p.OrgID, Name: in.Name, Description: in.Description,
 		Links: nonNil(in.Links), Items: nonNil(in.Items), EnvironmentNames: in.EnvironmentNames, Status: shiplog.DRDraft,
-		CreatedBy: p.User.ID, CreatedByName: p.Actor(), CreatedAt: now, UpdatedAt: now, Slots: []*shiplog.Slot{}}
+		CreatedByName: p.Actor(), CreatedAt: now, UpdatedAt: now, Slots: []*shiplog.Slot{}}
+	if p.User != nil {
+		d.CreatedBy = &p.User.ID
+	} else {
+		d.CreatedByKey = &p.KeyName
+	}
 	for _, si := range in.Slots {
 		d.Slots = append(d.Slots, &shiplog.Slot{ID: shiplog.NewID(), ApprovalType: si.ApprovalType,
 			Required: si.Required == nil || *si.Required, Status: shiplog.SlotPending})
@@ -191,9 +195,6 @@ var actionEvents = map[shiplog.DRAction]shiplog.EventType{
 // once the second sees what the first did: two transitions out of one
 // state never both succeed (docs/governance.md, race semantics).
 func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, a shiplog.DRAction) (*shiplog.DeploymentRequest, error) {
-	if p.User == nil {
-		return nil, errKeyDRs
-	}
 	var d *shiplog.DeploymentRequest
 	err := s.write(ctx, p.OrgID, func(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery) error {
 		var err error
@@ -243,15 +244,19 @@ func (s *Service) Transition(ctx context.Context, p *auth.Principal, id string, 
 	return d, err
 }
 
-// errKeyDRs refuses org API keys the permission table lets create and
-// activate requests, until a request can name a key as its creator (issue 12).
-var errKeyDRs = shiplog.Errorf(shiplog.EFORBIDDEN,
-	"Deployment requests made with an org API key are not supported yet; use a personal access token (pat_…)")
-
-// mayMove: the permission table lets CanManageDRs move requests at all;
-// besides CanManageAnyDR, people move only the requests they created.
+// mayMove: the permission table lets CanManageDRs (and org API keys, to
+// activate) move requests at all; besides CanManageAnyDR, people move only
+// the requests they created, and org API keys only those an org API key
+// created (an agent's own, never a person's draft).
 func mayMove(p *auth.Principal, d *shiplog.DeploymentRequest) error {
-	if shiplog.HasRole(p.User.Roles, shiplog.CanManageAnyDR...) || d.CreatedBy == p.User.ID {
+	if p.User == nil {
+		if d.CreatedByKey != nil {
+			return nil
+		}
+		return shiplog.Errorf(shiplog.EFORBIDDEN, "An org API key moves only the deployment requests an API key created; "+
+			"this one is %s's", d.CreatedByName)
+	}
+	if shiplog.HasRole(p.User.Roles, shiplog.CanManageAnyDR...) || (d.CreatedBy != nil && *d.CreatedBy == p.User.ID) {
 		return nil
 	}
 	return shiplog.Errorf(shiplog.EFORBIDDEN, "Only its creator (%s) or one of the roles %s may change this deployment request",
@@ -464,7 +469,12 @@ func (s *Service) mailApprovers(ctx context.Context, tx store.Tx, out *[]*shiplo
 }
 
 func (s *Service) mailCreator(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery, d *shiplog.DeploymentRequest, m mailJSON, now time.Time) error {
-	u, err := tx.UserGet(ctx, d.OrgID, d.CreatedBy)
+	if d.CreatedBy == nil {
+		// An org API key asked: nobody to mail; its agent follows the dr.*
+		// webhooks instead.
+		return nil
+	}
+	u, err := tx.UserGet(ctx, d.OrgID, *d.CreatedBy)
 	if err != nil {
 		return fmt.Errorf("creator of %s: %w", d.ID, err)
 	}

@@ -128,3 +128,13 @@ func (p *Principal) Actor() string {
 	}
 	return "API key " + p.KeyName
 }
+
+// Credential names the principal in records that must say who acted (a
+// skipped preflight check, a run marked aborted), with the person's roles.
+func (p *Principal) Credential() shiplog.Credential {
+	if p.User != nil {
+		return shiplog.Credential{Kind: shiplog.CredentialUser, UserID: p.User.ID, Name: p.User.Name, Email: p.User.Email,
+			Roles: p.User.Roles}
+	}
+	return shiplog.Credential{Kind: shiplog.CredentialAPIKey, KeyID: p.KeyName}
+}

@@ -42,7 +42,8 @@ func Message(e *shiplog.Event, baseURL string) notify.Message {
 	_ = json.Unmarshal(e.Payload, &p)
 	m := notify.Message{Event: *e, BaseURL: baseURL}
 	m.ActorName = first(p.DeployedByName, p.BuiltByName)
-	m.ActorEmail = first(p.DeployedByEmail, p.BuiltByEmail)
+	// The event carries the run's deployer when this request did not name one.
+	m.ActorEmail = first(p.DeployedByEmail, p.BuiltByEmail, e.ActorEmail)
 	m.RunURL = first(p.DeployURL, p.BuildURL)
 	m.ErrorMessage = p.ErrorMessage
 	if m.ErrorMessage == "" && len(p.ExtraMetadata) > 0 {

@@ -44,12 +44,14 @@ func (s *Server) postDeploymentEvent(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if ev.SkipPreflightChecks && !ev.Status.Terminal() {
+	// The flag means something on started only: pending is not judged.
+	if ev.SkipPreflightChecks && ev.Status == shiplog.StatusStarted {
 		if err := s.authorizeField(r, http.MethodPost, "/deployment-events/", "skip_preflight_checks"); err != nil {
 			return err
 		}
 	}
-	res, err := s.Ingest.RecordDeployment(r.Context(), principal(r).OrgID, ev, key)
+	p := principal(r)
+	res, err := s.Ingest.RecordDeployment(r.Context(), p.OrgID, ev, key, p.Credential())
 	if err != nil {
 		return err
 	}
@@ -70,7 +72,8 @@ func (s *Server) postBuildEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Ingest.RecordBuild(r.Context(), principal(r).OrgID, ev, key)
+	p := principal(r)
+	res, err := s.Ingest.RecordBuild(r.Context(), p.OrgID, ev, key, p.Credential())
 	if err != nil {
 		return err
 	}

@@ -98,6 +98,7 @@ func (s *Server) Handlers() (network, inProcess http.Handler) {
 	handle("GET /versions/{id}", s.getVersion)
 	both("GET", "/deployments", s.listDeployments)
 	handle("GET /deployments/{id}", s.getDeployment)
+	handle("POST /deployments/{id}/abort", s.abortDeployment) // settings.go
 	both("GET", "/builds", s.listBuilds)
 	handle("GET /builds/{id}", s.getBuild)
 	both("GET", "/status", s.status)
@@ -141,6 +142,8 @@ func (s *Server) Handlers() (network, inProcess http.Handler) {
 	both("POST", "/api-keys", s.createAPIKey)
 	handle("DELETE /api-keys/{id}", s.revokeAPIKey)
 	both("GET", "/events/stream", s.streamEvents)
+	both("GET", "/org-settings", s.getOrgSettings) // settings.go
+	both("PATCH", "/org-settings", s.patchOrgSettings)
 	// The catch-all keeps error bodies JSON; it answers 405 where the path
 	// exists under another method, as ServeMux would without it.
 	mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {

@@ -80,9 +80,11 @@ func operations(ref *openapi.Reflector) []apiOp {
 		// Events.
 		{method: "POST", path: "/deployment-events/", id: "postDeploymentEvent", tag: "events", summary: "Record a deployment event",
 			desc: "Creates or moves the deployment of product × version × environment (docs/events.md); products, " +
-				"environments and versions are created on first sight. A pending or started deployment is first judged " +
-				"by the org's rules: a refused one is recorded as aborted and answered 409, 423 or 428. 409 also when " +
-				"the version exists with another scm_sha.",
+				"environments and versions are created on first sight. A started deployment is first judged by the org's " +
+				"rules (a pending one is a queue entry and is not): a refused one is recorded as aborted and answered 409, " +
+				"423 or 428. skip_preflight_checks skips them where the org's policy lets this credential skip (GET " +
+				"/org-settings/), else 403; the run records preflight_status skipped and preflight_skipped_by. 409 also " +
+				"when the version exists with another scm_sha.",
 			params: []*openapi.Parameter{idem}, body: req(reflect.TypeFor[apiv1.DeploymentEventRequest]()),
 			out: resp(reflect.TypeFor[apiv1.DeploymentEventResponse]()), outHeaders: replayed,
 			outDesc: "The deployment as it stands after the event.", errs: []int{400, 403, 413}, blocked: true},
@@ -137,6 +139,14 @@ func operations(ref *openapi.Reflector) []apiOp {
 		{method: "GET", path: "/deployments/{id}", id: "getDeployment", tag: "catalogue", summary: "Get a deployment with its timeline",
 			params: []*openapi.Parameter{id("id", "The deployment's id.")}, out: resp(reflect.TypeFor[apiv1.DeploymentDetail]()),
 			errs: []int{404}},
+		{method: "POST", path: "/deployments/{id}/abort", id: "abortDeployment", tag: "rules", summary: "Mark a run aborted",
+			desc: "For a run whose pipeline died before reporting how it ended: a pending or started deployment becomes " +
+				"aborted and stops blocking its product in its environment. Records a deployment.aborted event naming who " +
+				"did it (submitted_by) and why (payload.reason), and notifies like any other. 409 when the run has already finished. " +
+				"Org API keys, and people whose roles may deploy (owner, admin, release_manager, developer, sre).",
+			params: []*openapi.Parameter{id("id", "The deployment's id.")}, body: req(reflect.TypeFor[apiv1.AbortInput]()),
+			bodyOptional: true, out: resp(reflect.TypeFor[apiv1.DeploymentEventResponse]()),
+			outDesc: "The deployment, now aborted.", errs: []int{400, 403, 404, 409, 413}},
 		{method: "GET", path: "/builds/", id: "listBuilds", tag: "catalogue", summary: "List builds",
 			params: with(q("product_name", "Only this product (also ?product=)."), q("version", "Only this version."),
 				statusParam(shiplog.KindBuild)),
@@ -273,6 +283,17 @@ func operations(ref *openapi.Reflector) []apiOp {
 				"409/423/428 body the event endpoint would answer.",
 			body: req(reflect.TypeFor[apiv1.PreflightInput]()), out: resp(reflect.TypeFor[apiv1.PreflightResult]()),
 			errs: []int{400, 413}, blocked: true},
+
+		{method: "GET", path: "/org-settings/", id: "getOrgSettings", tag: "rules", summary: "The organisation's settings",
+			desc: "Who may skip the preflight checks (skip_preflight_checks: anyone, people_only, nobody; default anyone) and " +
+				"the stale-run horizon (stale_run_minutes, default 120; 0: never stale). updated_at and updated_by are null " +
+				"while the defaults apply. See docs/rules.md.",
+			out: resp(reflect.TypeFor[shiplog.OrgSettings]())},
+		{method: "PATCH", path: "/org-settings/", id: "patchOrgSettings", tag: "rules", summary: "Change the organisation's settings",
+			desc: "Owners and admins, with a personal token. Fields left out keep their value. A policy change and a " +
+				"deployment that skips the checks never interleave: every skip that commits after this answer obeys the new policy.",
+			body: req(reflect.TypeFor[apiv1.OrgSettingsPatch]()), out: resp(reflect.TypeFor[shiplog.OrgSettings]()),
+			errs: []int{400, 403, 413}},
 
 		// Reports.
 		{method: "GET", path: "/metrics/dora", id: "doraMetrics", tag: "reports", summary: "DORA metrics report",

@@ -85,6 +85,8 @@ var permissions = []Permission{
 	{"GET", "/versions/{id}", read("Reading a version")},
 	{"GET", "/deployments/", read("Reading deployments")},
 	{"GET", "/deployments/{id}", read("Reading a deployment")},
+	{"POST", "/deployments/{id}/abort", automation("Marking a deployment aborted", shiplog.CanDeploy).
+		note("only a pending or started run (409 otherwise)")},
 	{"GET", "/builds/", read("Reading builds")},
 	{"GET", "/builds/{id}", read("Reading a build")},
 	{"GET", "/status/", read("Reading the status matrix")},
@@ -116,7 +118,7 @@ var permissions = []Permission{
 	{"GET", "/deployment-requests/", read("Reading deployment requests")},
 	{"GET", "/deployment-requests/{id}", read("Reading a deployment request")},
 	{"POST", "/deployment-requests/{id}/activate", automation("Activating a deployment request", shiplog.CanManageDRs).
-		note(drOwnNote)},
+		note(drOwnNote + "; an org API key, those an API key created")},
 	{"POST", "/deployment-requests/{id}/deactivate", people("Deactivating a deployment request", shiplog.CanManageDRs).
 		note(drOwnNote)},
 	{"POST", "/deployment-requests/{id}/complete", people("Completing a deployment request", shiplog.CanManageDRs).
@@ -138,6 +140,8 @@ var permissions = []Permission{
 	{"PATCH", "/deployment-rules/{id}", people("Changing a deployment rule", shiplog.CanManageRules)},
 	{"DELETE", "/deployment-rules/{id}", people("Deleting a deployment rule", shiplog.CanManageRules)},
 	{"POST", "/preflight/", read("Asking for a preflight verdict").note("records nothing")},
+	{"GET", "/org-settings/", read("Reading the organisation's settings")},
+	{"PATCH", "/org-settings/", people("Changing the organisation's settings", shiplog.CanManageUsers)},
 
 	// Reports.
 	{"GET", "/metrics/dora", read("Reading DORA metrics")},
@@ -156,7 +160,8 @@ type FieldPermission struct {
 // (Server.authorizeField).
 var fieldPermissions = []FieldPermission{
 	{"POST", "/deployment-events/", "skip_preflight_checks",
-		automation("skip_preflight_checks", shiplog.CanSkipRules).note("on pending and started events")},
+		automation("skip_preflight_checks", shiplog.CanSkipRules).
+			note("on started events; then the org's setting (anyone, people_only, nobody) may refuse it")},
 }
 
 // Permissions returns the table, in the order docs/governance.md shows it.

@@ -196,7 +196,7 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) error {
 		subj.EnvironmentID = e.ID
 	}
 	v, err := ingest.Evaluate(r.Context(), s.Store, org, rule.Attempt{ProductName: in.ProductName, Version: in.Version,
-		EnvironmentName: in.EnvironmentName}, subj, s.Clock.Now())
+		EnvironmentName: in.EnvironmentName}, subj, s.Clock.Now(), s.BaseURL)
 	if err != nil {
 		return err
 	}

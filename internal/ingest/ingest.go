@@ -35,6 +35,8 @@ type Service struct {
 	// Notify, when set, is told after commit that an org has new events
 	// (the live stream's hub wakes that org's readers).
 	Notify func(orgID string)
+	// BaseURL is the server's public URL, for console links in refusals.
+	BaseURL string
 }
 
 // Result is what the caller answers: the status and the JSON body, which for
@@ -189,15 +191,18 @@ func mergeMetadata(cur, ev json.RawMessage) (json.RawMessage, error) {
 }
 
 // RecordDeployment stores a deployment event. idemKey may be empty. A
-// pending or started event is first judged by the org's deployment rules
-// (preflight); a blocked one is recorded as such and answered 409/423/428.
-func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *DeploymentEvent, idemKey string) (*Result, error) {
+// started event is first judged by the org's deployment rules (preflight);
+// a blocked one is recorded as such and answered 409/423/428. A pending
+// event is a queue entry, not an attempt to deploy, and is never judged.
+// by is who submits it: skip_preflight_checks is honoured only when the
+// org's policy lets by skip (shiplog.MaySkipPreflight), and is recorded.
+func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *DeploymentEvent, idemKey string, by shiplog.Credential) (*Result, error) {
 	var res *Result
 	found := s.lookup(ctx, orgID, ev.ProductName, ev.Version, ev.EnvironmentName)
 	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
 		now := s.Clock.Now()
 		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
-			return s.recordDeployment(ctx, tx, orgID, ev, found, now)
+			return s.recordDeployment(ctx, tx, orgID, ev, found, now, by)
 		})
 		res = r
 		return err
@@ -211,7 +216,33 @@ func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *Deploy
 	return res, err
 }
 
-func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID string, ev *DeploymentEvent, found *catalog, now time.Time) (*Result, error) {
+// SettingsLock is the lock a change of an org's settings takes, and so does
+// a deployment that skips the preflight checks, so that the two never
+// interleave: a skip is decided under the policy in force when it commits.
+func SettingsLock(orgID string) string { return "org-settings/" + orgID }
+
+// maySkip decides a skip under the org's policy, holding SettingsLock.
+func maySkip(ctx context.Context, tx store.Tx, orgID string, by shiplog.Credential) error {
+	if err := tx.LockSubject(ctx, SettingsLock(orgID)); err != nil {
+		return err
+	}
+	set, err := Settings(ctx, tx, orgID)
+	if err != nil {
+		return err
+	}
+	return shiplog.MaySkipPreflight(set.SkipPreflightChecks, by)
+}
+
+func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID string, ev *DeploymentEvent, found *catalog, now time.Time,
+	by shiplog.Credential) (*Result, error) {
+	starts := ev.Status == shiplog.StatusStarted
+	skip := starts && ev.SkipPreflightChecks
+	judged := starts && !skip
+	if skip {
+		if err := maySkip(ctx, tx, orgID, by); err != nil {
+			return nil, err
+		}
+	}
 	c, err := found.ensure(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
 	if err != nil {
 		return nil, err
@@ -222,7 +253,6 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 			return nil, err
 		}
 	}
-	judged := !ev.Status.Terminal() && !ev.SkipPreflightChecks
 	if judged {
 		// Concurrent starts of other versions in the same environment must
 		// not both pass the concurrency check. Always taken before the
@@ -249,7 +279,7 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 			EnvironmentType: env.Type, InvokeID: ev.InvokeID, CreatedAt: now, Status: ev.Status}
 	} else {
 		current = d.ID
-		if d.PreflightStatus != nil && *d.PreflightStatus == PreflightFailed && !ev.Status.Terminal() {
+		if d.PreflightStatus != nil && *d.PreflightStatus == PreflightFailed && starts {
 			// A run refused by preflight may be tried again (same invoke id).
 			d.Status = ev.Status
 		}
@@ -259,14 +289,14 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 	case judged:
 		if verdict, err = Evaluate(ctx, tx, orgID, rule.Attempt{ProductName: c.product.Name, Version: c.version.Version,
 			EnvironmentName: env.Name}, Subject{ProductID: c.product.ID, VersionID: c.version.ID, EnvironmentID: env.ID,
-			CurrentRun: current}, now); err != nil {
+			CurrentRun: current}, now, s.BaseURL); err != nil {
 			return nil, err
 		}
 		ps := verdict.PreflightStatus()
-		d.PreflightStatus = &ps
-	case !ev.Status.Terminal(): // skip_preflight_checks, allowed by the caller
+		d.PreflightStatus, d.PreflightSkippedBy = &ps, nil
+	case skip: // allowed by maySkip
 		ps := PreflightSkipped
-		d.PreflightStatus = &ps
+		d.PreflightStatus, d.PreflightSkippedBy = &ps, submitter(by)
 	}
 	eventType := shiplog.TypeOf(shiplog.KindDeployment, ev.Status)
 	status := ev.Status
@@ -314,11 +344,14 @@ func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID strin
 	if err != nil {
 		return nil, err
 	}
+	// The run's deployer, not only this event's: CI often names the
+	// deployer on started alone, and the completed notification must too.
 	e := &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: eventType,
 		Kind: shiplog.KindDeployment, SubjectID: d.ID, ProductName: d.ProductName, Version: d.Version,
 		EnvironmentName: d.EnvironmentName, EnvironmentType: d.EnvironmentType, Status: status,
-		Actor: firstOf(ev.DeployedByName, ev.DeployedBy, ev.DeployedByEmail), ScmSHA: deref(d.ScmSHA),
-		ScmRepository: deref(d.ScmRepository), PreflightStatus: deref(d.PreflightStatus), Payload: ev.Raw, OccurredAt: now}
+		Actor: deployer(d), ActorEmail: deref(d.DeployedByEmail), ScmSHA: deref(d.ScmSHA),
+		ScmRepository: deref(d.ScmRepository), PreflightStatus: deref(d.PreflightStatus), SubmittedBy: submitter(by),
+		Payload: ev.Raw, OccurredAt: now}
 	ds, err := s.Emit(ctx, tx, e)
 	if err != nil {
 		return nil, err
@@ -370,14 +403,14 @@ func (s *Service) EventsCommitted(orgID string) {
 	}
 }
 
-// RecordBuild stores a build event. idemKey may be empty.
-func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idemKey string) (*Result, error) {
+// RecordBuild stores a build event. idemKey may be empty; by is who submits it.
+func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idemKey string, by shiplog.Credential) (*Result, error) {
 	var res *Result
 	found := s.lookup(ctx, orgID, ev.ProductName, ev.Version, "")
 	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
 		now := s.Clock.Now()
 		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
-			return s.recordBuild(ctx, tx, orgID, ev, found, now)
+			return s.recordBuild(ctx, tx, orgID, ev, found, now, by)
 		})
 		res = r
 		return err
@@ -391,7 +424,8 @@ func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent,
 	return res, err
 }
 
-func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev *BuildEvent, found *catalog, now time.Time) (*Result, error) {
+func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev *BuildEvent, found *catalog, now time.Time,
+	by shiplog.Credential) (*Result, error) {
 	c, err := found.ensure(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
 	if err != nil {
 		return nil, err
@@ -449,8 +483,8 @@ func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev
 	}
 	e := &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: shiplog.TypeOf(shiplog.KindBuild, ev.Status),
 		Kind: shiplog.KindBuild, SubjectID: b.ID, ProductName: b.ProductName, Version: b.Version, Status: ev.Status,
-		Actor: firstOf(ev.BuiltByName, ev.BuiltBy, ev.BuiltByEmail), ScmSHA: deref(b.ScmSHA),
-		ScmRepository: deref(b.ScmRepository), Payload: ev.Raw, OccurredAt: now}
+		Actor: firstOf(b.BuiltByName, b.BuiltBy, b.BuiltByEmail), ActorEmail: deref(b.BuiltByEmail), ScmSHA: deref(b.ScmSHA),
+		ScmRepository: deref(b.ScmRepository), SubmittedBy: submitter(by), Payload: ev.Raw, OccurredAt: now}
 	ds, err := s.Emit(ctx, tx, e)
 	if err != nil {
 		return nil, err
@@ -460,6 +494,18 @@ func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev
 		return nil, err
 	}
 	return &Result{StatusCode: http.StatusOK, Body: body, Event: e, Deliveries: ds}, nil
+}
+
+// submitter is by as recorded: roles are not kept.
+func submitter(by shiplog.Credential) *shiplog.Credential {
+	by.Roles = nil
+	return &by
+}
+
+// deployer is the run's deployer as people read it: name, else login,
+// else email.
+func deployer(d *shiplog.Deployment) string {
+	return firstOf(d.DeployedByName, d.DeployedBy, d.DeployedByEmail)
 }
 
 func firstOf(vals ...*string) string {

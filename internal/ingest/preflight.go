@@ -3,8 +3,10 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shiplog/shiplog"
@@ -42,11 +44,26 @@ type Subject struct {
 	ProductID, VersionID, EnvironmentID, CurrentRun string
 }
 
+// Settings returns the org's settings, the defaults when it never changed
+// them.
+func Settings(ctx context.Context, r store.Reader, orgID string) (*shiplog.OrgSettings, error) {
+	set, err := r.OrgSettingsGet(ctx, orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return shiplog.DefaultOrgSettings(), nil
+	}
+	return set, err
+}
+
 // Evaluate reads the rules and the history they need, by id through the
 // indexes made for it (an event must not cost more as history grows), and
-// returns the verdict.
-func Evaluate(ctx context.Context, r store.Reader, orgID string, a rule.Attempt, s Subject, now time.Time) (rule.Verdict, error) {
+// returns the verdict. baseURL is the console's, for the way out of a
+// concurrency refusal.
+func Evaluate(ctx context.Context, r store.Reader, orgID string, a rule.Attempt, s Subject, now time.Time, baseURL string) (rule.Verdict, error) {
 	stored, err := r.RuleList(ctx, orgID)
+	if err != nil {
+		return rule.Verdict{}, err
+	}
+	set, err := Settings(ctx, r, orgID)
 	if err != nil {
 		return rule.Verdict{}, err
 	}
@@ -62,7 +79,7 @@ func Evaluate(ctx context.Context, r store.Reader, orgID string, a rule.Attempt,
 		}
 		rules = append(rules, rr)
 	}
-	var h rule.History
+	h := rule.History{StaleAfter: set.StaleAfter()}
 	if s.VersionID != "" && (need[rule.TypeFlow] || need[rule.TypeVersionApprovalRequired]) {
 		ds, err := r.DeploymentsOfVersion(ctx, orgID, s.ProductID, s.VersionID, maxHistory)
 		if err != nil {
@@ -120,12 +137,26 @@ func Evaluate(ctx context.Context, r store.Reader, orgID string, a rule.Attempt,
 	v := rule.Evaluate(rules, a, h, now)
 	if b := v.Blocked; b != nil {
 		addApproverRoles(b)
+		addWayOut(b, baseURL)
 	}
 	return v, nil
 }
 
+// addWayOut tells how to clear the run a concurrency refusal names: it may
+// be a run whose pipeline died before it could report the outcome.
+func addWayOut(v *rule.Violation, baseURL string) {
+	id, ok := v.Details["conflicting_deployment_id"].(string)
+	if v.Code != rule.CodeConcurrentDeployment || !ok || !shiplog.ValidID(id) {
+		return
+	}
+	page := strings.TrimRight(baseURL, "/") + "/ui/deployments/" + id
+	v.Details["conflicting_deployment_url"] = page
+	v.Message += fmt.Sprintf("; if it is stuck, mark it aborted: \"Mark aborted\" on %s, or POST /deployments/%s/abort", page, id)
+}
+
 func ruleDeployment(d *shiplog.Deployment) rule.Deployment {
-	rd := rule.Deployment{ID: d.ID, ProductName: d.ProductName, Version: d.Version, EnvironmentName: d.EnvironmentName, Status: string(d.Status)}
+	rd := rule.Deployment{ID: d.ID, ProductName: d.ProductName, Version: d.Version, EnvironmentName: d.EnvironmentName,
+		Status: string(d.Status), LastEventAt: d.UpdatedAt, DeployedBy: deployer(d)}
 	if d.StartedAt != nil {
 		rd.StartedAt = *d.StartedAt
 	}

@@ -30,7 +30,7 @@ func Evaluate(rules []Rule, a Attempt, h History, now time.Time) Verdict {
 		v.Evaluated = append(v.Evaluated, e)
 	}
 
-	record(ConcurrencyRuleName, StatusEnabled, checkConcurrency(a, h))
+	record(ConcurrencyRuleName, StatusEnabled, checkConcurrency(a, h, now))
 	for _, r := range sortRules(rules) {
 		if r.Status == StatusDisabled || !r.appliesTo(a) {
 			continue
@@ -100,12 +100,29 @@ func (r *Rule) check(a Attempt, h History, now time.Time) *Violation {
 	}
 }
 
-func checkConcurrency(a Attempt, h History) *Violation {
+// Stale reports whether a running deployment has gone quiet for the
+// stale-run horizon (0: never): at exactly the horizon it is stale.
+func Stale(d Deployment, horizon time.Duration, now time.Time) bool {
+	if horizon <= 0 {
+		return false
+	}
+	last := d.LastEventAt
+	if last.IsZero() {
+		last = d.StartedAt
+	}
+	if last.IsZero() {
+		return false // never heard of at a known time: not provably quiet
+	}
+	return !now.Before(last.Add(horizon))
+}
+
+func checkConcurrency(a Attempt, h History, now time.Time) *Violation {
 	var running []Deployment
 	for _, d := range h.Running {
 		if (d.Status != "" && d.Status != "started") ||
 			(a.DeploymentID != "" && d.ID == a.DeploymentID) ||
-			!matches(d.ProductName, a.ProductName) || !matches(d.EnvironmentName, a.EnvironmentName) {
+			!matches(d.ProductName, a.ProductName) || !matches(d.EnvironmentName, a.EnvironmentName) ||
+			Stale(d, h.StaleAfter, now) {
 			continue
 		}
 		running = append(running, d)
@@ -124,19 +141,50 @@ func checkConcurrency(a Attempt, h History) *Violation {
 	if !c.StartedAt.IsZero() {
 		msg += ", started " + c.StartedAt.UTC().Format(time.RFC3339)
 	}
+	if c.DeployedBy != "" {
+		msg += " by " + c.DeployedBy
+	}
 	msg += ")"
+	details := map[string]any{
+		"conflicting_deployment_id":      c.ID,
+		"conflicting_deployment_status":  status,
+		"conflicting_deployment_started": timeOrNil(c.StartedAt, time.UTC),
+		"conflicting_deployment_version": c.Version,
+		"running_deployments":            len(running),
+	}
+	if c.DeployedBy != "" {
+		details["conflicting_deployment_deployed_by"] = c.DeployedBy
+	}
+	if last := cmp.Or(c.LastEventAt, c.StartedAt); h.StaleAfter > 0 && !last.IsZero() {
+		at := last.Add(h.StaleAfter).UTC().Format(time.RFC3339)
+		details["conflicting_deployment_stale_at"] = at
+		msg += fmt.Sprintf("; unless it finishes, it stops blocking at %s (%s after its last event)", at, Minutes(h.StaleAfter))
+	}
 	return &Violation{
 		HTTPStatus: http.StatusConflict,
 		Code:       CodeConcurrentDeployment,
 		Message:    msg,
-		Details: map[string]any{
-			"conflicting_deployment_id":      c.ID,
-			"conflicting_deployment_status":  status,
-			"conflicting_deployment_started": timeOrNil(c.StartedAt, time.UTC),
-			"conflicting_deployment_version": c.Version,
-			"running_deployments":            len(running),
-		},
+		Details:    details,
 	}
+}
+
+// Minutes writes a horizon for people: "2 h", "90 min", "1 d 1 h".
+func Minutes(d time.Duration) string {
+	m := int(d / time.Minute)
+	var parts []string
+	for _, u := range []struct {
+		n    int
+		name string
+	}{{24 * 60, "d"}, {60, "h"}, {1, "min"}} {
+		if m >= u.n {
+			parts = append(parts, fmt.Sprintf("%d %s", m/u.n, u.name))
+			m %= u.n
+		}
+	}
+	if len(parts) == 0 {
+		return "0 min"
+	}
+	return strings.Join(parts, " ")
 }
 
 // matches treats an empty recorded value as "not given" (trusted).

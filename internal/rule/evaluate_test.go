@@ -120,6 +120,39 @@ func TestEvaluate(t *testing.T) {
 				"conflicting_deployment_started": nil},
 			evals: []string{ev(concurrency, "enabled", "failed")}},
 
+		// Stale runs: quiet for the horizon (2 h here) or longer, a run blocks nothing.
+		{name: "a run quiet for exactly the horizon is stale",
+			h:     rule.History{StaleAfter: 2 * time.Hour, Running: []rule.Deployment{running("d-9", mins(-120))}},
+			evals: []string{passedConcurrency()}},
+		{name: "a run quiet for just under the horizon still blocks, naming when it stops",
+			h: rule.History{StaleAfter: 2 * time.Hour, Running: []rule.Deployment{
+				with2(running("d-9", mins(-120).Add(time.Microsecond)), func(d *rule.Deployment) { d.DeployedBy = "Jane Doe" })}},
+			code: rule.CodeConcurrentDeployment, status: 409, blocker: concurrency,
+			details: map[string]any{"conflicting_deployment_id": "d-9", "conflicting_deployment_deployed_by": "Jane Doe",
+				"conflicting_deployment_stale_at": "2026-05-24T14:00:00Z"},
+			evals: []string{ev(concurrency, "enabled", "failed")}},
+		{name: "a later event keeps a long run alive",
+			h: rule.History{StaleAfter: 2 * time.Hour, Running: []rule.Deployment{
+				with2(running("d-9", mins(-600)), func(d *rule.Deployment) { d.LastEventAt = mins(-119) })}},
+			code: rule.CodeConcurrentDeployment, status: 409, blocker: concurrency,
+			details: map[string]any{"conflicting_deployment_id": "d-9", "conflicting_deployment_stale_at": "2026-05-24T14:01:00Z"},
+			evals:   []string{ev(concurrency, "enabled", "failed")}},
+		{name: "a stale run does not hide a live one",
+			h:    rule.History{StaleAfter: time.Hour, Running: []rule.Deployment{running("old", mins(-300)), running("live", mins(-10))}},
+			code: rule.CodeConcurrentDeployment, status: 409, blocker: concurrency,
+			details: map[string]any{"conflicting_deployment_id": "live", "running_deployments": 1},
+			evals:   []string{ev(concurrency, "enabled", "failed")}},
+		{name: "horizon 0: runs never go stale",
+			h:    rule.History{Running: []rule.Deployment{running("d-9", mins(-60*24*365))}},
+			code: rule.CodeConcurrentDeployment, status: 409, blocker: concurrency,
+			details: map[string]any{"conflicting_deployment_id": "d-9"},
+			evals:   []string{ev(concurrency, "enabled", "failed")}},
+		{name: "a run with no known time is never provably stale",
+			h:    rule.History{StaleAfter: time.Minute, Running: []rule.Deployment{{ID: "x"}}},
+			code: rule.CodeConcurrentDeployment, status: 409, blocker: concurrency,
+			details: map[string]any{"conflicting_deployment_id": "x"},
+			evals:   []string{ev(concurrency, "enabled", "failed")}},
+
 		// Schedule.
 		{name: "inside a no-deploy window", rules: []rule.Rule{activeFreeze},
 			code: rule.CodeNoDeployWindow, status: 423, blocker: "Afternoon freeze", retry: mins(60),
@@ -518,5 +551,27 @@ func TestEvaluateDoesNotModifyInputs(t *testing.T) {
 	}
 	if after := jsonOf(t, rules); after != before {
 		t.Fatalf("rules changed:\n%s\n%s", before, after)
+	}
+}
+
+func TestMinutes(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{0: "0 min", time.Minute: "1 min", 90 * time.Minute: "1 h 30 min",
+		2 * time.Hour: "2 h", 25 * time.Hour: "1 d 1 h", 30 * 24 * time.Hour: "30 d"} {
+		if got := rule.Minutes(d); got != want {
+			t.Errorf("Minutes(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestConcurrencyMessageNamesTheRun(t *testing.T) {
+	t.Parallel()
+	d := running("d-9", mins(-30))
+	d.DeployedBy = "Jane Doe"
+	v := rule.Evaluate(nil, attempt, rule.History{StaleAfter: 2 * time.Hour, Running: []rule.Deployment{d}}, now)
+	want := "another deployment of api to production is in progress (d-9, version 1.2.2, started 2026-05-24T13:30:00Z by Jane Doe); " +
+		"unless it finishes, it stops blocking at 2026-05-24T15:30:00Z (2 h after its last event)"
+	if v.Blocked == nil || v.Blocked.Message != want {
+		t.Fatalf("message:\n%v\nwant\n%s", v.Blocked, want)
 	}
 }

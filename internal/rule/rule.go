@@ -289,6 +289,11 @@ type Attempt struct {
 type Deployment struct {
 	ID, ProductName, Version, EnvironmentName, Status string
 	StartedAt, CompletedAt                            time.Time
+	// LastEventAt is when the run was last heard of (its latest event);
+	// zero: StartedAt stands in. DeployedBy names who runs it, for the
+	// refusal message; optional.
+	LastEventAt time.Time
+	DeployedBy  string
 }
 
 // VersionApproval is a sign-off recorded on the version.
@@ -323,6 +328,10 @@ type History struct {
 	Running            []Deployment // this product's started deployments in the target environment, other runs only
 	VersionApprovals   []VersionApproval
 	DRs                []DR // the org's in_progress or approved DRs that include this product+version
+	// StaleAfter is the org's stale-run horizon: a Running deployment last
+	// heard of at least this long ago is stale and blocks nothing. 0: runs
+	// never go stale.
+	StaleAfter time.Duration
 }
 
 // Evaluation is one line of extra_metadata.preflight_status.rules_evaluated.

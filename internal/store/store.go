@@ -87,6 +87,9 @@ type Reader interface {
 	IdempotencyGet(ctx context.Context, orgID, key string, notBefore time.Time) (*IdempotentResponse, error)
 
 	OrgOwnerEmails(ctx context.Context, orgID string) ([]string, error)
+	// OrgSettingsGet returns the org's settings; ErrNotFound when they were
+	// never changed (the caller applies shiplog.DefaultOrgSettings).
+	OrgSettingsGet(ctx context.Context, orgID string) (*shiplog.OrgSettings, error)
 	ChannelList(ctx context.Context, orgID string) ([]*shiplog.Channel, error)
 	ChannelGet(ctx context.Context, orgID, id string) (*shiplog.Channel, error)
 	// ChannelsForEvent returns the org's enabled channels subscribed to t.
@@ -151,6 +154,8 @@ type Tx interface {
 	IdempotencyComplete(ctx context.Context, orgID, key string, r *IdempotentResponse) error
 
 	OrgSetOwnerEmails(ctx context.Context, orgID string, emails []string) error
+	// OrgSettingsPut stores the org's settings whole (insert or replace).
+	OrgSettingsPut(ctx context.Context, p *OrgSettingsPutParams) error
 	// ChannelCreate stores c and its subscriptions (c.Events); ChannelUpdate
 	// replaces both. They seal c.URL (Slack) and c.Secret with the store's cipher.
 	ChannelCreate(ctx context.Context, c *shiplog.Channel) error
@@ -225,6 +230,14 @@ type TokenCreateParams struct {
 	ID, OrgID, UserID, TokenID, Name string
 	Hash                             []byte
 	Now                              time.Time
+}
+
+// OrgSettingsPutParams stores an org's settings, validated by the caller.
+type OrgSettingsPutParams struct {
+	OrgID     string
+	Settings  shiplog.OrgSettings
+	UpdatedBy string
+	Now       time.Time
 }
 
 // DRTransitionParams is one write to a deployment request (DRTransition).

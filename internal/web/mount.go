@@ -7,8 +7,9 @@ import (
 
 // Mount puts the console beside the API: /ui/ is the console, / sends a
 // browser to it, and a browser opening an API link to a deployment request
-// (the link in approval emails) lands on the request's console page.
-// Everything else is the API's.
+// (the link in approval emails) lands on the request's console page, as do
+// the links Versioner's clients print (/manage/…, manage.go). Everything
+// else is the API's.
 func (s *Server) Mount(api http.Handler) http.Handler {
 	console := s.Handler()
 	root := http.NewServeMux()
@@ -27,6 +28,7 @@ func (s *Server) Mount(api http.Handler) http.Handler {
 		}
 		api.ServeHTTP(w, r)
 	})
+	manageLinks(root) // manage.go: Versioner's "View in Versioner" links
 	root.Handle("/", api)
 	return root
 }

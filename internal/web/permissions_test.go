@@ -95,6 +95,14 @@ var consoleForms = []consoleForm{
 	{"POST /ui/settings/rules/{id}/delete", "DELETE /deployment-rules/{id}", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/rules/" + w.fx.Rule() + "/delete", url.Values{}
 	}},
+	{"POST /ui/settings/preflight", "PATCH /org-settings/", func(w *formWalk, roles []string) (string, url.Values) {
+		return "/ui/settings/preflight", url.Values{"skip_preflight_checks": {"anyone"}, "stale_run_minutes": {fmt.Sprint(60 + w.fx.Next())}}
+	}},
+	{"POST /ui/deployments/{id}/abort", "POST /deployments/{id}/abort", func(w *formWalk, roles []string) (string, url.Values) {
+		run := w.fx.Must("POST", "/deployment-events/", map[string]any{"product_name": fmt.Sprintf("walk-run-%d", w.fx.Next()),
+			"version": "v0", "environment_name": "walk-env", "status": "started"})
+		return "/ui/deployments/" + run["id"].(string) + "/abort", url.Values{"reason": {"walked"}}
+	}},
 }
 
 func drTransitionForm(a shiplog.DRAction, from shiplog.DRStatus) consoleForm {

@@ -14,6 +14,7 @@ import (
 func (s *Server) releaseRoutes(page func(pattern string, h pageFunc)) {
 	page("GET /ui/deployments", s.deploymentsPage)
 	page("GET /ui/deployments/{id}", s.deploymentPage)
+	page("POST /ui/deployments/{id}/abort", s.deploymentAbort)
 	page("GET /ui/builds", s.buildsPage)
 	page("GET /ui/builds/{id}", s.buildPage)
 	page("GET /ui/versions", s.versionLookup)

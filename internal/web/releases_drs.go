@@ -234,7 +234,7 @@ func (s *Server) dr(r *http.Request, v *view) (*drData, error) {
 	d := &drData{DR: &dr, Open: dr.Status.Decidable(),
 		Managers: "its creator (" + dr.CreatedByName + ") or one of the roles " + strings.Join(shiplog.CanManageAnyDR, ", ")}
 	d.CanManage = v.May(http.MethodPost, "/deployment-requests/{id}/cancel") &&
-		(shiplog.HasRole(v.User.Roles, shiplog.CanManageAnyDR...) || dr.CreatedBy == v.User.ID)
+		(shiplog.HasRole(v.User.Roles, shiplog.CanManageAnyDR...) || (dr.CreatedBy != nil && *dr.CreatedBy == v.User.ID))
 	for _, l := range dr.Links {
 		d.Links = append(d.Links, linkOf(l))
 	}

@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/apiv1"
+	"github.com/shiplog/shiplog/internal/rule"
 )
 
 // runPageSize is how many deployments or builds a history page shows.
@@ -203,19 +205,68 @@ type runData struct {
 	DeployURL  *link
 	Preflight  *preflight
 	Metadata   string
+	// Open: the run has not finished, so it can be marked aborted (by
+	// CanAbort people). Stale: it has been quiet for the org's stale-run
+	// horizon (StaleAfter, for people) and blocks nothing any more.
+	Open, CanAbort, Stale bool
+	StaleAfter            string
 }
 
 func (s *Server) deploymentPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	d, err := s.deployment(r, v)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "deployment", v, d)
+}
+
+// deployment reads a run for its page: the record, its timeline, and
+// whether it is stuck.
+func (s *Server) deployment(r *http.Request, v *view) (runData, error) {
 	v.Nav = "deployments"
 	var d apiv1.DeploymentDetail
 	if err := s.call(r, v, http.MethodGet, "/deployments/"+url.PathEscape(r.PathValue("id")), nil, &d); err != nil {
-		return err
+		return runData{}, err
 	}
 	dep := d.Deployment
-	return s.render(w, r, http.StatusOK, "deployment", v, runData{Deployment: dep, Events: timeline(d.Events),
+	out := runData{Deployment: dep, Events: timeline(d.Events),
 		SCM: scmLinks(dep.ScmRepository, dep.ScmSHA, dep.ScmBranch), BuildURL: linkPtr(dep.BuildURL),
 		DeployURL: linkPtr(dep.DeployURL), Preflight: preflightOf(dep.PreflightStatus, dep.ExtraMetadata),
-		Metadata: metadata(dep.ExtraMetadata)})
+		Metadata: metadata(dep.ExtraMetadata), Open: !dep.Status.Terminal(),
+		CanAbort: v.May(http.MethodPost, "/deployments/{id}/abort")}
+	if dep.Status == shiplog.StatusStarted {
+		var set shiplog.OrgSettings
+		if err := s.call(r, v, http.MethodGet, "/org-settings/", nil, &set); err != nil {
+			return runData{}, err
+		}
+		var started time.Time
+		if dep.StartedAt != nil {
+			started = *dep.StartedAt
+		}
+		out.Stale = rule.Stale(rule.Deployment{StartedAt: started, LastEventAt: dep.UpdatedAt}, set.StaleAfter(), s.Clock.Now())
+		out.StaleAfter = rule.Minutes(set.StaleAfter())
+	}
+	return out, nil
+}
+
+// deploymentAbort is the "Mark aborted" button: POST /deployments/{id}/abort
+// as the signed-in user.
+func (s *Server) deploymentAbort(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	err := s.call(r, v, http.MethodPost, "/deployments/"+url.PathEscape(id)+"/abort",
+		apiv1.AbortInput{Reason: r.PostForm.Get("reason")}, nil)
+	if ae, ok := refused(err); ok && ae.Status != http.StatusNotFound {
+		d, lerr := s.deployment(r, v)
+		if lerr != nil {
+			return lerr
+		}
+		v.Error = ae.Detail
+		return s.render(w, r, ae.Status, "deployment", v, d)
+	}
+	if err != nil {
+		return err
+	}
+	return s.redirect(w, r, "/ui/deployments/"+url.PathEscape(id), "Marked aborted: the run no longer blocks deployments.")
 }
 
 func (s *Server) buildPage(w http.ResponseWriter, r *http.Request, v *view) error {

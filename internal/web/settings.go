@@ -42,6 +42,7 @@ func (s *Server) settingsRoutes(page func(pattern string, h pageFunc)) {
 	page("GET /ui/settings/rules/{id}/edit", s.ruleEditPage)
 	page("POST /ui/settings/rules/{id}", s.ruleUpdate)
 	page("POST /ui/settings/rules/{id}/delete", s.ruleDelete)
+	page("POST /ui/settings/preflight", s.orgSettingsUpdate)
 }
 
 func (s *Server) settingsIndex(w http.ResponseWriter, r *http.Request, v *view) error {

@@ -189,6 +189,22 @@ type rulesData struct {
 	Rows []ruleListRow
 	// CanEdit hides the buttons from people the API would refuse.
 	CanEdit bool
+	// Settings are the org's preflight settings; CanSet (owners, admins)
+	// may change them. Policies are the choices, loosest first.
+	Settings *shiplog.OrgSettings
+	CanSet   bool
+	Policies []policyOption
+}
+
+type policyOption struct {
+	Value shiplog.SkipPolicy
+	Label string
+}
+
+var policyOptions = []policyOption{
+	{shiplog.SkipAnyone, "Anyone: API keys and people"},
+	{shiplog.SkipPeopleOnly, "People only, no API keys"},
+	{shiplog.SkipNobody, "Nobody"},
 }
 
 type ruleListRow struct {
@@ -214,12 +230,52 @@ func ruleTypeOptions() []ruleTypeOption {
 func rulePath(id string) string { return "/deployment-rules/" + url.PathEscape(id) }
 
 func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	d, err := s.rules(r, v)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "settings_rules", v, d)
+}
+
+// orgSettingsUpdate saves the preflight settings form: PATCH /org-settings/.
+func (s *Server) orgSettingsUpdate(w http.ResponseWriter, r *http.Request, v *view) error {
+	body := map[string]any{"skip_preflight_checks": strings.TrimSpace(r.PostForm.Get("skip_preflight_checks"))}
+	minutes, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("stale_run_minutes")))
+	if err != nil {
+		err = shiplog.Errorf(shiplog.EINVALID, "The stale-run horizon must be a whole number of minutes (0: never stale)")
+	} else {
+		body["stale_run_minutes"] = minutes
+		if err = s.call(r, v, http.MethodPatch, "/org-settings/", body, nil); err == nil {
+			return s.redirect(w, r, "/ui/settings/rules", "Saved the preflight settings.")
+		}
+	}
+	status := http.StatusBadRequest
+	if ae, ok := apiRefusal(err); ok {
+		v.Error, status = ae.Detail, ae.Status
+	} else if shiplog.ErrorCode(err) == shiplog.EINVALID {
+		v.Error = shiplog.ErrorMessage(err)
+	} else {
+		return err
+	}
+	d, lerr := s.rules(r, v)
+	if lerr != nil {
+		return lerr
+	}
+	return s.render(w, r, status, "settings_rules", v, d)
+}
+
+// rules reads the rules page: the rules and the org's preflight settings.
+func (s *Server) rules(r *http.Request, v *view) (rulesData, error) {
 	v.Nav = "settings"
 	var list struct{ Items []ruleRow }
 	if err := s.call(r, v, http.MethodGet, "/deployment-rules/", nil, &list); err != nil {
-		return err
+		return rulesData{}, err
 	}
-	d := rulesData{CanEdit: v.May(http.MethodPost, "/deployment-rules/")}
+	d := rulesData{CanEdit: v.May(http.MethodPost, "/deployment-rules/"), CanSet: v.May(http.MethodPatch, "/org-settings/"),
+		Policies: policyOptions}
+	if err := s.call(r, v, http.MethodGet, "/org-settings/", nil, &d.Settings); err != nil {
+		return rulesData{}, err
+	}
 	for _, rr := range list.Items {
 		b, ok := ruleStatusBadges[rr.Status]
 		if !ok {
@@ -231,7 +287,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, v *view) erro
 		}
 		d.Rows = append(d.Rows, ruleListRow{R: rr, Status: b, Label: label})
 	}
-	return s.render(w, r, http.StatusOK, "settings_rules", v, d)
+	return d, nil
 }
 
 func (s *Server) renderRuleForm(w http.ResponseWriter, r *http.Request, v *view, status int, f ruleForm) error {

@@ -3,9 +3,13 @@
 // so receivers written for Versioner keep working.
 //
 // Build events use the deployment payload's shape: "id" is the build's id,
-// "deployer" is whoever built it (built_by), "environment" is null because a
-// build has none, and "is_successful" is always null. "source_url" links to
-// /builds/<id> instead of /deployments/<id>.
+// "deployer" is whoever built it (built_by), "environment" is "" (the seed
+// marks it a non-nullable string, the target environment's name, and a
+// build targets none), and "is_successful" is always null. "source_url"
+// links to /builds/<id> instead of /deployments/<id>.
+//
+// "deployer" is the run's: an event that does not name one (CI often names
+// the deployer on started only) carries the one named earlier in the run.
 //
 // Timestamps are written as ISO 8601 in UTC with microseconds and an explicit
 // "+00:00" offset, the form Versioner's examples show, so that parsers which
@@ -43,7 +47,7 @@ type EventPayload struct {
 	ID              string  `json:"id"`
 	DeployedAt      string  `json:"deployed_at"`
 	EventType       string  `json:"event_type"`
-	Environment     *string `json:"environment"`
+	Environment     string  `json:"environment"`
 	IsSuccessful    *bool   `json:"is_successful"`
 	Deployer        *string `json:"deployer"`
 	ProductName     *string `json:"product_name"`
@@ -102,7 +106,7 @@ func NewEventPayload(m notify.Message) (EventPayload, error) {
 		if e.EnvironmentName == "" {
 			return EventPayload{}, fmt.Errorf("webhook: deployment event %s has no environment", e.ID)
 		}
-		p.Environment = &e.EnvironmentName
+		p.Environment = e.EnvironmentName
 	}
 	return p, nil
 }

@@ -104,11 +104,12 @@ func TestRenderEventShape(t *testing.T) {
 			},
 		},
 		{
-			name: "build: id is the build, deployer is built_by, environment null",
+			// The seed marks environment a non-nullable string; a build targets none.
+			name: "build: id is the build, deployer is built_by, environment empty, never null",
 			msg:  notifytest.Build("build.completed"),
 			want: map[string]string{
 				"id":          `"` + notifytest.BuildID + `"`,
-				"environment": "null",
+				"environment": `""`,
 				"deployer":    `"github-actions"`,
 				"source_url":  `"https://shiplog.example.com/builds/` + notifytest.BuildID + `"`,
 			},

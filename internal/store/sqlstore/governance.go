@@ -123,10 +123,10 @@ func (q *Queries) TokenTouch(ctx context.Context, id string, now time.Time) erro
 }
 
 const drCols = `d.id, d.org_id, d.name, d.description, d.links, d.items, d.environment_names, d.status, d.created_by,
-	u.name, d.created_at, d.updated_at, d.revision`
+	d.created_by_key, u.name, d.created_at, d.updated_at, d.revision`
 
 func (q *Queries) drs(ctx context.Context, where string, args ...any) ([]*shiplog.DeploymentRequest, error) {
-	rows, err := q.query(ctx, `SELECT `+drCols+` FROM deployment_requests d JOIN users u ON u.id = d.created_by WHERE `+where, args...)
+	rows, err := q.query(ctx, `SELECT `+drCols+` FROM deployment_requests d LEFT JOIN users u ON u.id = d.created_by WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +134,16 @@ func (q *Queries) drs(ctx context.Context, where string, args ...any) ([]*shiplo
 	for rows.Next() {
 		var d shiplog.DeploymentRequest
 		var links, items, envs string
+		var by, byKey, byName sql.NullString
 		var created, updated int64
-		if err := rows.Scan(&d.ID, &d.OrgID, &d.Name, &d.Description, &links, &items, &envs, &d.Status, &d.CreatedBy,
-			&d.CreatedByName, &created, &updated, &d.Revision); err != nil {
+		if err := rows.Scan(&d.ID, &d.OrgID, &d.Name, &d.Description, &links, &items, &envs, &d.Status, &by, &byKey,
+			&byName, &created, &updated, &d.Revision); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		d.CreatedBy, d.CreatedByKey, d.CreatedByName = strPtr(by), strPtr(byKey), byName.String
+		if d.CreatedBy == nil && d.CreatedByKey != nil {
+			d.CreatedByName = "API key " + *d.CreatedByKey
 		}
 		for _, u := range []struct {
 			s   string
@@ -205,9 +210,9 @@ func (q *Queries) DRList(ctx context.Context, orgID string, f store.DRFilter, p 
 
 func (q *Queries) DRCreate(ctx context.Context, d *shiplog.DeploymentRequest) error {
 	if _, err := q.exec(ctx, `INSERT INTO deployment_requests (id, org_id, name, description, links, items, environment_names,
-		status, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		status, created_by, created_by_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.OrgID, d.Name, d.Description, jsonList(d.Links), jsonList(d.Items), jsonList(d.EnvironmentNames),
-		string(d.Status), d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt)); err != nil {
+		string(d.Status), nullStr(d.CreatedBy), nullStr(d.CreatedByKey), micros(d.CreatedAt), micros(d.UpdatedAt)); err != nil {
 		return err
 	}
 	for i, s := range d.Slots {

@@ -12,7 +12,7 @@ import (
 
 const deploymentCols = `d.id, d.org_id, d.product_id, p.name, d.version_id, v.version, d.environment_id, e.name, e.type, d.status,
 	d.invoke_id, d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.scm_sha, d.scm_branch, d.scm_repository,
-	d.build_url, d.build_number, d.deploy_url, d.source_system, d.preflight_status, d.extra_metadata,
+	d.build_url, d.build_number, d.deploy_url, d.source_system, d.preflight_status, d.preflight_skipped_by, d.extra_metadata,
 	d.started_at, d.completed_at, d.deployed_at, d.created_at, d.updated_at`
 
 const deploymentFrom = ` FROM deployments d JOIN products p ON p.id = d.product_id JOIN versions v ON v.id = d.version_id
@@ -20,12 +20,16 @@ const deploymentFrom = ` FROM deployments d JOIN products p ON p.id = d.product_
 
 func scanDeployment(sc interface{ Scan(...any) error }) (*shiplog.Deployment, error) {
 	var d shiplog.Deployment
-	var invoke, by, byName, byEmail, sha, branch, repo, bURL, bNum, dURL, src, pre, meta sql.NullString
+	var invoke, by, byName, byEmail, sha, branch, repo, bURL, bNum, dURL, src, pre, skipped, meta sql.NullString
 	var started, completed sql.NullInt64
 	var deployed, created, updated int64
 	if err := sc.Scan(&d.ID, &d.OrgID, &d.ProductID, &d.ProductName, &d.VersionID, &d.Version, &d.EnvironmentID, &d.EnvironmentName,
 		&d.EnvironmentType, &d.Status, &invoke, &by, &byName, &byEmail, &sha, &branch, &repo, &bURL, &bNum, &dURL, &src, &pre,
-		&meta, &started, &completed, &deployed, &created, &updated); err != nil {
+		&skipped, &meta, &started, &completed, &deployed, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if d.PreflightSkippedBy, err = credentialOf(skipped); err != nil {
 		return nil, err
 	}
 	d.InvokeID, d.DeployedBy, d.DeployedByName, d.DeployedByEmail = strPtr(invoke), strPtr(by), strPtr(byName), strPtr(byEmail)
@@ -48,7 +52,7 @@ func (q *Queries) LockSubject(ctx context.Context, key string) error {
 // and binds them, which keeps the hot path to one index lookup.
 const openCols = `d.id, d.org_id, d.product_id, CAST(? AS TEXT), d.version_id, CAST(? AS TEXT), d.environment_id, CAST(? AS TEXT), CAST(? AS TEXT), d.status,
 	d.invoke_id, d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.scm_sha, d.scm_branch, d.scm_repository,
-	d.build_url, d.build_number, d.deploy_url, d.source_system, d.preflight_status, d.extra_metadata,
+	d.build_url, d.build_number, d.deploy_url, d.source_system, d.preflight_status, d.preflight_skipped_by, d.extra_metadata,
 	d.started_at, d.completed_at, d.deployed_at, d.created_at, d.updated_at`
 
 func (q *Queries) DeploymentFindOpen(ctx context.Context, p *store.FindOpenParams) (*shiplog.Deployment, error) {
@@ -67,23 +71,25 @@ func (q *Queries) DeploymentFindOpen(ctx context.Context, p *store.FindOpenParam
 func (q *Queries) DeploymentInsert(ctx context.Context, d *shiplog.Deployment) error {
 	_, err := q.exec(ctx, `INSERT INTO deployments (id, org_id, product_id, version_id, environment_id, status, invoke_id,
 		deployed_by, deployed_by_name, deployed_by_email, scm_sha, scm_branch, scm_repository, build_url, build_number,
-		deploy_url, source_system, preflight_status, extra_metadata, started_at, completed_at, deployed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		deploy_url, source_system, preflight_status, preflight_skipped_by, extra_metadata, started_at, completed_at, deployed_at,
+		created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.OrgID, d.ProductID, d.VersionID, d.EnvironmentID, string(d.Status), nullStr(d.InvokeID),
 		nullStr(d.DeployedBy), nullStr(d.DeployedByName), nullStr(d.DeployedByEmail), nullStr(d.ScmSHA), nullStr(d.ScmBranch),
 		nullStr(d.ScmRepository), nullStr(d.BuildURL), nullStr(d.BuildNumber), nullStr(d.DeployURL), nullStr(d.SourceSystem),
-		nullStr(d.PreflightStatus), jsonText(d.ExtraMetadata), nullMicros(d.StartedAt), nullMicros(d.CompletedAt),
-		micros(d.DeployedAt), micros(d.CreatedAt), micros(d.UpdatedAt))
+		nullStr(d.PreflightStatus), credentialText(d.PreflightSkippedBy), jsonText(d.ExtraMetadata), nullMicros(d.StartedAt),
+		nullMicros(d.CompletedAt), micros(d.DeployedAt), micros(d.CreatedAt), micros(d.UpdatedAt))
 	return err
 }
 
 func (q *Queries) DeploymentUpdate(ctx context.Context, d *shiplog.Deployment) error {
 	_, err := q.exec(ctx, `UPDATE deployments SET status = ?, deployed_by = ?, deployed_by_name = ?, deployed_by_email = ?,
 		scm_sha = ?, scm_branch = ?, scm_repository = ?, build_url = ?, build_number = ?, deploy_url = ?, source_system = ?,
-		preflight_status = ?, extra_metadata = ?, started_at = ?, completed_at = ?, deployed_at = ?, updated_at = ? WHERE id = ?`,
+		preflight_status = ?, preflight_skipped_by = ?, extra_metadata = ?, started_at = ?, completed_at = ?, deployed_at = ?,
+		updated_at = ? WHERE id = ?`,
 		string(d.Status), nullStr(d.DeployedBy), nullStr(d.DeployedByName), nullStr(d.DeployedByEmail), nullStr(d.ScmSHA),
 		nullStr(d.ScmBranch), nullStr(d.ScmRepository), nullStr(d.BuildURL), nullStr(d.BuildNumber), nullStr(d.DeployURL),
-		nullStr(d.SourceSystem), nullStr(d.PreflightStatus), jsonText(d.ExtraMetadata), nullMicros(d.StartedAt),
+		nullStr(d.SourceSystem), nullStr(d.PreflightStatus), credentialText(d.PreflightSkippedBy), jsonText(d.ExtraMetadata), nullMicros(d.StartedAt),
 		nullMicros(d.CompletedAt), micros(d.DeployedAt), micros(d.UpdatedAt), d.ID)
 	return err
 }
@@ -245,15 +251,42 @@ func (q *Queries) BuildList(ctx context.Context, orgID string, f store.BuildFilt
 }
 
 const eventCols = `seq, id, type, kind, subject_id, product_name, version, environment_name, environment_type, status, actor,
-	scm_sha, scm_repository, preflight_status, payload, occurred_at`
+	actor_email, scm_sha, scm_repository, preflight_status, submitted_by, payload, occurred_at`
 
 func (q *Queries) EventInsert(ctx context.Context, e *shiplog.Event) error {
 	return q.mapErr(q.row(ctx, `INSERT INTO events (id, org_id, type, kind, subject_id, product_name, version, environment_name,
-		environment_type, status, actor, scm_sha, scm_repository, preflight_status, payload, occurred_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		environment_type, status, actor, actor_email, scm_sha, scm_repository, preflight_status, submitted_by, payload,
+		occurred_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		e.ID, e.OrgID, string(e.Type), string(e.Kind), e.SubjectID, e.ProductName, e.Version, e.EnvironmentName,
-		string(e.EnvironmentType), string(e.Status), e.Actor, e.ScmSHA, e.ScmRepository, e.PreflightStatus,
-		jsonText(e.Payload), micros(e.OccurredAt)).Scan(&e.Seq))
+		string(e.EnvironmentType), string(e.Status), e.Actor, e.ActorEmail, e.ScmSHA, e.ScmRepository, e.PreflightStatus,
+		credentialText(e.SubmittedBy), jsonText(e.Payload), micros(e.OccurredAt)).Scan(&e.Seq))
+}
+
+// eventRow is the scan target of eventCols.
+type eventRow struct {
+	e       *shiplog.Event
+	by      sql.NullString
+	payload sql.NullString
+	at      int64
+}
+
+func newEventRow(orgID string) *eventRow { return &eventRow{e: &shiplog.Event{OrgID: orgID}} }
+
+// dest lists the scan targets in eventCols order.
+func (r *eventRow) dest() []any {
+	e := r.e
+	return []any{&e.Seq, &e.ID, &e.Type, &e.Kind, &e.SubjectID, &e.ProductName, &e.Version, &e.EnvironmentName,
+		&e.EnvironmentType, &e.Status, &e.Actor, &e.ActorEmail, &e.ScmSHA, &e.ScmRepository, &e.PreflightStatus, &r.by,
+		&r.payload, &r.at}
+}
+
+// event finishes the scanned row.
+func (r *eventRow) event() (*shiplog.Event, error) {
+	var err error
+	r.e.Payload, r.e.OccurredAt = rawJSON(r.payload), fromMicros(r.at)
+	r.e.SubmittedBy, err = credentialOf(r.by)
+	return r.e, err
 }
 
 func (q *Queries) EventGet(ctx context.Context, orgID, id string) (*shiplog.Event, error) {
@@ -279,14 +312,14 @@ func (q *Queries) events(ctx context.Context, orgID, query string, args ...any) 
 	defer rows.Close()
 	var out []*shiplog.Event
 	for rows.Next() {
-		e := &shiplog.Event{OrgID: orgID}
-		var payload sql.NullString
-		var at int64
-		if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.Kind, &e.SubjectID, &e.ProductName, &e.Version, &e.EnvironmentName,
-			&e.EnvironmentType, &e.Status, &e.Actor, &e.ScmSHA, &e.ScmRepository, &e.PreflightStatus, &payload, &at); err != nil {
+		r := newEventRow(orgID)
+		if err := rows.Scan(r.dest()...); err != nil {
 			return nil, err
 		}
-		e.Payload, e.OccurredAt = rawJSON(payload), fromMicros(at)
+		e, err := r.event()
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"time"
 
+	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -78,4 +80,27 @@ func pageClause(where []string, args []any, col string, p store.Page) ([]string,
 	}
 	args = append(args, limitOf(p))
 	return where, args, " ORDER BY " + col + " DESC LIMIT ?"
+}
+
+// credentialText stores a credential as JSON; nil is NULL.
+func credentialText(c *shiplog.Credential) any {
+	if c == nil {
+		return nil
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil // a struct of strings always marshals
+	}
+	return string(b)
+}
+
+func credentialOf(v sql.NullString) (*shiplog.Credential, error) {
+	if !v.Valid || v.String == "" {
+		return nil, nil
+	}
+	var c shiplog.Credential
+	if err := json.Unmarshal([]byte(v.String), &c); err != nil {
+		return nil, fmt.Errorf("stored credential: %w", err)
+	}
+	return &c, nil
 }

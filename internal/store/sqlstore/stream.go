@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -166,19 +165,19 @@ func scanStream(rows *sql.Rows, orgID string) ([]store.StreamEvent, error) {
 	defer rows.Close()
 	var out []store.StreamEvent
 	for rows.Next() {
-		e := &shiplog.Event{OrgID: orgID}
+		r := newEventRow(orgID)
 		var tx string
-		var payload sql.NullString
-		var at int64
-		if err := rows.Scan(&tx, &e.Seq, &e.ID, &e.Type, &e.Kind, &e.SubjectID, &e.ProductName, &e.Version, &e.EnvironmentName,
-			&e.EnvironmentType, &e.Status, &e.Actor, &e.ScmSHA, &e.ScmRepository, &e.PreflightStatus, &payload, &at); err != nil {
+		if err := rows.Scan(append([]any{&tx}, r.dest()...)...); err != nil {
+			return nil, err
+		}
+		e, err := r.event()
+		if err != nil {
 			return nil, err
 		}
 		n, err := strconv.ParseUint(tx, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("event %s txid %q: %w", e.ID, tx, err)
 		}
-		e.Payload, e.OccurredAt = rawJSON(payload), fromMicros(at)
 		out = append(out, store.StreamEvent{Cursor: store.Cursor{Tx: n, Seq: e.Seq}, Event: e})
 	}
 	return out, rows.Err()

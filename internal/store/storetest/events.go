@@ -30,7 +30,9 @@ func testEvent(t *testing.T, open OpenFunc) {
 		e1 := deploymentEvent(d, org.ID, shiplog.StatusPending, 1)
 		e1.Payload = json.RawMessage(`{"status": "queued" }`)
 		e2 := deploymentEvent(d, org.ID, shiplog.StatusStarted, 2)
-		e2.Actor, e2.ScmSHA, e2.ScmRepository, e2.PreflightStatus = "alice", "abc", "git@x:api", "passed"
+		e2.Actor, e2.ScmSHA, e2.ScmRepository, e2.PreflightStatus = "alice", "abc", "git@x:api", "skipped"
+		e2.ActorEmail = "alice@example.com"
+		e2.SubmittedBy = &shiplog.Credential{Kind: shiplog.CredentialAPIKey, KeyID: "k2"}
 		eb := &shiplog.Event{ID: shiplog.NewID(), OrgID: org.ID, Type: shiplog.TypeOf(shiplog.KindBuild, shiplog.StatusCompleted),
 			Kind: shiplog.KindBuild, SubjectID: b.ID, ProductName: "api", Version: "1.0", Status: shiplog.StatusCompleted,
 			Payload: json.RawMessage(`[]`), OccurredAt: at(3)}

@@ -25,7 +25,7 @@ func newDR(t *testing.T, s store.Store, org *shiplog.Org, status shiplog.DRStatu
 	u := &shiplog.User{ID: shiplog.NewID(), OrgID: org.ID, Email: shiplog.NewID() + "@example.com", Name: "Ann", Roles: []string{"qa"}, CreatedAt: t0}
 	d := &shiplog.DeploymentRequest{ID: shiplog.NewID(), OrgID: org.ID, Name: "release", Description: "notes", Links: []string{"https://x"},
 		Items: []shiplog.DRItem{{ProductName: "api", Version: "1.0"}}, EnvironmentNames: []string{"prod"}, Status: status,
-		Slots: []*shiplog.Slot{}, CreatedBy: u.ID, CreatedAt: t0, UpdatedAt: t0}
+		Slots: []*shiplog.Slot{}, CreatedBy: &u.ID, CreatedAt: t0, UpdatedAt: t0}
 	for range n {
 		d.Slots = append(d.Slots, &shiplog.Slot{ID: shiplog.NewID(), ApprovalType: "qa", Required: true, Status: shiplog.SlotPending})
 	}

@@ -298,7 +298,7 @@ func testPruneKeepsAudit(t *testing.T, s store.Store) {
 	dr := &shiplog.DeploymentRequest{ID: shiplog.NewID(), OrgID: c.org.ID, Name: "release", Links: []string{},
 		Items: []shiplog.DRItem{{ProductName: "api", Version: "1.0"}}, EnvironmentNames: []string{"prod"}, Status: shiplog.DRDraft,
 		Slots:     []*shiplog.Slot{{ID: shiplog.NewID(), ApprovalType: "qa", Required: true, Status: shiplog.SlotPending}},
-		CreatedBy: u.ID, CreatedAt: long, UpdatedAt: long}
+		CreatedBy: &u.ID, CreatedAt: long, UpdatedAt: long}
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
 		if err := tx.UserCreate(ctx, u, ""); err != nil {
 			return err

@@ -38,7 +38,8 @@ func testDeploymentRoundTrip(t *testing.T, s store.Store) {
 		d.InvokeID, d.DeployedBy, d.DeployedByName = ptr("run-1"), ptr("alice"), ptr("Alice A.")
 		d.DeployedByEmail, d.ScmSHA, d.ScmBranch = ptr("alice@example.com"), ptr("abc123"), ptr("main")
 		d.ScmRepository, d.BuildURL, d.BuildNumber = ptr("git@x:api"), ptr("https://ci/1"), ptr("42")
-		d.DeployURL, d.SourceSystem, d.PreflightStatus = ptr("https://cd/1"), ptr("github"), ptr("passed")
+		d.DeployURL, d.SourceSystem, d.PreflightStatus = ptr("https://cd/1"), ptr("github"), ptr("skipped")
+		d.PreflightSkippedBy = &shiplog.Credential{Kind: shiplog.CredentialAPIKey, KeyID: "k7"}
 		d.ExtraMetadata = metadata
 		d.StartedAt, d.CompletedAt = ptr(at(1)), ptr(at(2))
 		d.DeployedAt, d.UpdatedAt = at(2), at(3)
@@ -52,12 +53,14 @@ func testDeploymentRoundTrip(t *testing.T, s store.Store) {
 			full(d)
 			d.InvokeID = nil // not updatable
 			d.Status = shiplog.StatusCompleted
+			d.PreflightSkippedBy = &shiplog.Credential{Kind: shiplog.CredentialUser, UserID: shiplog.NewID(), Name: "Ada", Email: "ada@example.com"}
 		}},
 		{"every field set", full, func(d *shiplog.Deployment) {
 			d.Status = shiplog.StatusFailed
 			d.DeployedBy, d.DeployedByName, d.DeployedByEmail = nil, nil, nil
 			d.ScmSHA, d.ScmBranch, d.ScmRepository, d.BuildURL = nil, nil, nil, nil
 			d.BuildNumber, d.DeployURL, d.SourceSystem, d.PreflightStatus = ptr("43"), nil, nil, ptr("failed")
+			d.PreflightSkippedBy = nil
 			d.ExtraMetadata = json.RawMessage(`{"b":2}`)
 			d.StartedAt, d.CompletedAt = nil, ptr(at(8))
 			d.DeployedAt, d.UpdatedAt = at(8), at(9)

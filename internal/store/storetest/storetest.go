@@ -46,6 +46,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Dora", testDora},
 		{"DeliveryQueue", testDeliveryQueue},
 		{"Stream", testStream},
+		{"OrgSettings", testOrgSettings},
+		{"DRCreators", testDRCreators},
 		{"DeploymentRequest", testDeploymentRequest},
 	}
 	for _, tp := range topics {
