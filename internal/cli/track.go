@@ -46,7 +46,7 @@ func (f *eventFlags) resolved(s *settings, ci cidetect.Info, build bool) eventFl
 	e := eventFlags{
 		Product:       cmp.Or(s.str(f.Product, "product"), ci.Product),
 		Version:       cmp.Or(s.str(f.Version, "version"), ci.Version),
-		SourceSystem:  cmp.Or(s.str(f.SourceSystem, "source_system"), ci.System),
+		SourceSystem:  cmp.Or(s.str(f.SourceSystem, "source_system"), ci.System, "unknown"), // "unknown" outside CI, as the Versioner CLI sends
 		BuildNumber:   cmp.Or(s.str(f.BuildNumber, "build_number"), ci.BuildNumber),
 		InvokeID:      cmp.Or(s.str(f.InvokeID, "invoke_id"), ci.InvokeID),
 		ScmSHA:        cmp.Or(s.str(f.ScmSHA, "scm_sha"), ci.SHA),
