@@ -229,7 +229,7 @@ func (c *trackDeploymentCmd) run(env *Env, kctx *kong.Context, getenv func(strin
 	s := subjectOf(req)
 	res, err := cl.DeploymentEvent(env.Ctx, req)
 	if err != nil {
-		outcome, code := classifyTrack(false, err, st.failOnAPIError(kctx, c.FailOnAPIError))
+		outcome, code := classifyTrack(false, err, st.failOnAPIError(kctx, c.FailOnAPIError), !c.FailOnUnreachable)
 		r = p.failure(r, s, err, outcome, code)
 		notRecordedLine(p, r)
 		return p.finish(r)
@@ -319,7 +319,7 @@ func (c *trackBuildCmd) run(env *Env, kctx *kong.Context, getenv func(string) st
 	s := subject{req.ProductName, req.Version, ""}
 	res, err := cl.BuildEvent(env.Ctx, req)
 	if err != nil {
-		outcome, code := classifyTrack(true, err, st.failOnAPIError(kctx, c.FailOnAPIError))
+		outcome, code := classifyTrack(true, err, st.failOnAPIError(kctx, c.FailOnAPIError), !c.FailOnUnreachable)
 		r = p.failure(r, s, err, outcome, code)
 		notRecordedLine(p, r)
 		return p.finish(r)
