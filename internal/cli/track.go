@@ -193,6 +193,8 @@ type trackDeploymentCmd struct {
 	CompletedAt         string `name:"completed-at" placeholder:"RFC3339" help:"When it finished (default: when the server receives it)."`
 	SkipPreflightChecks bool   `name:"skip-preflight-checks" help:"Deprecated: ask the server to skip the preflight rules (honoured where the org's setting allows). Set the blocking rule to report_only instead."`
 	apiFlags
+	// Ignored are extra arguments, which the Versioner CLI ignores too.
+	Ignored []string `arg:"" optional:"" hidden:""`
 }
 
 func (c *trackDeploymentCmd) Run(env *Env, kctx *kong.Context) error {
@@ -258,6 +260,7 @@ type trackBuildCmd struct {
 	ErrorMessage string `name:"error-message" help:"Why a failed build failed."`
 	ErrorCode    string `name:"error-code" help:"A code for the failure."`
 	apiFlags
+	Ignored []string `arg:"" optional:"" hidden:""`
 }
 
 func (c *trackBuildCmd) Run(env *Env, kctx *kong.Context) error {

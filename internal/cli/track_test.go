@@ -85,6 +85,7 @@ func TestTrackExitCodes(t *testing.T) {
 			[]string{"⚠️  Deployment Conflict", "Concurrent deployments", "CONCURRENT_DEPLOYMENT (HTTP 409)"}},
 		{"--debug shows the requests on stderr, never the key", nil, append(args("--debug"), dep("debugged", "prod")...), 0, "Event ID: ",
 			[]string{"→ POST " + s.url + "/deployment-events/", `→ Request body: {"product_name":"debugged"`, "← Status: 200"}},
+		{"extra arguments are ignored, as by the Versioner CLI", nil, dep("extra", "prod", "stray"), 0, "Event ID: ", nil},
 		{"global flags after the command", nil, dep("late", "prod", "--ui-url", "https://ui.example", "--config", "/nonexistent.yaml", "-v"), 0, "Product ID: ", nil},
 		{"report-only violation", nil, dep("api", "soft", "--status", "started"), 0, "✓ Deployment event tracked successfully", []string{`warning: report-only rule "Soft freeze" failed: deployments are blocked`}},
 	} {

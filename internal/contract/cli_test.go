@@ -112,6 +112,8 @@ func scenarios() []scenario {
 		step{name: "build default status", args: bld("--product", "api", "--version", "3")},
 		step{name: "unknown status: the server says 400", args: dep("--product", "api", "--version", "4", "--environment", "e", "--status", "bogus"), code: 4},
 		step{name: "unknown build status", args: bld("--product", "api", "--version", "4", "--status", "bogus"), code: 2},
+		step{name: "extra arguments are ignored", args: dep("--product", "api", "--version", "5", "--environment", "env-extra", "stray", "words")},
+		step{name: "global flags anywhere", args: []string{"track", "--debug", "build", "--product", "api", "--version", "5", "-v"}},
 	)
 
 	var ruleSteps []step
