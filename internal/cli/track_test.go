@@ -131,6 +131,8 @@ func TestTrackConfigPrecedence(t *testing.T) {
 			[]string{"--fail-on-api-error=true"}, 4, false},
 		{"SHIPLOG_FAIL_ON_API_ERROR wins over VERSIONER_", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope", "SHIPLOG_FAIL_ON_API_ERROR": "true",
 			"VERSIONER_FAIL_ON_API_ERROR": "false"}, nil, 4, false},
+		{"every empty SHIPLOG_ variable counts as unset", map[string]string{"SHIPLOG_OUTPUT": "\x00", "SHIPLOG_FAIL_ON_UNREACHABLE": "\x00",
+			"SHIPLOG_FAIL_ON_API_ERROR": "\x00", "SHIPLOG_UI_URL": "\x00"}, nil, 0, false},
 		{"an empty SHIPLOG_URL does not hide VERSIONER_API_URL", map[string]string{"SHIPLOG_URL": "", "VERSIONER_API_URL": s.url}, nil, 0, false},
 		{"an empty SHIPLOG_API_KEY does not hide VERSIONER_API_KEY", map[string]string{"SHIPLOG_API_KEY": "", "VERSIONER_API_KEY": s.key}, nil, 0, false},
 		{"VERSIONER_FAIL_ON_API_ERROR reads as ParseBool, anything else false", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope",
