@@ -79,7 +79,11 @@ func TestInferEnvType(t *testing.T) {
 		"test": "test", "qa": "test", "integration": "test", "qa_east": "test",
 		"dev": "development", "local": "development", "sandbox": "development", "development": "development",
 		"preview": "preview", "pr-123": "preview", "PR-9": "preview", "preview-feature-x": "preview",
-		"": "development", "blue": "development", "production2": "development", "products": "development",
+		"": "development", "blue": "development", "products": "development", "protest": "development", "contest": "development",
+		// Issue 14: spellings that counted as development and slipped past a PRODUCTION filter.
+		"prd": "production", "PRD-US": "production", "production2": "production", "prod1": "production", "us-east-prod": "production",
+		"stg": "staging", "stage": "staging", "stg3": "staging", "uat-2": "staging", "pre-prod": "staging", "pre_production": "staging",
+		"tst": "test", "qa2": "test", "review-app-12": "preview", "pr123": "preview", "mr-45": "preview",
 	}
 	for name, want := range tests {
 		if got := shiplog.InferEnvType(name); got != want {
