@@ -1,6 +1,7 @@
 package shiplog_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,4 +123,16 @@ func TestNewIDIsOrderedAndValid(t *testing.T) {
 			t.Errorf("ValidID(%q) = true", bad)
 		}
 	}
+}
+
+// FuzzInferEnvType: any name gets one of the five types.
+func FuzzInferEnvType(f *testing.F) {
+	for _, s := range []string{"prd", "pre-prod", "production2", "pr-12", "", "\xff", "pre"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got := shiplog.InferEnvType(name); !slices.Contains(shiplog.EnvTypes, got) {
+			t.Fatalf("InferEnvType(%q) = %q", name, got)
+		}
+	})
 }
