@@ -23,6 +23,7 @@ import (
 	"github.com/shiplog/shiplog/internal/metrics"
 	"github.com/shiplog/shiplog/internal/notify/email"
 	"github.com/shiplog/shiplog/internal/notify/outbound"
+	"github.com/shiplog/shiplog/internal/people"
 	"github.com/shiplog/shiplog/internal/reqid"
 	"github.com/shiplog/shiplog/internal/retention"
 	"github.com/shiplog/shiplog/internal/secrets"
@@ -216,8 +217,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Clock:               cfg.Clock,
 		Worker:              worker,
 		Stream:              hub,
+		People:              &people.Service{Store: st, Clock: cfg.Clock, BaseURL: cfg.BaseURL, Log: cfg.Log},
 		BaseURL:             cfg.BaseURL,
 		AllowPrivateTargets: cfg.AllowPrivateTargets,
+	}
+	if mailer != nil {
+		api.People.Mailer = mailer
 	}
 	pruner := &retention.Pruner{Store: st, Clock: cfg.RetentionClock, Log: cfg.Log, Events: cfg.RetainEvents,
 		Deliveries: cfg.RetainDeliveries, Interval: cfg.PruneInterval}

@@ -98,9 +98,17 @@ func (a *Authenticator) verifyToken(ctx context.Context, tok string) (*Principal
 	if subtle.ConstantTimeCompare(hash(secret), t.Hash) != 1 || t.RevokedAt != nil {
 		return nil, ErrInvalidToken
 	}
+	// The person is read on every request, so a role change, a
+	// deactivation or a deletion holds from the next request on.
 	u, err := a.Store.UserGet(ctx, t.OrgID, t.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
 	if err != nil {
 		return nil, err
+	}
+	if !u.Active() {
+		return nil, ErrInvalidToken
 	}
 	a.touchToken(t)
 	return &Principal{OrgID: t.OrgID, OrgName: t.OrgName, User: u, Via: CredToken}, nil
