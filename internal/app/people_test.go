@@ -375,7 +375,11 @@ func TestResetLinkWorksOnce(t *testing.T) {
 
 		const invalid = "This password reset link is not valid"
 		expectStatus(t, s.post("/account/reset-password", "", map[string]any{"token": old, "new_password": "a long new password"}), 400, invalid)
-		expectStatus(t, s.post("/account/reset-password", "", map[string]any{"token": tok[:len(tok)-1] + "x", "new_password": "a long new password"}),
+		forged := tok[:len(tok)-1] + "x"
+		if forged == tok {
+			forged = tok[:len(tok)-1] + "y"
+		}
+		expectStatus(t, s.post("/account/reset-password", "", map[string]any{"token": forged, "new_password": "a long new password"}),
 			400, invalid)
 		expectStatus(t, s.post("/account/reset-password", "", map[string]any{"token": "rst_nonsense", "new_password": "a long new password"}), 400, invalid)
 		expectStatus(t, s.post("/account/reset-password", "", map[string]any{"token": tok, "new_password": "short"}), 400, "at least 12")
