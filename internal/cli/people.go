@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/client"
 	"github.com/shiplog/shiplog/internal/auth"
 	"github.com/shiplog/shiplog/internal/notify/email"
 	"github.com/shiplog/shiplog/internal/people"
@@ -154,13 +155,54 @@ func (c *userResetLinkCmd) Run(env *Env) error {
 	})
 }
 
+// tokenServer is how token list|revoke reach a server instead of the
+// database: a person's own personal token, for their own tokens (or, for
+// owners and admins, the org's).
+type tokenServer struct {
+	APIURL string `name:"api-url" aliases:"url" env:"SHIPLOG_URL" placeholder:"URL" help:"Without --org: the server to ask, as the person whose token SHIPLOG_TOKEN is."`
+	Token  string `name:"token" env:"SHIPLOG_TOKEN,SHIPLOG_API_KEY" placeholder:"PAT" help:"Without --org: your personal access token (pat_…); prefer the environment variable."`
+}
+
+func (f tokenServer) connect() (*client.Client, error) {
+	if f.APIURL == "" || f.Token == "" {
+		return nil, errors.New("pass --org (the server's database) or set SHIPLOG_URL and SHIPLOG_TOKEN (your personal access token)")
+	}
+	return client.New(f.APIURL, f.Token, client.WithUserAgent("shiplog-cli/"+Version))
+}
+
+func printTokens(env *Env, ts []*shiplog.Token) error {
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TOKEN ID\tUSER\tNAME\tCREATED\tLAST USED\tREVOKED")
+	for _, t := range ts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.TokenID, t.UserEmail, t.Name, t.CreatedAt.Format(time.RFC3339),
+			fmtTime(t.LastUsedAt), fmtTime(t.RevokedAt))
+	}
+	return tw.Flush()
+}
+
 type tokenListCmd struct {
-	orgFlag
-	Email string `name:"email" help:"Only this person's tokens."`
+	Org   string `name:"org" help:"Organisation name: read the server's database (--db) directly."`
+	Email string `name:"email" help:"Only this person's tokens (with --org)."`
+	tokenServer
 	dbFlag
 }
 
 func (c *tokenListCmd) Run(env *Env) error {
+	if c.Org == "" {
+		cl, err := c.connect()
+		if err != nil {
+			return err
+		}
+		list, err := cl.Tokens(env.Ctx, "")
+		if err != nil {
+			return err
+		}
+		ts := make([]*shiplog.Token, 0, len(list.Items))
+		for _, t := range list.Items {
+			ts = append(ts, t.Token)
+		}
+		return printTokens(env, ts)
+	}
 	return withOrg(env, c.DB, c.Org, func(st store.Store, org *shiplog.Org) error {
 		userID := ""
 		if c.Email != "" {
@@ -177,26 +219,33 @@ func (c *tokenListCmd) Run(env *Env) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TOKEN ID\tUSER\tNAME\tCREATED\tLAST USED\tREVOKED")
-		for _, t := range ts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.TokenID, t.UserEmail, t.Name, t.CreatedAt.Format(time.RFC3339),
-				fmtTime(t.LastUsedAt), fmtTime(t.RevokedAt))
-		}
-		return tw.Flush()
+		return printTokens(env, ts)
 	})
 }
 
 type tokenRevokeCmd struct {
-	orgFlag
-	Token string `arg:"" name:"token" help:"The token's id as 'token list' shows it, or the token itself (pat_…)."`
+	Org string `name:"org" help:"Organisation name: revoke in the server's database (--db) directly."`
+	Ref string `arg:"" name:"token-id" help:"The token's id as 'token list' shows it, or the token itself (pat_…)."`
+	tokenServer
 	dbFlag
 }
 
 func (c *tokenRevokeCmd) Run(env *Env) error {
-	ref := strings.TrimSpace(c.Token)
+	ref := strings.TrimSpace(c.Ref)
 	if id, _, ok := auth.ParseToken(ref); ok {
 		ref = id
+	}
+	if c.Org == "" {
+		cl, err := c.connect()
+		if err != nil {
+			return err
+		}
+		t, err := cl.RevokeToken(env.Ctx, ref)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Revoked token %s of %s. Requests with it are refused from now on.\n", t.TokenID, t.UserEmail)
+		return nil
 	}
 	return withOrg(env, c.DB, c.Org, func(st store.Store, org *shiplog.Org) error {
 		var t *shiplog.Token
@@ -208,7 +257,7 @@ func (c *tokenRevokeCmd) Run(env *Env) error {
 			return tx.TokenRevoke(ctx, org.ID, t.ID, shiplog.SystemClock{}.Now())
 		})
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("organisation %s has no personal access token %q (see 'shiplog token list --org %s')", org.Name, c.Token, org.Name)
+			return fmt.Errorf("organisation %s has no personal access token %q (see 'shiplog token list --org %s')", org.Name, c.Ref, org.Name)
 		}
 		if err != nil {
 			return err
