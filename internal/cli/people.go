@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -156,18 +158,21 @@ func (c *userResetLinkCmd) Run(env *Env) error {
 }
 
 // tokenServer is how token list|revoke reach a server instead of the
-// database: a person's own personal token, for their own tokens (or, for
-// owners and admins, the org's).
+// database: as the person whose personal token is given, for their own
+// tokens (or, for owners and admins, the org's). The server is the root's
+// --api-url (or SHIPLOG_URL, or the configuration file), as for the CI
+// commands.
 type tokenServer struct {
-	APIURL string `name:"api-url" aliases:"url" env:"SHIPLOG_URL" placeholder:"URL" help:"Without --org: the server to ask, as the person whose token SHIPLOG_TOKEN is."`
-	Token  string `name:"token" env:"SHIPLOG_TOKEN,SHIPLOG_API_KEY" placeholder:"PAT" help:"Without --org: your personal access token (pat_…); prefer the environment variable."`
+	Token string `name:"token" env:"SHIPLOG_TOKEN" placeholder:"PAT" help:"Without --org: your personal access token (pat_…), else SHIPLOG_API_KEY; prefer the environment variable."`
 }
 
-func (f tokenServer) connect() (*client.Client, error) {
-	if f.APIURL == "" || f.Token == "" {
-		return nil, errors.New("pass --org (the server's database) or set SHIPLOG_URL and SHIPLOG_TOKEN (your personal access token)")
+func (f tokenServer) connect(env *Env) (*client.Client, error) {
+	st := loadSettings(env.Globals, os.Getenv)
+	u, tok := st.apiURL(), cmp.Or(f.Token, st.str(st.g.APIKey, "api_key", "SHIPLOG_API_KEY"))
+	if u == "" || tok == "" {
+		return nil, errors.New("pass --org (the server's database) or set SHIPLOG_URL (or --api-url) and SHIPLOG_TOKEN (your personal access token)")
 	}
-	return client.New(f.APIURL, f.Token, client.WithUserAgent("shiplog-cli/"+Version))
+	return client.New(u, tok, client.WithUserAgent("shiplog-cli/"+Version))
 }
 
 func printTokens(env *Env, ts []*shiplog.Token) error {
@@ -189,7 +194,7 @@ type tokenListCmd struct {
 
 func (c *tokenListCmd) Run(env *Env) error {
 	if c.Org == "" {
-		cl, err := c.connect()
+		cl, err := c.connect(env)
 		if err != nil {
 			return err
 		}
@@ -236,7 +241,7 @@ func (c *tokenRevokeCmd) Run(env *Env) error {
 		ref = id
 	}
 	if c.Org == "" {
-		cl, err := c.connect()
+		cl, err := c.connect(env)
 		if err != nil {
 			return err
 		}
