@@ -261,3 +261,13 @@ func hex4(b []byte, at int) (rune, bool) {
 	n, err := strconv.ParseUint(string(b[at:at+4]), 16, 32)
 	return rune(n), err == nil
 }
+
+// Text judges one string outside a JSON body (a query parameter, a path
+// segment) by the same rule; what names it in the error ("Query parameter
+// 'product_name'"). Length is the caller's to bound.
+func Text(what, s string) error {
+	if err := checkText([]byte(s), s); err != "" {
+		return invalid("%s %s", what, err)
+	}
+	return nil
+}
