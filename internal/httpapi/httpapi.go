@@ -215,15 +215,16 @@ const EMETHOD = "method_not_allowed"
 func StatusFor(code string) int { return statusOf[code] }
 
 var statusOf = map[string]int{
-	EMETHOD:               http.StatusMethodNotAllowed,
-	shiplog.EINVALID:      http.StatusBadRequest,
-	shiplog.EUNAUTHORIZED: http.StatusUnauthorized,
-	shiplog.EFORBIDDEN:    http.StatusForbidden,
-	shiplog.ENOTFOUND:     http.StatusNotFound,
-	shiplog.ECONFLICT:     http.StatusConflict,
-	shiplog.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	shiplog.ETOOMANY:      http.StatusTooManyRequests,
-	shiplog.EINTERNAL:     http.StatusInternalServerError,
+	EMETHOD:                http.StatusMethodNotAllowed,
+	shiplog.EINVALID:       http.StatusBadRequest,
+	shiplog.EUNAUTHORIZED:  http.StatusUnauthorized,
+	shiplog.EFORBIDDEN:     http.StatusForbidden,
+	shiplog.ENOTFOUND:      http.StatusNotFound,
+	shiplog.ECONFLICT:      http.StatusConflict,
+	shiplog.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	shiplog.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	shiplog.ETOOMANY:       http.StatusTooManyRequests,
+	shiplog.EINTERNAL:      http.StatusInternalServerError,
 }
 
 // writeError is the one place errors become responses. Anything that is not
