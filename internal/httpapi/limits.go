@@ -65,10 +65,15 @@ var bodyLimits = func() map[string]*input.Limits {
 	return m
 }()
 
-// limitsFor returns the limits of the operation r was routed to (the
-// defaults when the table has no entry).
+// limitsFor returns the limits of the operation r was routed to.
 func limitsFor(r *http.Request) *input.Limits {
 	method, path, _ := strings.Cut(r.Pattern, " ")
+	return BodyLimits(method, path)
+}
+
+// BodyLimits returns the limits of the body of method path (as the OpenAPI
+// document spells it): the table's entry, else the defaults.
+func BodyLimits(method, path string) *input.Limits {
 	if l, ok := bodyLimits[opKey(method, path)]; ok {
 		return l
 	}
