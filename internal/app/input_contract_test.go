@@ -245,7 +245,7 @@ func TestLegacyBadBytesServedAsValidJSON(t *testing.T) {
 	key := s.org("acme")
 	mustOK(t, s.post("/deployment-events/", key, dep("api", "1.0.0", "production", "success",
 		"extra_metadata", map[string]any{"note": "placeholder"})))
-	db, err := sql.Open("sqlite", path)
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(30000)")
 	if err != nil {
 		t.Fatal(err)
 	}
