@@ -32,6 +32,8 @@ type Env struct {
 	Stdin  io.Reader // nil: os.Stdin
 	Stdout io.Writer
 	Stderr io.Writer
+	// Globals are the root's flags the CI commands read (nil: none given).
+	Globals *clientGlobals
 }
 
 type dbFlag struct {
@@ -288,6 +290,7 @@ func (versionCmd) Run(env *Env) error {
 }
 
 type root struct {
+	clientGlobals
 	Serve   serveCmd   `cmd:"" help:"Run the server (API and workers)."`
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit (serve also does this on start)."`
 	Backup  backupCmd  `cmd:"" help:"Write a consistent copy of the SQLite database (and its secret key) while the server runs."`
@@ -301,10 +304,17 @@ type root struct {
 		Revoke apikeyRevokeCmd `cmd:"" help:"Revoke an API key."`
 	} `cmd:"" name:"apikey" help:"Manage organisation API keys."`
 	User struct {
-		Create userCreateCmd `cmd:"" help:"Add a person to an organisation with roles (prints nothing secret)."`
+		Create     userCreateCmd     `cmd:"" help:"Add a person to an organisation with roles (prints nothing secret)."`
+		List       userListCmd       `cmd:"" help:"List an organisation's people, their roles and whether they are active."`
+		Deactivate userDeactivateCmd `cmd:"" help:"Deactivate a person: their sessions end and their tokens are refused until reactivated."`
+		Reactivate userReactivateCmd `cmd:"" help:"Reactivate a deactivated person."`
+		Delete     userDeleteCmd     `cmd:"" help:"Delete a person: tokens revoked, sessions ended; their name stays on what they did."`
+		ResetLink  userResetLinkCmd  `cmd:"" name:"reset-link" help:"Make a one-time password reset link: printed on the last line, or emailed with --smtp-url."`
 	} `cmd:"" help:"Manage people."`
 	Token struct {
 		Create tokenCreateCmd `cmd:"" help:"Create a personal access token (pat_…) and print it on the last line."`
+		List   tokenListCmd   `cmd:"" help:"List personal access tokens (never their secrets)."`
+		Revoke tokenRevokeCmd `cmd:"" help:"Revoke a personal access token."`
 	} `cmd:"" help:"Manage personal access tokens."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 
@@ -336,7 +346,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shiplog: %v\n", err)
 		return 1
 	}
-	if err := kctx.Run(&Env{Ctx: ctx, Stdout: stdout, Stderr: stderr}); err != nil {
+	if err := kctx.Run(&Env{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: &cli.clientGlobals}); err != nil {
 		if code, ok := requestedExit(err); ok { // the command has reported already
 			return code
 		}
