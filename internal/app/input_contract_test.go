@@ -179,6 +179,11 @@ func TestInputContractEveryBody(t *testing.T) {
 				[]string{"product_name", "version", "environment_name"}},
 			{"POST", "/api-keys/", "/api-keys/", map[string]any{"name": "k"}, []string{"name"}},
 			{"PATCH", "/org-settings/", "/org-settings/", map[string]any{"skip_preflight_checks": "anyone"}, []string{"skip_preflight_checks"}},
+			{"POST", "/tokens/", "/tokens/", map[string]any{"name": "laptop"}, []string{"name"}},
+			{"POST", "/account/password", "/account/password", map[string]any{"old_password": "x", "new_password": "a long enough password"},
+				[]string{"old_password", "new_password"}},
+			{"POST", "/account/reset-password", "/account/reset-password", map[string]any{"token": "t", "new_password": "a long enough password"},
+				[]string{"token", "new_password"}},
 		}
 		before := snapshot(t, s, owner, "/deployments/"+depID, "/deployment-requests/"+drID, "/versions/api/1.0.0/approvals")
 		for _, c := range cases {

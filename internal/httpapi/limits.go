@@ -61,6 +61,9 @@ var bodyLimits = func() map[string]*input.Limits {
 		"POST /preflight":              {Strings: map[string]int{"product_name": 255, "version": 255, "environment_name": 255}},
 		"POST /api-keys":               {Strings: map[string]int{"name": 200}},
 		"PATCH /org-settings":          {Strings: map[string]int{"skip_preflight_checks": 64}},
+		"POST /tokens":                 {Strings: map[string]int{"name": 200}},
+		"POST /account/password":       {Strings: map[string]int{"old_password": 1024, "new_password": 1024}},
+		"POST /account/reset-password": {Strings: map[string]int{"token": 256, "new_password": 1024}},
 	}
 	return m
 }()
