@@ -43,6 +43,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Write", testWrite},
 		{"Session", testSession},
 		{"SignInThrottle", testSignInThrottle},
+		{"People", testPeople},
 		{"Retention", testRetention},
 		{"Dora", testDora},
 		{"DeliveryQueue", testDeliveryQueue},
