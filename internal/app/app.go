@@ -3,7 +3,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -186,6 +185,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		cfg.BaseURL = "http://" + ln.Addr().String()
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	lease := delivery.LeaseFor(cfg.DeliveryLease, cfg.DeliveryTimeout)
 	client := outbound.NewClient(outbound.Options{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.DeliveryTimeout})
 	worker := &delivery.Worker{
 		Store: st, Clock: cfg.DeliveryClock, Log: cfg.Log,
@@ -196,13 +196,13 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		},
 		Notice:       disabledNotice(st, mailer, cfg),
 		BaseURL:      cfg.BaseURL,
-		Lease:        cfg.DeliveryLease,
+		Lease:        lease,
 		PollInterval: cfg.DeliveryPollInterval,
 		Timeout:      cfg.DeliveryTimeout,
 	}
 	// The outbox rows' times (due, leased until) are read by the worker
 	// against its clock, so they are written on the same one.
-	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.DeliveryClock, Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)}
+	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.DeliveryClock, Lease: lease}
 	hub := &stream.Hub{Store: st, Log: cfg.Log, BaseURL: cfg.BaseURL}
 	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch, Notify: hub.Notify,
 		BaseURL: cfg.BaseURL}
@@ -210,7 +210,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Store:  st,
 		Ingest: ing,
 		Approvals: &approval.Service{Store: st, Clock: cfg.Clock, Events: ing, BaseURL: cfg.BaseURL,
-			Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)},
+			Lease: lease},
 		Auth:                &auth.Authenticator{Store: st, Clock: cfg.Clock, Log: cfg.Log},
 		Log:                 cfg.Log,
 		Clock:               cfg.Clock,

@@ -87,6 +87,7 @@ func Dialect() *sqlstore.Dialect {
 		Numbered:            true,
 		ErrorKind:           errorKind,
 		LockSubject:         lockSubject,
+		IDList:              "SELECT json_array_elements_text(CAST(? AS json))",
 		ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
 		ForUpdate:           " FOR UPDATE",
 		StreamByXact:        true,
