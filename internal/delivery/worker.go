@@ -71,6 +71,9 @@ type Worker struct {
 	LogInterval time.Duration
 	// Observe is told of every attempt finished (metrics); optional.
 	Observe func(Attempted)
+	// Polled is told after every poll round, with the time it started on
+	// Clock; optional (tests wait on it).
+	Polled func(now time.Time)
 
 	wake      chan struct{}
 	stop      chan struct{}
@@ -174,7 +177,8 @@ type Stats struct {
 	Polls    int64 // claim rounds
 	Active   int   // sending now
 	Pending  int   // queued in memory
-	Paused   int   // channels whose circuit is open or probing
+	Paused   int   // channels whose circuit is open
+	Probing  int   // channels whose circuit waits for a probe's outcome
 }
 
 // Stats returns the worker's counters now.
@@ -184,8 +188,11 @@ func (w *Worker) Stats() Stats {
 	s := Stats{Claimed: w.claimed.Load(), Released: w.released.Load(), Polls: w.polls.Load(), Active: w.active,
 		Pending: w.pending}
 	for _, e := range w.eps {
-		if e.state != breakerClosed {
+		switch e.state {
+		case breakerOpen:
 			s.Paused++
+		case breakerProbing:
+			s.Probing++
 		}
 	}
 	return s
@@ -266,8 +273,13 @@ const claimBatch = 256
 // a delivery was released), as many as there is room for, leaving out the
 // channels that are paused or full.
 func (w *Worker) poll() {
-	w.polls.Add(1)
 	now := w.Clock.Now()
+	defer func() {
+		w.polls.Add(1)
+		if w.Polled != nil {
+			w.Polled(now)
+		}
+	}()
 	limit, exclude, held := w.claimShape()
 	w.heartbeat(now, held)
 	for _, id := range w.probes(now) {
@@ -520,10 +532,10 @@ func (w *Worker) finish(ctx context.Context, d *shiplog.Delivery, c *shiplog.Cha
 		w.rlog.Error("record", "record delivery attempt", "delivery_id", d.ID, "err", err)
 		return a
 	}
-	w.observe(d, c, a.Outcome, how, took, now)
 	if how == attemptSent && !d.Test {
 		w.attempted(c.ID, o, now)
 	}
+	w.observe(d, c, a.Outcome, how, took, now)
 	if d.State == shiplog.DeliveryQueued {
 		w.after(d, d.NextAttempt.Sub(now))
 	}

@@ -83,8 +83,10 @@ type harness struct {
 	org   *shiplog.Org
 	sig   *signal
 
-	mu      sync.Mutex
-	notices []string // reasons passed to Worker.Notice
+	mu       sync.Mutex
+	notices  []string // reasons passed to Worker.Notice
+	polls    int      // poll rounds finished
+	lastPoll time.Time
 }
 
 // setup starts a worker (fake clock, real SQLite, real HTTP senders allowed
@@ -128,6 +130,14 @@ func setup(t *testing.T, opts ...func(*delivery.Worker)) *harness {
 		},
 		// The poller runs at Start and on Wake only, so tests decide when.
 		PollInterval: time.Hour,
+		Observe: func(delivery.Attempted) { h.sig.bump() },
+		Polled: func(now time.Time) {
+			h.mu.Lock()
+			h.polls++
+			h.lastPoll = now
+			h.mu.Unlock()
+			h.sig.bump()
+		},
 	}
 	for _, o := range opts {
 		o(h.w)
