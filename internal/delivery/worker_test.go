@@ -130,7 +130,7 @@ func setup(t *testing.T, opts ...func(*delivery.Worker)) *harness {
 		},
 		// The poller runs at Start and on Wake only, so tests decide when.
 		PollInterval: time.Hour,
-		Observe: func(delivery.Attempted) { h.sig.bump() },
+		Observe:      func(delivery.Attempted) { h.sig.bump() },
 		Polled: func(now time.Time) {
 			h.mu.Lock()
 			h.polls++

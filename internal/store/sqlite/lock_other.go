@@ -7,7 +7,9 @@ package sqlite
 type ServerLock struct{}
 
 // LockServer never runs sole here.
-func LockServer(path string, sole func() error) (*ServerLock, bool, error) { return &ServerLock{}, false, nil }
+func LockServer(path string, sole func() error) (*ServerLock, bool, error) {
+	return &ServerLock{}, false, nil
+}
 
 // Close does nothing.
 func (l *ServerLock) Close() error { return nil }
