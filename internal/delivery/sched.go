@@ -307,7 +307,9 @@ func (w *Worker) claimShape() (limit int, exclude []string, held []string) {
 	defer w.mu.Unlock()
 	limit = min(claimBatch, 2*w.Concurrency-w.active-w.pending, maxPending-w.pending)
 	for _, e := range w.eps {
-		if e.state != breakerClosed || e.held() >= heldPerSender*w.ChannelSenders {
+		// A claim may bring a channel a full share (ChannelSenders): one
+		// without room for that is left out, so nothing claimed is parked.
+		if e.state != breakerClosed || e.held()+w.ChannelSenders > heldPerSender*w.ChannelSenders {
 			exclude = append(exclude, e.id)
 		}
 	}

@@ -403,6 +403,14 @@ func (q *Queries) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParam
 	if err != nil {
 		return nil, err
 	}
+	only, err := json.Marshal([]string{p.ChannelID})
+	if err != nil {
+		return nil, err
+	}
+	hasOnly := 0
+	if p.ChannelID != "" {
+		hasOnly = 1
+	}
 	// The window numbers each channel's due deliveries, oldest first, so a
 	// channel with a backlog of thousands takes at most perChannel of the
 	// claim. The outer conditions are checked again on the row the UPDATE
@@ -412,11 +420,11 @@ func (q *Queries) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParam
 				SELECT id FROM (
 					SELECT id, next_attempt_at, ROW_NUMBER() OVER (PARTITION BY channel_id ORDER BY next_attempt_at, id) AS rn
 					FROM deliveries WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-					AND (? = '' OR channel_id = ?) AND channel_id NOT IN (`+q.d.IDList+`)
+					AND (? = 0 OR channel_id IN (`+q.d.IDList+`)) AND channel_id NOT IN (`+q.d.IDList+`)
 				) due WHERE rn <= ? ORDER BY next_attempt_at, id LIMIT ?)`+q.d.ForUpdateSkipLocked+`)
 		AND state = 'queued' AND (lease_until IS NULL OR lease_until <= ?)
 		RETURNING `+deliveryCols,
-		micros(p.LeaseUntil), micros(p.Now), micros(p.Now), p.ChannelID, p.ChannelID, string(exclude), perChannel, p.Limit,
+		micros(p.LeaseUntil), micros(p.Now), micros(p.Now), hasOnly, string(only), string(exclude), perChannel, p.Limit,
 		micros(p.Now))
 }
 
