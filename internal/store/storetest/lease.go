@@ -94,8 +94,8 @@ func testDeliveryLease(t *testing.T, open OpenFunc) {
 			w := newQueueWorld(t, open)
 			unleased := w.add(t, w.chA, at(-2), nil, shiplog.DeliveryQueued)
 			expired := w.add(t, w.chA, at(-1), ptr(now), shiplog.DeliveryQueued) // a lease ending now has ended
-			w.add(t, w.chA, at(-3), ptr(at(1)), shiplog.DeliveryQueued)             // held by a live process
-			w.add(t, w.chA, at(1), nil, shiplog.DeliveryQueued)                     // not due
+			w.add(t, w.chA, at(-3), ptr(at(1)), shiplog.DeliveryQueued)          // held by a live process
+			w.add(t, w.chA, at(1), nil, shiplog.DeliveryQueued)                  // not due
 			w.add(t, w.chA, at(-5), nil, shiplog.DeliverySucceeded)
 			w.add(t, w.chA, at(-5), nil, shiplog.DeliveryCancelled)
 			got := w.claim(t, store.DeliveryClaimParams{Now: now, LeaseUntil: at(10), Limit: 10})
