@@ -1,12 +1,16 @@
 // Package cidetect reads what a CI system says about the running build from
 // its environment variables: which system, the repository, commit, branch,
 // run number and URL, who started it, and system-specific metadata under
-// vi_* keys. It follows the Versioner CLI's table (versioner.md §9.7). Pure:
+// vi_* keys. It gives exactly what the Versioner CLI's detection gives for the
+// same environment (its internal/cicd, read at commit 9ee3346), so that
+// switching a pipeline between the two clients does not change what is
+// stored: values are taken as set (not trimmed), markers compared exactly,
+// and the repository, branch, user and run link are the ones it sends, even
+// where another would be more useful (docs/ci-client.md lists them). Pure:
 // the environment comes in as a function.
 package cidetect
 
 import (
-	"net/url"
 	"strings"
 )
 
@@ -61,7 +65,7 @@ var systems = []system{
 	{"bitbucket", set("BITBUCKET_BUILD_NUMBER"), bitbucket, [][2]string{
 		{"vi_bb_pipeline_uuid", "BITBUCKET_PIPELINE_UUID"}, {"vi_bb_step_uuid", "BITBUCKET_STEP_UUID"},
 		{"vi_bb_workspace", "BITBUCKET_WORKSPACE"}, {"vi_bb_repo_slug", "BITBUCKET_REPO_SLUG"}}},
-	{"azure-devops", is("TF_BUILD", "true"), azure, [][2]string{
+	{"azure-devops", is("TF_BUILD", "True"), azure, [][2]string{
 		{"vi_azure_build_id", "BUILD_BUILDID"}, {"vi_azure_definition_name", "BUILD_DEFINITIONNAME"},
 		{"vi_azure_agent_name", "AGENT_NAME"}, {"vi_azure_team_project", "SYSTEM_TEAMPROJECT"}}},
 	{"travis", is("TRAVIS", "true"), travis, [][2]string{
@@ -85,15 +89,14 @@ func Systems() []string {
 // Detect reads the environment of the first CI system that is active. Outside
 // CI it returns the zero Info.
 func Detect(getenv Getenv) Info {
-	env := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	for _, s := range systems {
-		if !s.active(env) {
+		if !s.active(getenv) {
 			continue
 		}
-		in := s.read(env)
+		in := s.read(getenv)
 		in.System = s.name
 		for _, m := range s.meta {
-			if v := env(m[1]); v != "" {
+			if v := getenv(m[1]); v != "" {
 				if in.Metadata == nil {
 					in.Metadata = map[string]string{}
 				}
@@ -105,8 +108,9 @@ func Detect(getenv Getenv) Info {
 	return Info{}
 }
 
+// is compares exactly: the Versioner CLI detects Azure only for TF_BUILD=True.
 func is(name, value string) func(Getenv) bool {
-	return func(env Getenv) bool { return strings.EqualFold(env(name), value) }
+	return func(env Getenv) bool { return env(name) == value }
 }
 
 func set(name string) func(Getenv) bool {
@@ -123,7 +127,8 @@ func first(env Getenv, names ...string) string {
 	return ""
 }
 
-// shortSHA is the version fallback: the first 8 characters of a commit.
+// shortSHA is the version fallback: the first 8 characters of a commit (a
+// shorter value whole, where the Versioner CLI would crash).
 func shortSHA(sha string) string {
 	if len(sha) > 8 {
 		return sha[:8]
@@ -131,10 +136,19 @@ func shortSHA(sha string) string {
 	return sha
 }
 
-// lastSegment is the repository's name: "acme/api" → "api".
-func lastSegment(repo string) string {
-	repo = strings.TrimRight(repo, "/")
-	return strings.TrimSuffix(repo[strings.LastIndex(repo, "/")+1:], ".git")
+// lastPart is the last "/"-separated part of s ("" for "").
+func lastPart(s string) string {
+	return s[strings.LastIndex(s, "/")+1:]
+}
+
+// secondOfTwo is the name of an "owner/name" repository, and "" for any
+// other shape (GitHub and Travis).
+func secondOfTwo(s string) string {
+	parts := strings.Split(s, "/")
+	if len(parts) == 2 {
+		return parts[1]
+	}
+	return ""
 }
 
 // join builds a URL from parts, or "" when any part is missing.
@@ -148,22 +162,17 @@ func join(parts ...string) string {
 }
 
 func github(env Getenv) Info {
-	repo, runID := env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID")
-	server := strings.TrimRight(first(env, "GITHUB_SERVER_URL"), "/")
-	if server == "" {
-		server = "https://github.com"
-	}
+	repo, runID, sha := env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID"), env("GITHUB_SHA")
 	return Info{
-		Repository: repo,
-		SHA:        env("GITHUB_SHA"),
-		// On pull requests GITHUB_REF_NAME is "123/merge"; the head branch is the useful one.
-		Branch:      first(env, "GITHUB_HEAD_REF", "GITHUB_REF_NAME"),
+		Repository:  repo,
+		SHA:         sha,
+		Branch:      env("GITHUB_REF_NAME"), // on a pull request "123/merge", as the Versioner CLI sends it
 		BuildNumber: env("GITHUB_RUN_NUMBER"),
 		InvokeID:    runID,
-		BuildURL:    join(server, "/", repo, "/actions/runs/", runID),
+		BuildURL:    join(env("GITHUB_SERVER_URL"), "/", repo, "/actions/runs/", runID),
 		User:        env("GITHUB_ACTOR"),
-		Product:     lastSegment(repo),
-		Version:     shortSHA(env("GITHUB_SHA")),
+		Product:     secondOfTwo(repo),
+		Version:     shortSHA(sha),
 	}
 }
 
@@ -179,26 +188,23 @@ func gitlab(env Getenv) Info {
 		User:        env("GITLAB_USER_LOGIN"),
 		UserEmail:   env("GITLAB_USER_EMAIL"),
 		UserName:    env("GITLAB_USER_NAME"),
-		Product:     lastSegment(repo),
+		Product:     lastPart(repo),
 		Version:     shortSHA(env("CI_COMMIT_SHA")),
 	}
 }
 
 func jenkins(env Getenv) Info {
-	repo := RepoFromGitURL(env("GIT_URL"))
-	branch := env("GIT_BRANCH")
-	branch = strings.TrimPrefix(strings.TrimPrefix(branch, "refs/heads/"), "origin/")
+	repo := NormalizeGitURL(env("GIT_URL"))
 	return Info{
-		Repository:  repo,
-		SHA:         env("GIT_COMMIT"),
-		Branch:      branch,
-		BuildNumber: env("BUILD_NUMBER"),
+		Repository:  repo,                // github.com/acme/api: the host stays
+		SHA:         env("GIT_COMMIT"),   //
+		Branch:      env("GIT_BRANCH"),   // origin/main: the remote stays
+		BuildNumber: env("BUILD_NUMBER"), //
 		InvokeID:    env("BUILD_ID"),
 		BuildURL:    env("BUILD_URL"),
-		User:        first(env, "BUILD_USER_ID", "BUILD_USER"), // the Build User Vars plugin
+		User:        env("BUILD_USER"), // the Build User Vars plugin's display name
 		UserEmail:   env("BUILD_USER_EMAIL"),
-		UserName:    env("BUILD_USER"),
-		Product:     lastSegment(repo),
+		Product:     strings.TrimSuffix(lastPart(repo), ".git"),
 		Version:     env("BUILD_NUMBER"),
 	}
 }
@@ -227,36 +233,23 @@ func bitbucket(env Getenv) Info {
 		BuildNumber: number,
 		InvokeID:    env("BITBUCKET_PIPELINE_UUID"),
 		BuildURL:    join("https://bitbucket.org/", repo, "/pipelines/results/", number),
-		Product:     first(env, "BITBUCKET_REPO_SLUG"),
+		Product:     env("BITBUCKET_REPO_SLUG"),
 		Version:     shortSHA(env("BITBUCKET_COMMIT")),
 	}
 }
 
 func azure(env Getenv) Info {
-	repo, id := env("BUILD_REPOSITORY_NAME"), env("BUILD_BUILDID")
-	// BUILD_BUILDURI is a vstfs:// link only Visual Studio opens; the
-	// results page is built from the collection and project when known.
-	buildURL := join(strings.TrimRight(env("SYSTEM_COLLECTIONURI"), "/"), "/", url.PathEscape(env("SYSTEM_TEAMPROJECT")),
-		"/_build/results?buildId=", id)
-	if buildURL == "" {
-		buildURL = env("BUILD_BUILDURI")
-	}
-	// BUILD_SOURCEBRANCHNAME is only the last segment (feature/x → x).
-	branch, ok := strings.CutPrefix(env("BUILD_SOURCEBRANCH"), "refs/heads/")
-	if !ok {
-		branch = env("BUILD_SOURCEBRANCHNAME")
-	}
+	repo := env("BUILD_REPOSITORY_NAME")
 	return Info{
 		Repository:  repo,
 		SHA:         env("BUILD_SOURCEVERSION"),
-		Branch:      branch,
+		Branch:      env("BUILD_SOURCEBRANCHNAME"), // the last segment: feature/x gives x
 		BuildNumber: env("BUILD_BUILDNUMBER"),
-		InvokeID:    id,
-		BuildURL:    buildURL,
+		InvokeID:    env("BUILD_BUILDID"),
+		BuildURL:    env("BUILD_BUILDURI"), // a vstfs:// link, as the Versioner CLI sends it
 		User:        env("BUILD_REQUESTEDFOR"),
 		UserEmail:   env("BUILD_REQUESTEDFOREMAIL"),
-		UserName:    env("BUILD_REQUESTEDFOR"),
-		Product:     lastSegment(repo),
+		Product:     lastPart(repo),
 		Version:     env("BUILD_BUILDNUMBER"),
 	}
 }
@@ -270,7 +263,7 @@ func travis(env Getenv) Info {
 		BuildNumber: env("TRAVIS_BUILD_NUMBER"),
 		InvokeID:    env("TRAVIS_BUILD_ID"),
 		BuildURL:    env("TRAVIS_BUILD_WEB_URL"),
-		Product:     lastSegment(repo),
+		Product:     secondOfTwo(repo),
 		Version:     shortSHA(env("TRAVIS_COMMIT")),
 	}
 }
@@ -280,51 +273,40 @@ func rundeck(env Getenv) Info {
 	return Info{
 		BuildNumber: exec,
 		InvokeID:    exec,
-		BuildURL: join(strings.TrimRight(env("RD_JOB_SERVERURL"), "/"), "/project/", url.PathEscape(env("RD_JOB_PROJECT")),
-			"/execution/show/", exec),
-		User:    first(env, "RD_JOB_USERNAME", "RD_JOB_USER_NAME"),
-		Product: env("RD_JOB_NAME"),
-		Version: exec,
+		BuildURL:    join(env("RD_JOB_SERVERURL"), "/project/", env("RD_JOB_PROJECT"), "/execution/show/", exec),
+		User:        first(env, "RD_JOB_USERNAME", "RD_JOB_USER_NAME"),
+		Product:     env("RD_JOB_NAME"),
+		Version:     exec,
 	}
 }
 
-// RepoFromGitURL turns a clone URL into owner/repo (the whole path for
-// nested groups): https://github.com/acme/api.git, git@github.com:acme/api.git
-// and ssh://git@host:7999/acme/api.git all give acme/api. Credentials and
-// hosts are dropped; what cannot be read as a URL comes back trimmed.
-func RepoFromGitURL(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return ""
-	}
-	path := s
-	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
-		if u, err := url.Parse(s); err == nil {
-			path = u.Path
-		} else {
-			path = s[i+3:]
-			if j := strings.Index(path, "/"); j >= 0 {
-				path = path[j:]
-			} else {
-				path = ""
-			}
+// NormalizeGitURL is the Versioner CLI's reading of Jenkins' GIT_URL: the
+// scheme (https://, http://), a leading git@ and a trailing .git are
+// dropped and the first ":" becomes "/", so https://github.com/acme/api.git
+// and git@github.com:acme/api.git both give github.com/acme/api.
+//
+// One difference: credentials in an http(s) URL (https://user:token@host/…)
+// are dropped, where the Versioner CLI would store them.
+func NormalizeGitURL(s string) string {
+	if rest, ok := cutScheme(s); ok {
+		host, path, found := strings.Cut(rest, "/")
+		if i := strings.LastIndex(host, "@"); i >= 0 {
+			host = host[i+1:]
 		}
-	} else if i := strings.Index(s, ":"); i >= 0 && !strings.Contains(s[:i], "/") {
-		path = s[i+1:] // scp-like: [user@]host:path
+		s = host
+		if found {
+			s += "/" + path
+		}
 	}
-	path = strings.Trim(path, "/")
-	path = strings.TrimSuffix(path, ".git")
-	return strings.Trim(path, "/")
+	s = strings.TrimPrefix(s, "git@")
+	s = strings.TrimSuffix(s, ".git")
+	return strings.Replace(s, ":", "/", 1)
 }
 
-// isScheme reports whether s is a URL scheme (RFC 3986: a letter, then
-// letters, digits, "+", "-" or ".").
-func isScheme(s string) bool {
-	for i, r := range s {
-		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
-		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')) {
-			return false
-		}
+// cutScheme removes a leading https:// or http://.
+func cutScheme(s string) (string, bool) {
+	if rest, ok := strings.CutPrefix(s, "https://"); ok {
+		return rest, true
 	}
-	return s != ""
+	return strings.CutPrefix(s, "http://")
 }

@@ -27,14 +27,13 @@ func TestDetect(t *testing.T) {
 			"GITHUB_ACTOR": "octocat", "GITHUB_WORKFLOW": "Deploy", "GITHUB_JOB": "prod", "GITHUB_RUN_ATTEMPT": "2",
 			"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main",
 		}, cidetect.Info{System: "github", Repository: "acme/api", SHA: sha, Branch: "main", BuildNumber: "42",
-			InvokeID: "9876543210", BuildURL: "https://github.example.com/acme/api/actions/runs/9876543210", User: "octocat",
+			InvokeID: "9876543210", BuildURL: "https://github.example.com//acme/api/actions/runs/9876543210", User: "octocat",
 			Product: "api", Version: "01234567", Metadata: map[string]string{"vi_gh_workflow": "Deploy", "vi_gh_job": "prod",
 				"vi_gh_run_attempt": "2", "vi_gh_event_name": "push", "vi_gh_ref": "refs/heads/main"}}},
-		{"github pull request, default server", map[string]string{
+		{"github pull request, no server URL", map[string]string{
 			"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/api", "GITHUB_REF_NAME": "7/merge", "GITHUB_HEAD_REF": "feature/x",
 			"GITHUB_BASE_REF": "main", "GITHUB_RUN_ID": "1",
-		}, cidetect.Info{System: "github", Repository: "acme/api", Branch: "feature/x", InvokeID: "1",
-			BuildURL: "https://github.com/acme/api/actions/runs/1", Product: "api",
+		}, cidetect.Info{System: "github", Repository: "acme/api", Branch: "7/merge", InvokeID: "1", Product: "api",
 			Metadata: map[string]string{"vi_gh_head_ref": "feature/x", "vi_gh_base_ref": "main"}}},
 		{"gitlab", map[string]string{
 			"GITLAB_CI": "true", "CI_PROJECT_PATH": "acme/platform/api", "CI_COMMIT_SHA": sha, "CI_COMMIT_REF_NAME": "main",
@@ -53,14 +52,14 @@ func TestDetect(t *testing.T) {
 			"GIT_BRANCH": "origin/release/2.x", "BUILD_NUMBER": "311", "BUILD_ID": "311", "BUILD_URL": "https://ci.acme.test/job/api/311/",
 			"BUILD_USER": "Jane Doe", "BUILD_USER_ID": "jdoe", "BUILD_USER_EMAIL": "jdoe@acme.test", "JOB_NAME": "api",
 			"NODE_NAME": "agent-3", "EXECUTOR_NUMBER": "1",
-		}, cidetect.Info{System: "jenkins", Repository: "acme/api", SHA: sha, Branch: "release/2.x", BuildNumber: "311",
-			InvokeID: "311", BuildURL: "https://ci.acme.test/job/api/311/", User: "jdoe", UserEmail: "jdoe@acme.test",
-			UserName: "Jane Doe", Product: "api", Version: "311", Metadata: map[string]string{"vi_jenkins_job_name": "api",
+		}, cidetect.Info{System: "jenkins", Repository: "github.com/acme/api", SHA: sha, Branch: "origin/release/2.x", BuildNumber: "311",
+			InvokeID: "311", BuildURL: "https://ci.acme.test/job/api/311/", User: "Jane Doe", UserEmail: "jdoe@acme.test",
+			Product: "api", Version: "311", Metadata: map[string]string{"vi_jenkins_job_name": "api",
 				"vi_jenkins_build_url": "https://ci.acme.test/job/api/311/", "vi_jenkins_node_name": "agent-3",
 				"vi_jenkins_executor_number": "1"}}},
 		{"jenkins without the build user plugin", map[string]string{
 			"JENKINS_URL": "https://ci.acme.test/", "GIT_URL": "https://github.com/acme/web", "BUILD_NUMBER": "5", "BUILD_USER": "jdoe",
-		}, cidetect.Info{System: "jenkins", Repository: "acme/web", BuildNumber: "5", User: "jdoe", UserName: "jdoe",
+		}, cidetect.Info{System: "jenkins", Repository: "github.com/acme/web", BuildNumber: "5", User: "jdoe",
 			Product: "web", Version: "5"}},
 		{"circleci", map[string]string{
 			"CIRCLECI": "true", "CIRCLE_PROJECT_USERNAME": "acme", "CIRCLE_PROJECT_REPONAME": "api", "CIRCLE_SHA1": sha,
@@ -87,9 +86,9 @@ func TestDetect(t *testing.T) {
 			"BUILD_BUILDURI": "vstfs:///Build/Build/4411", "SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/",
 			"SYSTEM_TEAMPROJECT": "Platform Team", "BUILD_REQUESTEDFOR": "Jane Doe", "BUILD_REQUESTEDFOREMAIL": "jdoe@acme.test",
 			"BUILD_DEFINITIONNAME": "api-ci", "AGENT_NAME": "Hosted Agent",
-		}, cidetect.Info{System: "azure-devops", Repository: "acme/api", SHA: sha, Branch: "feature/x", BuildNumber: "20240101.3",
-			InvokeID: "4411", BuildURL: "https://dev.azure.com/acme/Platform%20Team/_build/results?buildId=4411", User: "Jane Doe",
-			UserEmail: "jdoe@acme.test", UserName: "Jane Doe", Product: "api", Version: "20240101.3",
+		}, cidetect.Info{System: "azure-devops", Repository: "acme/api", SHA: sha, Branch: "x", BuildNumber: "20240101.3",
+			InvokeID: "4411", BuildURL: "vstfs:///Build/Build/4411", User: "Jane Doe",
+			UserEmail: "jdoe@acme.test", Product: "api", Version: "20240101.3",
 			Metadata: map[string]string{"vi_azure_build_id": "4411", "vi_azure_definition_name": "api-ci",
 				"vi_azure_agent_name": "Hosted Agent", "vi_azure_team_project": "Platform Team"}}},
 		{"azure devops without collection", map[string]string{
@@ -111,7 +110,7 @@ func TestDetect(t *testing.T) {
 			"RD_JOB_NAME": "deploy-api", "RD_JOB_GROUP": "deploys", "RD_JOB_USERNAME": "jdoe",
 			"RD_JOB_URL": "https://rundeck.acme.test/project/ops/job/show/uuid-1",
 		}, cidetect.Info{System: "rundeck", BuildNumber: "1001", InvokeID: "1001",
-			BuildURL: "https://rundeck.acme.test/project/ops/execution/show/1001", User: "jdoe", Product: "deploy-api", Version: "1001",
+			BuildURL: "https://rundeck.acme.test//project/ops/execution/show/1001", User: "jdoe", Product: "deploy-api", Version: "1001",
 			Metadata: map[string]string{"vi_rd_job_id": "uuid-1", "vi_rd_job_execid": "1001",
 				"vi_rd_job_serverurl": "https://rundeck.acme.test/", "vi_rd_job_project": "ops", "vi_rd_job_name": "deploy-api",
 				"vi_rd_job_group": "deploys", "vi_rd_job_url": "https://rundeck.acme.test/project/ops/job/show/uuid-1"}}},
@@ -119,9 +118,13 @@ func TestDetect(t *testing.T) {
 			cidetect.Info{System: "rundeck", User: "ops-bot", Metadata: map[string]string{"vi_rd_job_id": "u"}}},
 		{"first system wins", map[string]string{"GITHUB_ACTIONS": "true", "JENKINS_URL": "https://ci", "GITHUB_RUN_ID": "5",
 			"GITHUB_REPOSITORY": "a/b", "BUILD_NUMBER": "9"},
-			cidetect.Info{System: "github", Repository: "a/b", InvokeID: "5", BuildURL: "https://github.com/a/b/actions/runs/5", Product: "b"}},
+			cidetect.Info{System: "github", Repository: "a/b", InvokeID: "5", Product: "b"}},
+		{"azure needs TF_BUILD=True exactly", map[string]string{"TF_BUILD": "true"}, cidetect.Info{}},
+		{"github product only from owner/name", map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "a/b/c"},
+			cidetect.Info{System: "github", Repository: "a/b/c"}},
 		{"flags need their exact value", map[string]string{"GITHUB_ACTIONS": "false", "GITLAB_CI": "", "TRAVIS": "1"}, cidetect.Info{}},
-		{"values are trimmed", map[string]string{"GITLAB_CI": " TRUE ", "CI_COMMIT_SHA": " abc \n"},
+		{"values are taken as set", map[string]string{"GITLAB_CI": " TRUE ", "CI_COMMIT_SHA": " abc \n"}, cidetect.Info{}},
+		{"gitlab short SHA", map[string]string{"GITLAB_CI": "true", "CI_COMMIT_SHA": "abc"},
 			cidetect.Info{System: "gitlab", SHA: "abc", Version: "abc"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,47 +160,36 @@ func TestEverySystemHasAMarker(t *testing.T) {
 	}
 }
 
-func TestRepoFromGitURL(t *testing.T) {
+// The Versioner CLI's reading of GIT_URL, host included; credentials in an
+// http(s) URL are dropped.
+func TestNormalizeGitURL(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"https://github.com/acme/api.git":                 "acme/api",
-		"https://user:s3cret@github.com/acme/api.git":     "acme/api",
-		"http://gitlab.acme.test/group/sub/api":           "group/sub/api",
-		"git@github.com:acme/api.git":                     "acme/api",
-		"github.com:acme/api":                             "acme/api",
-		"ssh://git@bitbucket.acme.test:7999/ops/api.git":  "ops/api",
-		"ssh://git@host/acme/api.git/":                    "acme/api",
-		"file:///srv/git/api.git":                         "srv/git/api",
-		"/srv/git/api.git":                                "srv/git/api",
-		"acme/api":                                        "acme/api",
-		"  https://github.com/acme/api.git \n":            "acme/api",
-		"":                                                "",
-		"https://github.com":                              "",
-		"https://bad host%zz/acme/api.git":                "acme/api",
-		"https://dev.azure.com/acme/Platform/_git/api":    "acme/Platform/_git/api",
-		"git@gitlab.com:acme/platform/deploy-tools.git":   "acme/platform/deploy-tools",
-		"https://github.com/acme/api.git?ref=main#readme": "acme/api",
-		"/://%00":                               "://%00",
-		"git+ssh://git@github.com/acme/api.git": "acme/api",
-		"C:/repos/api.git":                      "repos/api",
+		"https://github.com/acme/api.git":                "github.com/acme/api",
+		"http://gitlab.acme.test/group/sub/api":          "gitlab.acme.test/group/sub/api",
+		"git@github.com:acme/api.git":                    "github.com/acme/api",
+		"ssh://git@bitbucket.acme.test:7999/ops/api.git": "ssh///git@bitbucket.acme.test:7999/ops/api",
+		"https://host:8443/acme/api.git":                 "host/8443/acme/api",
+		"acme/api":                                       "acme/api",
+		"":                                               "",
+		"https://user:s3cret@github.com/acme/api.git":    "github.com/acme/api",
+		"https://tok@github.com":                         "github.com",
 	} {
-		if got := cidetect.RepoFromGitURL(in); got != want {
-			t.Errorf("RepoFromGitURL(%q) = %q, want %q", in, got, want)
+		if got := cidetect.NormalizeGitURL(in); got != want {
+			t.Errorf("NormalizeGitURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
 
-func FuzzRepoFromGitURL(f *testing.F) {
+func FuzzNormalizeGitURL(f *testing.F) {
 	for _, s := range []string{"https://u:p@github.com/acme/api.git", "git@github.com:acme/api.git", "ssh://h:1/x.git/", "a:b:c", "://", "/.git/"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := cidetect.RepoFromGitURL(s)
-		if strings.HasPrefix(got, "/") || strings.HasSuffix(got, "/") {
-			t.Errorf("RepoFromGitURL(%q) = %q: leading or trailing slash", s, got)
-		}
-		if u := "https://user:s3cr3t@example.com/" + s; strings.Contains(cidetect.RepoFromGitURL(u), "s3cr3t@") {
-			t.Errorf("RepoFromGitURL(%q) keeps the credentials", u)
+		for _, u := range []string{"https://user:s3cr3t@example.com/" + s, "http://s3cr3t@example.com/" + s} {
+			if strings.Contains(cidetect.NormalizeGitURL(u), "s3cr3t@") && !strings.Contains(s, "s3cr3t@") {
+				t.Errorf("NormalizeGitURL(%q) keeps the credentials", u)
+			}
 		}
 	})
 }

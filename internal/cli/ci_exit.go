@@ -10,6 +10,7 @@ import (
 const (
 	exitOK      = 0
 	exitFailure = 1 // usage, configuration, network
+	exitBuild   = 2 // track build: any failure to record (the Versioner CLI's code)
 	exitAPI     = 4 // the server answered with an error
 	exitBlocked = 5 // a preflight rule refused the deployment
 )

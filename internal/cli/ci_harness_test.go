@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -140,6 +139,7 @@ type call struct {
 	env   map[string]string
 	stdin string
 	args  []string
+	dir   string // working directory ("" : the test's)
 }
 
 func (s *ciServer) environ(env map[string]string) []string {
@@ -160,6 +160,7 @@ func (s *ciServer) environ(env map[string]string) []string {
 func (s *ciServer) command(c call) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], c.args...)
 	cmd.Env = s.environ(c.env)
+	cmd.Dir = c.dir
 	if c.stdin != "" {
 		cmd.Stdin = strings.NewReader(c.stdin)
 	}
@@ -180,16 +181,11 @@ func (s *ciServer) shiplog(t *testing.T, c call) result {
 	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}
 }
 
-// closedURL is a URL nothing listens on.
+// closedURL is a URL nothing listens on: port 1 on loopback. (A port freed
+// after listening could be taken by another test's server meanwhile.)
 func closedURL(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := "http://" + ln.Addr().String()
-	ln.Close()
-	return u
+	return "http://127.0.0.1:1"
 }
 
 // jsonReport parses the one JSON object a command printed.

@@ -85,10 +85,11 @@ func (p *printer) finish(r report) error {
 	return exitWith(r.ExitCode)
 }
 
-// failure reports a failed request: a block, an error, or (with
-// --fail-on-api-error=false) a warning. It fills r and returns it.
-func (p *printer) failure(r report, s subject, err error, failOnAPIError bool) report {
-	r.Outcome, r.ExitCode = classify(err, failOnAPIError)
+// failure reports a failed request, classified as outcome and code: a
+// block, an error, or (with --fail-on-api-error=false) a warning. It fills r
+// and returns it.
+func (p *printer) failure(r report, s subject, err error, outcome string, code int) report {
+	r.Outcome, r.ExitCode = outcome, code
 	r.Message = err.Error()
 	var ae *client.APIError
 	if errors.As(err, &ae) {

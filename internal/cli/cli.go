@@ -32,6 +32,8 @@ type Env struct {
 	Stdin  io.Reader // nil: os.Stdin
 	Stdout io.Writer
 	Stderr io.Writer
+	// Globals are the root's flags the CI commands read (nil: none given).
+	Globals *clientGlobals
 }
 
 type dbFlag struct {
@@ -288,6 +290,7 @@ func (versionCmd) Run(env *Env) error {
 }
 
 type root struct {
+	clientGlobals
 	Serve   serveCmd   `cmd:"" help:"Run the server (API and workers)."`
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit (serve also does this on start)."`
 	Backup  backupCmd  `cmd:"" help:"Write a consistent copy of the SQLite database (and its secret key) while the server runs."`
@@ -336,7 +339,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shiplog: %v\n", err)
 		return 1
 	}
-	if err := kctx.Run(&Env{Ctx: ctx, Stdout: stdout, Stderr: stderr}); err != nil {
+	if err := kctx.Run(&Env{Ctx: ctx, Stdout: stdout, Stderr: stderr, Globals: &cli.clientGlobals}); err != nil {
 		if code, ok := requestedExit(err); ok { // the command has reported already
 			return code
 		}

@@ -15,7 +15,7 @@ import (
 type preflightCmd struct {
 	Product     string `name:"product" help:"Product name. Default in CI: the repository's name."`
 	Version     string `name:"version" help:"Version. Default in CI: as for track deployment."`
-	Environment string `name:"environment" help:"Environment name (required)."`
+	Environment string `name:"environment" help:"Environment name (required; else VERSIONER_ENVIRONMENT, the configuration file's environment)."`
 	apiFlags
 }
 
@@ -25,31 +25,37 @@ func (c *preflightCmd) Run(env *Env, kctx *kong.Context) error {
 
 func (c *preflightCmd) run(env *Env, kctx *kong.Context, getenv func(string) string) error {
 	p := newPrinter(env, &c.apiFlags, getenv, env.Stdout)
+	st := loadSettings(env.Globals, getenv)
+	st.announce(p)
 	ci := cidetect.Detect(getenv)
 	ev := eventFlags{Product: c.Product, Version: c.Version}
-	ev = ev.resolved(ci)
+	ev = ev.resolved(st, ci, false)
+	environment := st.str(c.Environment, "environment")
 	r := report{Event: "preflight"}
 	usage := func(err error) error {
 		p.say("shiplog: %v", err)
 		r.Outcome, r.ExitCode, r.Message = outcomeUsage, exitFailure, err.Error()
 		return p.finish(r)
 	}
-	if err := ev.check(ci); err != nil {
-		return usage(err)
-	}
-	if c.Environment == "" {
+	switch {
+	case ev.Product == "":
+		return usage(fmt.Errorf("--product is required (%s)", where(ci)))
+	case environment == "":
 		return usage(errors.New("--environment is required"))
+	case ev.Version == "":
+		return usage(fmt.Errorf("--version is required (%s)", where(ci)))
 	}
-	cl, err := c.connect(kctx, env.Stderr)
+	cl, err := st.connect(kctx, &c.apiFlags, env.Stderr)
 	if err != nil {
 		return usage(err)
 	}
-	req := &apiv1.PreflightInput{ProductName: ev.Product, Version: ev.Version, EnvironmentName: c.Environment}
-	verbose(p, c.Verbose, ci, req)
-	s := subject{ev.Product, ev.Version, c.Environment}
+	req := &apiv1.PreflightInput{ProductName: ev.Product, Version: ev.Version, EnvironmentName: environment}
+	verbose(p, st.g.Verbose, ci, req)
+	s := subject{ev.Product, ev.Version, environment}
 	v, err := cl.Preflight(env.Ctx, req)
 	if err != nil {
-		return p.finish(p.failure(r, s, err, c.FailOnAPIError))
+		outcome, code := classify(err, st.failOnAPIError(kctx, c.FailOnAPIError))
+		return p.finish(p.failure(r, s, err, outcome, code))
 	}
 	r.StatusCode, r.Response = v.StatusCode, v.Body
 	if !v.Allowed {

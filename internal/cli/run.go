@@ -39,6 +39,9 @@ func (c *runCmd) Run(env *Env, kctx *kong.Context) error {
 
 func (c *runCmd) run(env *Env, kctx *kong.Context, getenv func(string) string, stdin io.Reader) error {
 	p := newPrinter(env, &c.apiFlags, getenv, env.Stderr)
+	st := loadSettings(env.Globals, getenv)
+	st.announce(p)
+	fail := st.failOnAPIError(kctx, c.FailOnAPIError)
 	ci := cidetect.Detect(getenv)
 	r := report{Event: "deployment"}
 	usage := func(err error) error {
@@ -52,7 +55,7 @@ func (c *runCmd) run(env *Env, kctx *kong.Context, getenv func(string) string, s
 	if len(c.Command) == 0 {
 		return usage(errors.New("no command to run: shiplog run --product P --version V --environment E -- COMMAND [ARGS...]"))
 	}
-	start, err := c.request(ci, "started")
+	start, err := c.request(st, ci, "started")
 	if err != nil {
 		return usage(err)
 	}
@@ -61,11 +64,11 @@ func (c *runCmd) run(env *Env, kctx *kong.Context, getenv func(string) string, s
 		r.Outcome, r.ExitCode, r.Message, r.Command = outcomeUsage, 127, err.Error(), &commandResult{ExitCode: 127, Error: err.Error()}
 		return p.finish(r)
 	}
-	cl, err := c.connect(kctx, env.Stderr)
+	cl, err := st.connect(kctx, &c.apiFlags, env.Stderr)
 	if err != nil {
 		return usage(err)
 	}
-	s := c.subject(ci)
+	s := subjectOf(start)
 
 	// From here on a signal is ours to handle: it must not kill shiplog
 	// before the final event is sent.
@@ -73,7 +76,7 @@ func (c *runCmd) run(env *Env, kctx *kong.Context, getenv func(string) string, s
 	notifySignals(sigs)
 	defer signal.Stop(sigs)
 
-	verbose(p, c.Verbose, ci, start)
+	verbose(p, st.g.Verbose, ci, start)
 	res, err := cl.DeploymentEvent(env.Ctx, start)
 	sig := interrupted(sigs)
 	if sig == nil && errors.Is(err, context.Canceled) {
@@ -90,10 +93,11 @@ func (c *runCmd) run(env *Env, kctx *kong.Context, getenv func(string) string, s
 			r.Outcome, r.ExitCode, r.Message, r.Command = outcomeInterrupted, cr.ExitCode, "interrupted", &cr
 			return p.finish(r)
 		}
-		return c.finish(env, p, cl, ci, s, r, cr, sigs)
+		return c.finish(env, p, st, fail, cl, ci, s, r, cr, sigs)
 	}
 	if err != nil {
-		r = p.failure(r, s, err, c.FailOnAPIError)
+		outcome, code := classify(err, fail)
+		r = p.failure(r, s, err, outcome, code)
 		if r.ExitCode != exitOK { // refused, or an error that must fail: do not deploy
 			p.say("shiplog: %s was not run", c.Command[0])
 			r.Command = &commandResult{}
@@ -103,7 +107,7 @@ func (c *runCmd) run(env *Env, kctx *kong.Context, getenv func(string) string, s
 		r.Warnings = p.warnings(client.RulesEvaluated(res.ExtraMetadata))
 		p.say("shiplog: deployment started: %s (deployment id %s)", s, res.ID)
 	}
-	return c.finish(env, p, cl, ci, s, r, c.execute(env, stdin, sigs), sigs)
+	return c.finish(env, p, st, fail, cl, ci, s, r, c.execute(env, stdin, sigs), sigs)
 }
 
 // interrupted returns the first aborting signal already received, if any.
@@ -159,7 +163,7 @@ func (c *runCmd) execute(env *Env, stdin io.Reader, sigs <-chan os.Signal) comma
 func seconds(d time.Duration) float64 { return math.Round(d.Seconds()*1000) / 1000 }
 
 // finish records how the run ended and returns the command's exit code.
-func (c *runCmd) finish(env *Env, p *printer, cl *client.Client, ci cidetect.Info, s subject, r report, cr commandResult, sigs <-chan os.Signal) error {
+func (c *runCmd) finish(env *Env, p *printer, st *settings, fail bool, cl *client.Client, ci cidetect.Info, s subject, r report, cr commandResult, sigs <-chan os.Signal) error {
 	cr.Status = "completed"
 	switch {
 	case cr.Interrupted || (!cr.Ran && cr.Signal != ""):
@@ -174,10 +178,10 @@ func (c *runCmd) finish(env *Env, p *printer, cl *client.Client, ci cidetect.Inf
 	if cr.Error != "" {
 		facts.set("vi_run_error", cr.Error)
 	}
-	end, err := c.request(ci, cr.Status, facts)
+	end, err := c.request(st, ci, cr.Status, facts)
 	if err != nil { // only the size limit can fail here; the command has run
 		p.say("shiplog: warning: %v; sending the %s event without the run's metadata", err, cr.Status)
-		end, _ = c.request(ci, cr.Status)
+		end, _ = c.request(st, ci, cr.Status)
 	}
 	now := time.Now().UTC()
 	end.CompletedAt = &now
@@ -207,7 +211,8 @@ func (c *runCmd) finish(env *Env, p *printer, cl *client.Client, ci cidetect.Inf
 	res, err := cl.DeploymentEvent(ctx, end)
 	if err != nil {
 		r.Response = nil
-		r = p.failure(r, s, err, c.FailOnAPIError)
+		outcome, ecode := classify(err, fail)
+		r = p.failure(r, s, err, outcome, ecode)
 		// The command's own failure wins; a success is only overturned
 		// when the end could not be recorded and that must fail.
 		if code == exitOK {

@@ -40,12 +40,14 @@ func TestTrackExitCodes(t *testing.T) {
 		stdout string
 		stderr []string
 	}{
-		{"recorded", nil, dep("api", "prod"), 0, "✓ Deployment event recorded: api 1 → prod (completed)", nil},
-		{"build recorded", nil, args("track", "build", "--product", "api", "--version", "1", "--status", "started"), 0, "✓ Build event recorded: api 1 (started)", nil},
+		{"recorded", nil, dep("api", "prod"), 0, "✓ Deployment event tracked successfully\n  Event ID: 0", []string{}},
+		{"recorded, shiplog's line", nil, dep("api", "prod"), 0, "\n  Recorded: api 1 → prod (completed)\n", nil},
+		{"build recorded", nil, args("track", "build", "--product", "api", "--version", "1", "--status", "started"), 0, "✓ Build event tracked successfully\n  Event ID: 0", nil},
 		{"status alias", nil, dep("alias", "prod", "--status", "deployed"), 0, "(completed)", nil},
 		{"no environment", nil, args("track", "deployment", "--product", "api", "--version", "1"), 1, "", []string{"--environment is required"}},
 		{"no product outside CI", nil, args("track", "build", "--version", "1"), 1, "", []string{"--product is required (outside CI there is nothing to take it from)"}},
-		{"unknown status", nil, dep("api", "prod", "--status", "yolo"), 1, "", []string{`unknown --status "yolo"; accepted: pending`}},
+		{"unknown status: the server judges it", nil, dep("api", "prod", "--status", "yolo"), 4, "", []string{`400 Bad Request: Invalid status 'yolo'`}},
+		{"unknown build status", nil, args("track", "build", "--product", "api", "--version", "1", "--status", "yolo"), 2, "", []string{`Invalid status 'yolo'`}},
 		{"bad metadata", nil, dep("api", "prod", "--extra-metadata", "[1]"), 1, "", []string{"--extra-metadata must be a JSON object", "got a JSON array"}},
 		{"bad time", nil, dep("api", "prod", "--completed-at", "yesterday"), 1, "", []string{"--completed-at must be an RFC 3339 time"}},
 		{"no URL", map[string]string{"SHIPLOG_URL": ""}, dep("api", "prod"), 1, "", []string{"no server URL: set SHIPLOG_URL"}},
@@ -53,15 +55,22 @@ func TestTrackExitCodes(t *testing.T) {
 		{"bad URL", map[string]string{"SHIPLOG_URL": "localhost:8080"}, dep("api", "prod"), 1, "", []string{"must be an http:// or https:// URL"}},
 		{"refused key", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope"}, dep("api", "prod"), 4, "",
 			[]string{"deployment event for api 1 → prod failed: 401 Unauthorized: Invalid API key", "check SHIPLOG_API_KEY"}},
-		{"refused key, not fatal", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope"}, dep("api", "prod", "--fail-on-api-error=false"), 0, "",
+		{"refused key, build", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope"}, args("track", "build", "--product", "api", "--version", "1"), 2, "",
+			[]string{"build event for api 1 failed: 401 Unauthorized"}},
+		{"refused key, not fatal", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope"}, dep("api", "prod", "--fail-on-api-error=false"), 0, "  Event ID: \n",
 			[]string{"warning: deployment event for api 1 → prod not recorded (--fail-on-api-error=false): 401"}},
 		{"refused key, not fatal by VERSIONER_ env", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope", "VERSIONER_FAIL_ON_API_ERROR": "false"},
 			dep("api", "prod"), 0, "", []string{"not recorded"}},
-		{"version immutability is an API error, not a block", nil, args("track", "build", "--product", "sha", "--version", "1", "--scm-sha", "bbb"), 4, "",
+		{"version immutability on a build", nil, args("track", "build", "--product", "sha", "--version", "1", "--scm-sha", "bbb"), 2, "",
 			[]string{"409 Conflict: Version 1 already exists with different SHA"}},
+		{"version immutability on a deployment is 5, as any 409", nil, dep("sha", "prod", "--scm-sha", "bbb"), 5, "",
+			[]string{"409 Conflict: Version 1 already exists with different SHA"}},
+		{"version immutability is 5 even when API errors do not fail", nil, dep("sha", "prod", "--scm-sha", "bbb", "--fail-on-api-error=false"), 5, "", nil},
 		{"server down", map[string]string{"SHIPLOG_URL": down}, dep("api", "prod"), 1, "", []string{"connection refused (4 attempts)"}},
-		{"server down, not fatal", map[string]string{"SHIPLOG_URL": down}, dep("api", "prod", "--fail-on-api-error=false"), 0, "", []string{"not recorded"}},
-		{"5xx until retries run out", map[string]string{"SHIPLOG_URL": failing.URL}, dep("api", "prod"), 4, "", []string{"502 Bad Gateway: Bad Gateway (4 attempts)"}},
+		{"server down fails even when API errors do not", map[string]string{"SHIPLOG_URL": down}, dep("api", "prod", "--fail-on-api-error=false"), 1, "", []string{"connection refused"}},
+		{"server down, build", map[string]string{"SHIPLOG_URL": down}, args("track", "build", "--product", "api", "--version", "1", "--fail-on-api-error=false"), 2, "", []string{"connection refused"}},
+		{"5xx until retries run out", map[string]string{"SHIPLOG_URL": failing.URL}, dep("api", "prod"), 1, "", []string{"502 Bad Gateway: Bad Gateway (4 attempts)"}},
+		{"5xx until retries run out, build", map[string]string{"SHIPLOG_URL": failing.URL}, args("track", "build", "--product", "api", "--version", "1"), 2, "", nil},
 		{"blocked by a schedule", nil, dep("api", "frozen", "--status", "started"), 5, "", []string{"🔒 Deployment Blocked by Schedule: api 1 → frozen",
 			"Rule:        Freeze", "Reason:      deployments are blocked", "release train\n", "Code:        NO_DEPLOY_WINDOW (HTTP 423)", "Retry after: 20",
 			`"window_name": "Freeze"`, "do not deploy"}},
@@ -69,7 +78,10 @@ func TestTrackExitCodes(t *testing.T) {
 		{"blocked by a flow rule", nil, dep("flowed", "production", "--status", "started"), 5, "", []string{"❌ Deployment Precondition Failed", "Staging first", "FLOW_VIOLATION (HTTP 428)"}},
 		{"blocked by a running deployment", nil, args("track", "deployment", "--product", "busy", "--version", "2", "--environment", "prod", "--status", "started"), 5, "",
 			[]string{"⚠️  Deployment Conflict", "Concurrent deployments", "CONCURRENT_DEPLOYMENT (HTTP 409)"}},
-		{"report-only violation", nil, dep("api", "soft", "--status", "started"), 0, "✓ Deployment event recorded", []string{`warning: report-only rule "Soft freeze" failed: deployments are blocked`}},
+		{"--debug shows the requests on stderr, never the key", nil, append(args("--debug"), dep("debugged", "prod")...), 0, "Event ID: ",
+			[]string{"→ POST " + s.url + "/deployment-events/", `→ Request body: {"product_name":"debugged"`, "← Status: 200"}},
+		{"global flags after the command", nil, dep("late", "prod", "--ui-url", "https://ui.example", "--config", "/nonexistent.yaml", "-v"), 0, "Product ID: ", nil},
+		{"report-only violation", nil, dep("api", "soft", "--status", "started"), 0, "✓ Deployment event tracked successfully", []string{`warning: report-only rule "Soft freeze" failed: deployments are blocked`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -109,14 +121,23 @@ func TestTrackConfigPrecedence(t *testing.T) {
 		{"--api-url wins over SHIPLOG_URL", map[string]string{"SHIPLOG_URL": down}, []string{"--api-url", s.url}, 0, false},
 		{"--url is --api-url", map[string]string{"SHIPLOG_URL": down}, []string{"--url=" + s.url}, 0, false},
 		{"--api-key wins, with a warning", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope"}, []string{"--api-key", s.key}, 0, true},
-		{"--fail-on-api-error wins over the variable", map[string]string{"SHIPLOG_URL": down, "VERSIONER_FAIL_ON_API_ERROR": "false"},
-			[]string{"--fail-on-api-error=true"}, 1, false},
-		{"SHIPLOG_FAIL_ON_API_ERROR wins over VERSIONER_", map[string]string{"SHIPLOG_URL": down, "SHIPLOG_FAIL_ON_API_ERROR": "true",
-			"VERSIONER_FAIL_ON_API_ERROR": "false"}, nil, 1, false},
+		{"--fail-on-api-error wins over the variable", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope", "VERSIONER_FAIL_ON_API_ERROR": "false"},
+			[]string{"--fail-on-api-error=true"}, 4, false},
+		{"SHIPLOG_FAIL_ON_API_ERROR wins over VERSIONER_", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope", "SHIPLOG_FAIL_ON_API_ERROR": "true",
+			"VERSIONER_FAIL_ON_API_ERROR": "false"}, nil, 4, false},
+		{"an empty SHIPLOG_URL does not hide VERSIONER_API_URL", map[string]string{"SHIPLOG_URL": "", "VERSIONER_API_URL": s.url}, nil, 0, false},
+		{"an empty SHIPLOG_API_KEY does not hide VERSIONER_API_KEY", map[string]string{"SHIPLOG_API_KEY": "", "VERSIONER_API_KEY": s.key}, nil, 0, false},
+		{"VERSIONER_FAIL_ON_API_ERROR reads as ParseBool, anything else false", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope",
+			"VERSIONER_FAIL_ON_API_ERROR": "no"}, nil, 0, false},
+		{"global flags before the command", nil, nil, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := s.shiplog(t, call{env: tc.env, args: append(args("track", "build", "--product", "p", "--version", "1"), tc.flags...)})
+			a := append(args("track", "deployment", "--product", "p", "--version", "1", "--environment", "e"), tc.flags...)
+			if tc.name == "global flags before the command" {
+				a = args("--debug", "-v", "--api-url", s.url, "--ui-url", "https://ui.example", "track", "deployment", "--product", "p", "--version", "1", "--environment", "e")
+			}
+			r := s.shiplog(t, call{env: tc.env, args: a})
 			if r.code != tc.code || strings.Contains(r.stderr, warning) != tc.warning {
 				t.Errorf("exit %d (want %d), warning %v (want %v)\n%s", r.code, tc.code, !tc.warning, tc.warning, r.stderr)
 			}
@@ -154,15 +175,17 @@ func TestTrackJSON(t *testing.T) {
 			}
 		}},
 		{"API error", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope"}, args("track", "build", "--product", "api", "--version", "1", "-o", "json"),
-			4, "api_error", func(t *testing.T, m map[string]any) {
+			2, "api_error", func(t *testing.T, m map[string]any) {
 				if m["status_code"] != 401.0 || m["message"] != "Invalid API key" {
 					t.Errorf("%v", m)
 				}
 			}},
-		{"not recorded", map[string]string{"SHIPLOG_URL": closedURL(t), "SHIPLOG_OUTPUT": "json"},
+		{"not recorded", map[string]string{"SHIPLOG_API_KEY": "sk_acme_k1_nope", "SHIPLOG_OUTPUT": "json"},
 			args("track", "build", "--product", "api", "--version", "1", "--fail-on-api-error=false"), 0, "not_recorded", nil},
-		{"network error", map[string]string{"SHIPLOG_URL": closedURL(t)}, args("track", "build", "--product", "api", "--version", "1", "-o", "json"),
+		{"network error", map[string]string{"SHIPLOG_URL": closedURL(t)}, args("track", "deployment", "--product", "api", "--version", "1", "--environment", "e", "-o", "json"),
 			1, "network_error", nil},
+		{"network error, build", map[string]string{"SHIPLOG_URL": closedURL(t)}, args("track", "build", "--product", "api", "--version", "1", "-o", "json"),
+			2, "network_error", nil},
 		{"usage", nil, args("track", "build", "--version", "1", "-o", "json"), 1, "usage_error", func(t *testing.T, m map[string]any) {
 			if !strings.Contains(m["message"].(string), "--product is required") {
 				t.Errorf("%v", m)
@@ -205,15 +228,18 @@ func TestTrackInGitHubActions(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	d, meta := s.only(t, "web-app")
-	for name, got := range map[string]*string{"scm_sha": d.ScmSHA, "scm_branch": d.ScmBranch, "scm_repository": d.ScmRepository,
+	for name, got := range map[string]*string{"scm_sha": d.ScmSHA, "scm_repository": d.ScmRepository,
 		"build_number": d.BuildNumber, "invoke_id": d.InvokeID, "deploy_url": d.DeployURL, "deployed_by": d.DeployedBy,
 		"deployed_by_name": d.DeployedByName, "source_system": d.SourceSystem} {
-		want := map[string]string{"scm_sha": gh["GITHUB_SHA"], "scm_branch": "main", "scm_repository": "acme/web-app", "build_number": "42",
+		want := map[string]string{"scm_sha": gh["GITHUB_SHA"], "scm_repository": "acme/web-app", "build_number": "42",
 			"invoke_id": "9001", "deploy_url": "https://github.com/acme/web-app/actions/runs/9001", "deployed_by": "octocat",
 			"deployed_by_name": "Octo Cat", "source_system": "github"}[name]
 		if got == nil || *got != want {
 			t.Errorf("%s = %v, want %q", name, got, want)
 		}
+	}
+	if d.ScmBranch != nil {
+		t.Errorf("scm_branch %q on a deployment: the Versioner CLI sends none", *d.ScmBranch)
 	}
 	if d.Version != "01234567" || meta["vi_gh_workflow"] != "Deploy" || meta["vi_gh_job"] != "overridden" || meta["ticket"] != "OPS-7" {
 		t.Errorf("version %q, metadata %v", d.Version, meta)
@@ -253,7 +279,7 @@ func TestTrackInGitHubActions(t *testing.T) {
 
 	sum, _ := os.ReadFile(summary)
 	for _, want := range []string{"### 🚀 shiplog: deployment completed", "| Product | web-app |", "| Environment | production |",
-		"| Deployment | " + d.ID + " |", "### 🔨 shiplog: build failed", "**⚠️ Report-only rule violations**", "- **Soft freeze**: deployments are blocked",
+		"| Deployment | " + d.ID + " |", "[View in shiplog →](" + s.url + "/manage/deployments?view=" + d.ID + ")", "### 🔨 shiplog: build failed", "**⚠️ Report-only rule violations**", "- **Soft freeze**: deployments are blocked",
 		"### 🔒 Deployment Blocked by Schedule: web-app 01234567 → frozen", "| Rule | Freeze |", "| Retry after | 20", "<details><summary>Details</summary>"} {
 		if !strings.Contains(string(sum), want) {
 			t.Errorf("summary lacks %q:\n%s", want, sum)

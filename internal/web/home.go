@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/shiplog/shiplog"
@@ -86,45 +87,51 @@ type matrix struct {
 	Rows   []matrixRow
 	Filter homeFilter
 	Total  int // rows before filtering
+	// Paging: the matrix shows at most matrixRows products a page and
+	// matrixCols environments, so a page is at most their product in
+	// cells however many pairs the org has (1,200 pairs once made a 95 MB
+	// page). Matching counts the filtered products; HiddenEnvs the
+	// environments of this page's products left out.
+	Page, Pages, Matching, HiddenEnvs int
 }
 
-func buildMatrix(cells []apiv1.StatusCell, f homeFilter) *matrix {
-	envs := map[string]matrixEnv{}
+const (
+	matrixRows = 50
+	matrixCols = 40
+)
+
+// buildMatrix lays cells out as products × environments for one page.
+// Its work is linear in the cells: a row's cells are looked up per shown
+// column only for the page's rows.
+func buildMatrix(cells []apiv1.StatusCell, f homeFilter, page int) *matrix {
 	byProduct := map[string]map[string]*apiv1.StatusCell{}
 	for i := range cells {
 		c := &cells[i]
-		if !f.showsEnv(c.EnvironmentType) {
-			continue
-		}
-		envs[c.EnvironmentName] = matrixEnv{Name: c.EnvironmentName, Type: c.EnvironmentType}
 		if byProduct[c.ProductName] == nil {
 			byProduct[c.ProductName] = map[string]*apiv1.StatusCell{}
 		}
-		byProduct[c.ProductName][c.EnvironmentName] = c
+		if f.showsEnv(c.EnvironmentType) {
+			byProduct[c.ProductName][c.EnvironmentName] = c
+		}
 	}
 	m := &matrix{Filter: f}
-	for _, e := range envs {
-		m.Envs = append(m.Envs, e)
-	}
-	slices.SortFunc(m.Envs, func(a, b matrixEnv) int {
-		return cmp.Or(cmp.Compare(rank(a.Type), rank(b.Type)), strings.Compare(a.Name, b.Name))
-	})
 	products := make([]string, 0, len(byProduct))
-	for p := range byProduct {
-		products = append(products, p)
+	for p, envs := range byProduct {
+		if len(envs) > 0 {
+			products = append(products, p)
+		}
 	}
 	slices.Sort(products)
 	m.Total = len(products)
+	var matching []matrixRow
 	for _, p := range products {
 		if f.Product != "" && !strings.Contains(strings.ToLower(p), strings.ToLower(f.Product)) {
 			continue
 		}
 		row := matrixRow{Product: p}
 		versions := map[string]bool{}
-		for _, e := range m.Envs {
-			c := byProduct[p][e.Name]
-			row.Cells = append(row.Cells, c)
-			if c != nil && c.Current != nil {
+		for _, c := range byProduct[p] {
+			if c.Current != nil {
 				versions[c.Current.Version] = true
 			}
 		}
@@ -132,9 +139,51 @@ func buildMatrix(cells []apiv1.StatusCell, f homeFilter) *matrix {
 		if f.Drift && !row.Drift {
 			continue
 		}
-		m.Rows = append(m.Rows, row)
+		matching = append(matching, row)
+	}
+	m.Matching = len(matching)
+	m.Pages = max(1, (len(matching)+matrixRows-1)/matrixRows)
+	m.Page = min(max(page, 1), m.Pages)
+	m.Rows = matching[min((m.Page-1)*matrixRows, len(matching)):min(m.Page*matrixRows, len(matching))]
+
+	envs := map[string]matrixEnv{}
+	for _, row := range m.Rows {
+		for _, c := range byProduct[row.Product] {
+			envs[c.EnvironmentName] = matrixEnv{Name: c.EnvironmentName, Type: c.EnvironmentType}
+		}
+	}
+	for _, e := range envs {
+		m.Envs = append(m.Envs, e)
+	}
+	slices.SortFunc(m.Envs, func(a, b matrixEnv) int {
+		return cmp.Or(cmp.Compare(rank(a.Type), rank(b.Type)), strings.Compare(a.Name, b.Name))
+	})
+	if len(m.Envs) > matrixCols {
+		m.HiddenEnvs = len(m.Envs) - matrixCols
+		m.Envs = m.Envs[:matrixCols]
+	}
+	for i := range m.Rows {
+		m.Rows[i].Cells = make([]*apiv1.StatusCell, len(m.Envs))
+		for j, e := range m.Envs {
+			m.Rows[i].Cells[j] = byProduct[m.Rows[i].Product][e.Name]
+		}
 	}
 	return m
+}
+
+// PrevPage and NextPage are the matrix's neighbouring pages (0: none).
+func (m *matrix) PrevPage() int {
+	if m.Page > 1 {
+		return m.Page - 1
+	}
+	return 0
+}
+
+func (m *matrix) NextPage() int {
+	if m.Page < m.Pages {
+		return m.Page + 1
+	}
+	return 0
 }
 
 func rank(t shiplog.EnvType) int {
@@ -171,7 +220,8 @@ func (s *Server) matrix(r *http.Request, v *view, f homeFilter) (*matrix, error)
 	if err := s.call(r, v, http.MethodGet, "/status/", nil, &cells); err != nil {
 		return nil, err
 	}
-	return buildMatrix(cells.Items, f), nil
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	return buildMatrix(cells.Items, f, page), nil
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view) error {

@@ -14,9 +14,11 @@ import (
 func (s *Server) releaseRoutes(page func(pattern string, h pageFunc)) {
 	page("GET /ui/deployments", s.deploymentsPage)
 	page("GET /ui/deployments/{id}", s.deploymentPage)
+	page("GET /ui/deployments/{id}/raw", s.rawJSON("deployments"))
 	page("POST /ui/deployments/{id}/abort", s.deploymentAbort)
 	page("GET /ui/builds", s.buildsPage)
 	page("GET /ui/builds/{id}", s.buildPage)
+	page("GET /ui/builds/{id}/raw", s.rawJSON("builds"))
 	page("GET /ui/versions", s.versionLookup)
 	page("GET /ui/versions/{id}", s.versionPage)
 	page("POST /ui/versions/{id}/approvals", s.versionApprove)

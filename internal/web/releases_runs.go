@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -165,36 +166,55 @@ func preflightOf(status *string, meta json.RawMessage) *preflight {
 	return &p
 }
 
-// metadata is extra_metadata indented for reading; "" when there is none.
-func metadata(raw json.RawMessage) string {
+// shownJSON is a JSON document on a page: indented within prettyJSON's
+// limits, with a link to the document itself when it had to be cut.
+type shownJSON struct {
+	prettyText
+	Raw string // the raw document's console URL
+}
+
+// metadata is extra_metadata indented for reading; nil when there is none.
+func metadata(raw json.RawMessage, rawURL string) *shownJSON {
+	return shown(raw, rawURL, maxPrettyBytes)
+}
+
+// shown is a document indented within limit bytes; nil when it is empty.
+func shown(raw json.RawMessage, rawURL string, limit int) *shownJSON {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || string(t) == "null" || string(t) == "{}" {
-		return ""
+		return nil
 	}
-	var buf bytes.Buffer
-	if json.Indent(&buf, t, "", "  ") != nil {
-		return string(t)
-	}
-	return buf.String()
+	return &shownJSON{prettyText: prettyJSON(t, limit), Raw: rawURL}
 }
 
 // entry is one event of a run's timeline.
 type entry struct {
 	*shiplog.Event
-	Received string // the event as received, indented, credentials in URLs masked
+	Received *shownJSON // the event as received, indented, credentials in URLs masked
 }
 
 // urlUserinfo finds the user:password@ (or token@) part of URLs; pipelines
 // do paste authenticated clone URLs, and the page is no place for them.
 var urlUserinfo = regexp.MustCompile(`(?i)\b(https?://)[^/\s"@]+@`)
 
-func timeline(events []*shiplog.Event) []entry {
+// timeline is a run's events for its page; run is the run's console URL.
+// The events share one budget of shown JSON: once it is spent, an event
+// offers only its raw link.
+func timeline(events []*shiplog.Event, run string) []entry {
 	out := make([]entry, len(events))
+	budget := maxPageJSON
 	for i, e := range events {
-		out[i] = entry{Event: e, Received: urlUserinfo.ReplaceAllString(metadata(e.Payload), "${1}…@")}
+		out[i] = entry{Event: e}
+		if m := shown(e.Payload, run+"/raw?event="+url.QueryEscape(e.ID), min(maxPrettyBytes, max(budget, 0))); m != nil {
+			budget -= len(m.Text)
+			m.Text = maskUserinfo(m.Text)
+			out[i].Received = m
+		}
 	}
 	return out
 }
+
+func maskUserinfo(s string) string { return urlUserinfo.ReplaceAllString(s, "${1}…@") }
 
 type runData struct {
 	Deployment *shiplog.Deployment
@@ -204,7 +224,7 @@ type runData struct {
 	BuildURL   *link
 	DeployURL  *link
 	Preflight  *preflight
-	Metadata   string
+	Metadata   *shownJSON
 	// Open: the run has not finished, so it can be marked aborted (by
 	// CanAbort people). Stale: it has been quiet for the org's stale-run
 	// horizon (StaleAfter, for people) and blocks nothing any more.
@@ -229,10 +249,11 @@ func (s *Server) deployment(r *http.Request, v *view) (runData, error) {
 		return runData{}, err
 	}
 	dep := d.Deployment
-	out := runData{Deployment: dep, Events: timeline(d.Events),
+	run := "/ui/deployments/" + url.PathEscape(dep.ID)
+	out := runData{Deployment: dep, Events: timeline(d.Events, run),
 		SCM: scmLinks(dep.ScmRepository, dep.ScmSHA, dep.ScmBranch), BuildURL: linkPtr(dep.BuildURL),
 		DeployURL: linkPtr(dep.DeployURL), Preflight: preflightOf(dep.PreflightStatus, dep.ExtraMetadata),
-		Metadata: metadata(dep.ExtraMetadata), Open: !dep.Status.Terminal(),
+		Metadata: metadata(dep.ExtraMetadata, run+"/raw"), Open: !dep.Status.Terminal(),
 		CanAbort: v.May(http.MethodPost, "/deployments/{id}/abort")}
 	if dep.Status == shiplog.StatusStarted {
 		var set shiplog.OrgSettings
@@ -276,7 +297,53 @@ func (s *Server) buildPage(w http.ResponseWriter, r *http.Request, v *view) erro
 		return err
 	}
 	b := d.Build
-	return s.render(w, r, http.StatusOK, "build", v, runData{Build: b, Events: timeline(d.Events),
+	run := "/ui/builds/" + url.PathEscape(b.ID)
+	return s.render(w, r, http.StatusOK, "build", v, runData{Build: b, Events: timeline(d.Events, run),
 		SCM: scmLinks(b.ScmRepository, b.ScmSHA, b.ScmBranch), BuildURL: linkPtr(b.BuildURL),
-		Metadata: metadata(b.ExtraMetadata)})
+		Metadata: metadata(b.ExtraMetadata, run+"/raw")})
+}
+
+// rawJSON serves a run's extra_metadata, or with ?event= one of its events
+// as received, as the JSON document itself: what the page links to when a
+// document is too deep or too large to show indented. The body is what
+// the store holds (at most the API's 1 MB request), written as it is;
+// credentials in URLs are masked as on the page.
+func (s *Server) rawJSON(kind string) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, v *view) error {
+		path := "/" + kind + "/" + url.PathEscape(r.PathValue("id"))
+		var doc json.RawMessage
+		var events []*shiplog.Event
+		switch kind {
+		case "deployments":
+			var d apiv1.DeploymentDetail
+			if err := s.call(r, v, http.MethodGet, path, nil, &d); err != nil {
+				return err
+			}
+			doc, events = d.Deployment.ExtraMetadata, d.Events
+		default:
+			var d apiv1.BuildDetail
+			if err := s.call(r, v, http.MethodGet, path, nil, &d); err != nil {
+				return err
+			}
+			doc, events = d.Build.ExtraMetadata, d.Events
+		}
+		if id := r.URL.Query().Get("event"); r.URL.Query().Has("event") {
+			doc = nil
+			for _, e := range events {
+				if e.ID == id {
+					doc = e.Payload
+				}
+			}
+			if doc == nil {
+				return notFound("No such event in this run")
+			}
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			doc = json.RawMessage("null")
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, err := io.WriteString(w, maskUserinfo(string(doc)))
+		return err
+	}
 }

@@ -105,12 +105,11 @@ func (ps *pageSet) funcs() template.FuncMap {
 			}
 			return m, nil
 		},
+		// pretty indents a delivery's payload within prettyJSON's limits: a
+		// page lists 20 deliveries, whose payloads carry the pipeline's own
+		// extra_metadata at any depth.
 		"pretty": func(raw json.RawMessage) string {
-			var buf bytes.Buffer
-			if len(raw) == 0 || json.Indent(&buf, raw, "", "  ") != nil {
-				return string(raw)
-			}
-			return buf.String()
+			return prettyJSON(raw, maxPrettyBytes/2).Text
 		},
 	}
 }
