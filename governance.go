@@ -138,6 +138,29 @@ type User struct {
 	Name      string    `json:"name"`
 	Roles     []string  `json:"roles"`
 	CreatedAt time.Time `json:"created_at"`
+	// DeactivatedAt is set while the person is deactivated: their tokens
+	// and sessions are refused until an admin reactivates them.
+	DeactivatedAt *time.Time `json:"deactivated_at"`
+	// DeletedAt is set on a deleted person's tombstone: the row stays, with
+	// its name, so the audit trail keeps saying who acted.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+}
+
+// Active reports whether u may act: neither deactivated nor deleted.
+func (u *User) Active() bool { return u.DeactivatedAt == nil && u.DeletedAt == nil }
+
+// Token is a person's personal access token as listings show it: never the
+// secret, only its public id (the part after pat_).
+type Token struct {
+	ID         string     `json:"id"`
+	TokenID    string     `json:"token_id"`
+	Name       string     `json:"name"`
+	UserID     string     `json:"user_id"`
+	UserEmail  string     `json:"user_email"`
+	UserName   string     `json:"user_name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
 // DRStatus is a deployment request's state.

@@ -304,3 +304,27 @@ func (e *NetworkError) Error() string {
 }
 
 func (e *NetworkError) Unwrap() error { return e.Err }
+
+// Tokens lists personal access tokens (GET /tokens/): the caller's own, or
+// for owners and admins the org's, or userID's when not empty.
+func (c *Client) Tokens(ctx context.Context, userID string) (*apiv1.List[apiv1.PersonalToken], error) {
+	path := "/tokens/"
+	if userID != "" {
+		path += "?user_id=" + url.QueryEscape(userID)
+	}
+	var out apiv1.List[apiv1.PersonalToken]
+	if err := c.do(ctx, http.MethodGet, path, nil, false, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RevokeToken revokes a personal access token (DELETE /tokens/{id}) by row
+// id, token id or the token text.
+func (c *Client) RevokeToken(ctx context.Context, ref string) (*apiv1.PersonalToken, error) {
+	var out apiv1.PersonalToken
+	if err := c.do(ctx, http.MethodDelete, "/tokens/"+url.PathEscape(ref), nil, false, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

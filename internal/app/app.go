@@ -22,6 +22,7 @@ import (
 	"github.com/shiplog/shiplog/internal/metrics"
 	"github.com/shiplog/shiplog/internal/notify/email"
 	"github.com/shiplog/shiplog/internal/notify/outbound"
+	"github.com/shiplog/shiplog/internal/people"
 	"github.com/shiplog/shiplog/internal/reqid"
 	"github.com/shiplog/shiplog/internal/retention"
 	"github.com/shiplog/shiplog/internal/secrets"
@@ -52,6 +53,9 @@ type Config struct {
 	// configure email; without them email deliveries fail with a reason.
 	SMTPURL  string
 	MailFrom string
+	// PasswordIterations is the PBKDF2 cost of passwords set through the
+	// API (0: the default, 600 000); tests lower it.
+	PasswordIterations int
 	// AllowPrivateTargets lets webhooks and Slack URLs reach private,
 	// loopback and link-local addresses (tests, internal receivers).
 	AllowPrivateTargets bool
@@ -218,13 +222,18 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Ingest: ing,
 		Approvals: &approval.Service{Store: st, Clock: cfg.Clock, Events: ing, BaseURL: cfg.BaseURL,
 			Lease: lease},
-		Auth:                &auth.Authenticator{Store: st, Clock: cfg.Clock, Log: cfg.Log},
-		Log:                 cfg.Log,
-		Clock:               cfg.Clock,
-		Worker:              worker,
-		Stream:              hub,
+		Auth:   &auth.Authenticator{Store: st, Clock: cfg.Clock, Log: cfg.Log},
+		Log:    cfg.Log,
+		Clock:  cfg.Clock,
+		Worker: worker,
+		Stream: hub,
+		People: &people.Service{Store: st, Clock: cfg.Clock, BaseURL: cfg.BaseURL, Log: cfg.Log,
+			PasswordIterations: cfg.PasswordIterations},
 		BaseURL:             cfg.BaseURL,
 		AllowPrivateTargets: cfg.AllowPrivateTargets,
+	}
+	if mailer != nil {
+		api.People.Mailer = mailer
 	}
 	pruner := &retention.Pruner{Store: st, Clock: cfg.RetentionClock, Log: cfg.Log, Events: cfg.RetainEvents,
 		Deliveries: cfg.RetainDeliveries, Interval: cfg.PruneInterval}

@@ -232,6 +232,26 @@ func (w *walk) request(p httpapi.Permission, a actor) walkReq {
 		r.body = map[string]any{"email": fmt.Sprintf("new%d@acme.test", n), "name": "New", "roles": []string{"viewer"}}
 	case "PATCH /users/{id}":
 		r.path, r.body = "/users/"+w.fx.Victim(), map[string]any{"name": fmt.Sprintf("Renamed %d", n), "roles": []string{"qa"}}
+	case "DELETE /users/{id}", "POST /users/{id}/deactivate", "POST /users/{id}/reset-link":
+		r.path = strings.Replace(p.Path, "{id}", w.fx.Victim(), 1)
+	case "POST /users/{id}/reactivate":
+		id := w.fx.Victim()
+		w.fx.Must("POST", "/users/"+id+"/deactivate", nil)
+		r.path = "/users/" + id + "/reactivate"
+	case "POST /tokens/":
+		r.body = map[string]any{"name": fmt.Sprintf("walk %d", n)}
+	case "DELETE /tokens/{id}":
+		// The caller's own token (the owner's, for refused callers).
+		r.path = "/tokens/" + walktest.Token(w.t, w.caller(a))
+	case "POST /account/password":
+		// The caller's own password, set cheaply here so the walk does
+		// not spend seconds hashing.
+		old := fmt.Sprintf("old password %d", n)
+		w.setPassword(a.user, old)
+		r.body = map[string]any{"old_password": old, "new_password": fmt.Sprintf("new password %d", n)}
+	case "POST /account/reset-password":
+		r.body = map[string]any{"token": walktest.ResetToken(w.t, w.fx.Owner, w.fx.Victim()),
+			"new_password": fmt.Sprintf("new password %d", n)}
 	case "POST /api-keys/":
 		r.body = map[string]any{"name": fmt.Sprintf("walk %d", n)}
 	case "DELETE /api-keys/{id}":
@@ -325,8 +345,26 @@ func (w *walk) operation(p httpapi.Permission) {
 	}
 	if p.Public {
 		req := w.request(p, w.owner)
-		if status, raw := w.call(actor{name: "nobody"}, req.method, req.path, nil); status/100 != 2 {
+		if status, raw := w.call(actor{name: "nobody"}, req.method, req.path, req.body); status/100 != 2 {
 			t.Errorf("%s without credentials: %d %s", op, status, raw)
 		}
+	}
+}
+
+// setPassword gives u a password hashed at a test's cost.
+func (w *walk) setPassword(u *shiplog.User, pw string) {
+	w.t.Helper()
+	if u == nil {
+		w.t.Fatal("setPassword: not a person")
+	}
+	h, err := auth.HashPasswordIterations(pw, 1)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	err = w.s.app.Store.Write(context.Background(), func(ctx context.Context, tx store.Tx) error {
+		return tx.UserSetPassword(ctx, u.OrgID, u.ID, h)
+	})
+	if err != nil {
+		w.t.Fatal(err)
 	}
 }

@@ -450,6 +450,9 @@ func (s *Service) mailApprovers(ctx context.Context, tx store.Tx, out *[]*shiplo
 		return err
 	}
 	for _, u := range users {
+		if !u.Active() {
+			continue // a deactivated person cannot decide
+		}
 		var types []string
 		for _, sl := range d.Slots {
 			if _, ok := shiplog.ApprovingRole(u.Roles, sl.ApprovalType); ok && sl.Status == shiplog.SlotPending && !slices.Contains(types, sl.ApprovalType) {
@@ -477,6 +480,9 @@ func (s *Service) mailCreator(ctx context.Context, tx store.Tx, out *[]*shiplog.
 	u, err := tx.UserGet(ctx, d.OrgID, *d.CreatedBy)
 	if err != nil {
 		return fmt.Errorf("creator of %s: %w", d.ID, err)
+	}
+	if !u.Active() {
+		return nil // deleted or deactivated: nobody reads it
 	}
 	m.To = []string{u.Email}
 	return s.queueMail(ctx, tx, out, d.OrgID, m, now)

@@ -97,6 +97,9 @@ type Principal struct {
 	KeyName string
 	User    *shiplog.User // for personal access tokens and console sessions
 	Via     Credential
+	// Session is the console session's id hash, for acts that end a
+	// person's other sessions but not the one asking (a password change).
+	Session []byte
 }
 
 // ErrInvalidKey is the one answer for every bad credential, so a caller

@@ -22,17 +22,25 @@ import (
 const pbkdf2Iterations = 600_000
 
 // HashPassword returns "pbkdf2-sha256$<iterations>$<salt>$<hash>".
-func HashPassword(pw string) (string, error) {
+func HashPassword(pw string) (string, error) { return HashPasswordIterations(pw, 0) }
+
+// HashPasswordIterations is HashPassword at a chosen cost (0: the default).
+// CheckPassword reads the count from the hash, so tests that set many
+// passwords lower it and still check them the way production does.
+func HashPasswordIterations(pw string, iterations int) (string, error) {
+	if iterations <= 0 {
+		iterations = pbkdf2Iterations
+	}
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key, err := pbkdf2.Key(sha256.New, pw, salt, pbkdf2Iterations, 32)
+	key, err := pbkdf2.Key(sha256.New, pw, salt, iterations, 32)
 	if err != nil {
 		return "", err
 	}
 	enc := base64.RawStdEncoding
-	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", pbkdf2Iterations, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", iterations, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
 // CheckPassword reports whether pw matches a HashPassword result.
@@ -98,9 +106,17 @@ func (a *Authenticator) verifyToken(ctx context.Context, tok string) (*Principal
 	if subtle.ConstantTimeCompare(hash(secret), t.Hash) != 1 || t.RevokedAt != nil {
 		return nil, ErrInvalidToken
 	}
+	// The person is read on every request, so a role change, a
+	// deactivation or a deletion holds from the next request on.
 	u, err := a.Store.UserGet(ctx, t.OrgID, t.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
 	if err != nil {
 		return nil, err
+	}
+	if !u.Active() {
+		return nil, ErrInvalidToken
 	}
 	a.touchToken(t)
 	return &Principal{OrgID: t.OrgID, OrgName: t.OrgName, User: u, Via: CredToken}, nil

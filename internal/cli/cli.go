@@ -304,10 +304,17 @@ type root struct {
 		Revoke apikeyRevokeCmd `cmd:"" help:"Revoke an API key."`
 	} `cmd:"" name:"apikey" help:"Manage organisation API keys."`
 	User struct {
-		Create userCreateCmd `cmd:"" help:"Add a person to an organisation with roles (prints nothing secret)."`
+		Create     userCreateCmd     `cmd:"" help:"Add a person to an organisation with roles (prints nothing secret)."`
+		List       userListCmd       `cmd:"" help:"List an organisation's people, their roles and whether they are active."`
+		Deactivate userDeactivateCmd `cmd:"" help:"Deactivate a person: their sessions end and their tokens are refused until reactivated."`
+		Reactivate userReactivateCmd `cmd:"" help:"Reactivate a deactivated person."`
+		Delete     userDeleteCmd     `cmd:"" help:"Delete a person: tokens revoked, sessions ended; their name stays on what they did."`
+		ResetLink  userResetLinkCmd  `cmd:"" name:"reset-link" help:"Make a one-time password reset link: printed on the last line, or emailed with --smtp-url."`
 	} `cmd:"" help:"Manage people."`
 	Token struct {
 		Create tokenCreateCmd `cmd:"" help:"Create a personal access token (pat_…) and print it on the last line."`
+		List   tokenListCmd   `cmd:"" help:"List personal access tokens (never their secrets)."`
+		Revoke tokenRevokeCmd `cmd:"" help:"Revoke a personal access token."`
 	} `cmd:"" help:"Manage personal access tokens."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 

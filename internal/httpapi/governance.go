@@ -12,6 +12,7 @@ import (
 	"github.com/shiplog/shiplog/apiv1"
 	"github.com/shiplog/shiplog/internal/approval"
 	"github.com/shiplog/shiplog/internal/auth"
+	lifecycle "github.com/shiplog/shiplog/internal/people"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -103,7 +104,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 				return shiplog.Errorf(shiplog.EFORBIDDEN, "You cannot change your own roles")
 			}
 			u.Roles = in.Roles
-			if err := lastAdminStays(ctx, tx, u); err != nil {
+			if err := lifecycle.LastAdminStays(ctx, tx, u); err != nil {
 				return err
 			}
 		}
@@ -114,23 +115,6 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, u)
 	return nil
-}
-
-// lastAdminStays refuses a change that would leave the org without an admin.
-func lastAdminStays(ctx context.Context, tx store.Tx, changed *shiplog.User) error {
-	if shiplog.HasRole(changed.Roles, shiplog.CanManageUsers...) {
-		return nil
-	}
-	us, err := tx.UserList(ctx, changed.OrgID)
-	if err != nil {
-		return err
-	}
-	for _, u := range us {
-		if u.ID != changed.ID && shiplog.HasRole(u.Roles, shiplog.CanManageUsers...) {
-			return nil
-		}
-	}
-	return shiplog.Errorf(shiplog.ECONFLICT, "%s is the last admin; make someone else an admin first", changed.Email)
 }
 
 func (s *Server) createDR(w http.ResponseWriter, r *http.Request) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/httpobs"
 	"github.com/shiplog/shiplog/internal/ingest"
+	lifecycle "github.com/shiplog/shiplog/internal/people"
 	"github.com/shiplog/shiplog/internal/reqid"
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/stream"
@@ -36,6 +37,7 @@ type Server struct {
 	Worker    *delivery.Worker
 	Approvals *approval.Service
 	Stream    *stream.Hub // live event streams
+	People    *lifecycle.Service
 	// BaseURL is the server's public URL, for links in notifications.
 	BaseURL string
 	// AllowPrivateTargets lets channels point at private and loopback addresses.
@@ -120,6 +122,15 @@ func (s *Server) Handlers() (network, inProcess http.Handler) {
 	both("GET", "/users", s.listUsers)
 	both("POST", "/users", s.createUser)
 	handle("PATCH /users/{id}", s.patchUser)
+	handle("DELETE /users/{id}", s.deleteUser) // people.go
+	handle("POST /users/{id}/deactivate", s.setUserActive(false))
+	handle("POST /users/{id}/reactivate", s.setUserActive(true))
+	handle("POST /users/{id}/reset-link", s.issueResetLink)
+	both("GET", "/tokens", s.listTokens)
+	both("POST", "/tokens", s.createToken)
+	handle("DELETE /tokens/{id}", s.revokeToken)
+	handle("POST /account/password", s.changePassword)
+	handle("POST /account/reset-password", s.resetPassword)
 	both("POST", "/deployment-requests", s.createDR)
 	both("GET", "/deployment-requests", s.listDRs)
 	handle("GET /deployment-requests/{id}", s.getDR)

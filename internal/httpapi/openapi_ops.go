@@ -7,6 +7,7 @@ import (
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/apiv1"
 	"github.com/shiplog/shiplog/internal/openapi"
+	lifecycle "github.com/shiplog/shiplog/internal/people"
 	"github.com/shiplog/shiplog/internal/rule"
 	"github.com/shiplog/shiplog/internal/store"
 )
@@ -212,6 +213,51 @@ func operations(ref *openapi.Reflector) []apiOp {
 			desc:   "Only name and roles may be given. Nobody changes their own roles; the last admin stays an admin (409).",
 			params: []*openapi.Parameter{id("id", "The user's id.")}, body: req(reflect.TypeFor[apiv1.UserInput]()),
 			out: resp(reflect.TypeFor[shiplog.User]()), errs: []int{400, 403, 404, 409, 413}},
+		{method: "DELETE", path: "/users/{id}", id: "deleteUser", tag: "governance", summary: "Delete a user (a tombstone)",
+			desc: "The person can never act again: tokens revoked, sessions ended, password and reset links gone, the address " +
+				"free for someone new. Their id and name stay on every approval, sign-off and request they made. Not yourself; " +
+				"the last active admin stays (409).",
+			params: []*openapi.Parameter{id("id", "The user's id.")}, out: resp(reflect.TypeFor[shiplog.User]()),
+			errs: []int{403, 404, 409}},
+		{method: "POST", path: "/users/{id}/deactivate", id: "deactivateUser", tag: "governance", summary: "Deactivate a user",
+			desc: "Their console sessions end and their personal tokens are refused from the next request on, until they are " +
+				"reactivated. Not yourself; the last active admin stays (409). Deactivating twice keeps the first time.",
+			params: []*openapi.Parameter{id("id", "The user's id.")}, out: resp(reflect.TypeFor[shiplog.User]()),
+			errs: []int{403, 404, 409}},
+		{method: "POST", path: "/users/{id}/reactivate", id: "reactivateUser", tag: "governance", summary: "Reactivate a user",
+			desc:   "Their personal tokens that were not revoked work again; they sign in again to the console.",
+			params: []*openapi.Parameter{id("id", "The user's id.")}, out: resp(reflect.TypeFor[shiplog.User]()),
+			errs: []int{403, 404}},
+		{method: "POST", path: "/users/{id}/reset-link", id: "issueResetLink", tag: "governance",
+			summary: "Issue a one-time password reset link",
+			desc: "The link works once, for 24 hours, and replaces the person's earlier links; only a hash of its token is " +
+				"stored. With SMTP configured it is emailed to the person and the answer has no url; otherwise the answer " +
+				"carries the url for you to pass on. 409 for a deactivated person.",
+			params: []*openapi.Parameter{id("id", "The user's id.")}, status: 201,
+			out: resp(reflect.TypeFor[lifecycle.ResetLink]()), errs: []int{403, 404, 409}},
+		{method: "GET", path: "/tokens/", id: "listTokens", tag: "governance", summary: "List personal access tokens",
+			desc:   "Your own tokens; owners and admins get every token of the organisation. Never a secret.",
+			params: []*openapi.Parameter{q("user_id", "Only this person's tokens (owners and admins, or your own id).")},
+			out:    list(resp(reflect.TypeFor[apiv1.PersonalToken]()), false), errs: []int{400, 403}},
+		{method: "POST", path: "/tokens/", id: "createToken", tag: "governance", summary: "Create a personal access token for yourself",
+			desc: "The answer carries the full token (pat_<token_id>_<secret>) this once; it is stored only as a hash. " +
+				"The body is optional.",
+			body: req(reflect.TypeFor[apiv1.TokenInput]()), status: 201,
+			out: resp(reflect.TypeFor[apiv1.PersonalToken]()), errs: []int{400, 403, 413}},
+		{method: "DELETE", path: "/tokens/{id}", id: "revokeToken", tag: "governance", summary: "Revoke a personal access token",
+			desc: "By row id, token id, or the whole token text. Your own; owners and admins revoke anyone's in the " +
+				"organisation. Requests with it are refused from the next one on. Revoking twice keeps the first time.",
+			params: []*openapi.Parameter{{Name: "id", In: "path", Required: true, Schema: str,
+				Description: "The token's row id, its token id (after pat_), or the token itself."}},
+			out: resp(reflect.TypeFor[apiv1.PersonalToken]()), errs: []int{403, 404}},
+		{method: "POST", path: "/account/password", id: "changePassword", tag: "governance", summary: "Change your own password",
+			desc: "The current password is required (403 when wrong). Your other console sessions end; tokens keep working.",
+			body: req(reflect.TypeFor[apiv1.PasswordChangeInput]()), status: 204, errs: []int{400, 403, 409, 413}},
+		{method: "POST", path: "/account/reset-password", id: "resetPassword", tag: "governance",
+			summary: "Set a password with a reset link's token",
+			desc: "No credentials: the link's token (rst_…) is one. It works once, before it expires; every console " +
+				"session of the person ends. Any unusable token gets the same 400.",
+			body: req(reflect.TypeFor[apiv1.PasswordResetInput]()), status: 204, errs: []int{400, 413}},
 		{method: "GET", path: "/api-keys/", id: "listAPIKeys", tag: "governance", summary: "List the org's API keys",
 			desc: "Key ids, names, hints (last characters), created, last used and revoked times; never a secret.",
 			out:  list(resp(reflect.TypeFor[apiv1.APIKey]()), false), errs: []int{403}},

@@ -111,6 +111,20 @@ var permissions = []Permission{
 	{"POST", "/users/", people("Adding users", shiplog.CanManageUsers)},
 	{"PATCH", "/users/{id}", people("Changing users", shiplog.CanManageUsers).
 		note("nobody changes their own roles; the last admin stays")},
+	{"DELETE", "/users/{id}", people("Deleting users", shiplog.CanManageUsers).
+		note("not yourself; the last active admin stays; the person's name stays on what they did")},
+	{"POST", "/users/{id}/deactivate", people("Deactivating users", shiplog.CanManageUsers).
+		note("not yourself; the last active admin stays")},
+	{"POST", "/users/{id}/reactivate", people("Reactivating users", shiplog.CanManageUsers).note("not yourself")},
+	{"POST", "/users/{id}/reset-link", people("Issuing password reset links", shiplog.CanManageUsers)},
+	{"GET", "/tokens/", people("Listing personal access tokens", shiplog.Roles).
+		note("one's own; owners and admins see everyone's in the org")},
+	{"POST", "/tokens/", people("Creating a personal access token", shiplog.Roles).note("for oneself only")},
+	{"DELETE", "/tokens/{id}", people("Revoking a personal access token", shiplog.Roles).
+		note("one's own; owners and admins revoke anyone's in the org")},
+	{"POST", "/account/password", people("Changing one's password", shiplog.Roles).note("the current password is required")},
+	{"POST", "/account/reset-password", public("Setting a password with a reset link").
+		note("the link's one-time token is the credential")},
 	{"GET", "/api-keys/", people("Listing API keys", shiplog.CanManageAPIKeys)},
 	{"POST", "/api-keys/", people("Creating API keys", shiplog.CanManageAPIKeys)},
 	{"DELETE", "/api-keys/{id}", people("Revoking API keys", shiplog.CanManageAPIKeys)},

@@ -106,6 +106,13 @@ type Reader interface {
 	// UserPasswordHash returns the stored password hash ("" when none).
 	UserPasswordHash(ctx context.Context, orgID, userID string) (string, error)
 	TokenAuthLookup(ctx context.Context, tokenID string) (*TokenAuth, error)
+	// TokenList lists an org's personal access tokens, newest first; only
+	// userID's when userID is not empty.
+	TokenList(ctx context.Context, orgID, userID string) ([]*shiplog.Token, error)
+	// TokenGet finds one of an org's tokens by row id or token id.
+	TokenGet(ctx context.Context, orgID, ref string) (*shiplog.Token, error)
+	// PasswordResetGet returns a reset link's record by its id, used or not.
+	PasswordResetGet(ctx context.Context, id string) (*PasswordReset, error)
 	DRGet(ctx context.Context, orgID, id string) (*shiplog.DeploymentRequest, error)
 	DRList(ctx context.Context, orgID string, f DRFilter, p Page) ([]*shiplog.DeploymentRequest, error)
 	VersionApprovalList(ctx context.Context, orgID, versionID string) ([]*shiplog.VersionApproval, error)
@@ -191,7 +198,28 @@ type Tx interface {
 	UserCreate(ctx context.Context, u *shiplog.User, passwordHash string) error
 	UserUpdate(ctx context.Context, u *shiplog.User) error
 	UserSetPassword(ctx context.Context, orgID, userID, passwordHash string) error
+	// UserSetActive deactivates (Active false: deactivated_at = Now, kept
+	// when already set) or reactivates a person who is not deleted;
+	// ErrNotFound otherwise.
+	UserSetActive(ctx context.Context, p *UserSetActiveParams) error
+	// UserDelete turns a person into a tombstone: deleted_at set, email
+	// suffixed "#<id>" (free for someone new), password cleared, tokens
+	// revoked, sessions and reset links removed. The row, its id and name
+	// stay for the audit trail. ErrNotFound when absent or already deleted.
+	UserDelete(ctx context.Context, p *UserDeleteParams) error
 	TokenCreate(ctx context.Context, p *TokenCreateParams) error
+	// TokenRevoke revokes one of an org's tokens by row id; revoking twice
+	// keeps the first time. ErrNotFound when the org has no such token.
+	TokenRevoke(ctx context.Context, orgID, id string, now time.Time) error
+	// SessionDeleteUser ends a person's console sessions, except the one
+	// whose id hash is keep (nil: all).
+	SessionDeleteUser(ctx context.Context, orgID, userID string, keep []byte) error
+	// PasswordResetCreate stores a reset link and drops the person's
+	// earlier links, so only the newest works.
+	PasswordResetCreate(ctx context.Context, p *PasswordResetCreateParams) error
+	// PasswordResetUse marks a link used, once: ErrConflict when it was
+	// used already or expired at now, ErrNotFound when absent.
+	PasswordResetUse(ctx context.Context, id string, now time.Time) error
 	TokenTouch(ctx context.Context, id string, now time.Time) error
 	// DRCreate stores a DR with its slots.
 	DRCreate(ctx context.Context, d *shiplog.DeploymentRequest) error
@@ -249,6 +277,35 @@ type TokenAuth struct {
 	ID, OrgID, OrgName, UserID string
 	Hash                       []byte
 	RevokedAt, LastUsed        *time.Time
+}
+
+// UserSetActiveParams deactivates or reactivates a person.
+type UserSetActiveParams struct {
+	OrgID, UserID string
+	Active        bool
+	Now           time.Time
+}
+
+// UserDeleteParams deletes a person (a tombstone).
+type UserDeleteParams struct {
+	OrgID, UserID string
+	Now           time.Time
+}
+
+// PasswordReset is a one-time reset link as stored: the hash of its secret.
+type PasswordReset struct {
+	ID, OrgID, UserID, CreatedBy string
+	Hash                         []byte
+	CreatedAt, ExpiresAt         time.Time
+	UsedAt                       *time.Time
+}
+
+// PasswordResetCreateParams stores a reset link.
+type PasswordResetCreateParams struct {
+	ID, OrgID, UserID string
+	Hash              []byte
+	CreatedBy         string // who issued it: a user id, or "cli"
+	Now, ExpiresAt    time.Time
 }
 
 type TokenCreateParams struct {

@@ -86,6 +86,39 @@ var consoleForms = []consoleForm{
 	{"POST /ui/settings/users/{id}", "PATCH /users/{id}", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/users/" + w.fx.Victim(), url.Values{"name": {"Renamed"}, "roles": {"qa"}, "roles_was": {"viewer"}}
 	}},
+	{"POST /ui/settings/users/{id}/deactivate", "POST /users/{id}/deactivate", func(w *formWalk, roles []string) (string, url.Values) {
+		return "/ui/settings/users/" + w.fx.Victim() + "/deactivate", url.Values{}
+	}},
+	{"POST /ui/settings/users/{id}/reactivate", "POST /users/{id}/reactivate", func(w *formWalk, roles []string) (string, url.Values) {
+		id := w.fx.Victim()
+		w.fx.Must("POST", "/users/"+id+"/deactivate", nil)
+		return "/ui/settings/users/" + id + "/reactivate", url.Values{}
+	}},
+	{"POST /ui/settings/users/{id}/delete", "DELETE /users/{id}", func(w *formWalk, roles []string) (string, url.Values) {
+		return "/ui/settings/users/" + w.fx.Victim() + "/delete", url.Values{}
+	}},
+	{"POST /ui/settings/users/{id}/reset-link", "POST /users/{id}/reset-link", func(w *formWalk, roles []string) (string, url.Values) {
+		return "/ui/settings/users/" + w.fx.Victim() + "/reset-link", url.Values{}
+	}},
+	{"POST /ui/settings/users/{id}/tokens/{token}/revoke", "DELETE /tokens/{id}", func(w *formWalk, roles []string) (string, url.Values) {
+		// One's own token, from one's own page: every role may.
+		return "/ui/settings/users/" + w.userID(roles[0]) + "/tokens/" + walktest.Token(w.t, w.apiAs(roles[0])) + "/revoke", url.Values{}
+	}},
+	{"POST /ui/account/tokens", "POST /tokens/", func(w *formWalk, roles []string) (string, url.Values) {
+		return "/ui/account/tokens", url.Values{"name": {fmt.Sprintf("walk %d", w.fx.Next())}}
+	}},
+	{"POST /ui/account/tokens/{id}/revoke", "DELETE /tokens/{id}", func(w *formWalk, roles []string) (string, url.Values) {
+		return "/ui/account/tokens/" + walktest.Token(w.t, w.apiAs(roles[0])) + "/revoke", url.Values{}
+	}},
+	{"POST /ui/account/password", "POST /account/password", func(w *formWalk, roles []string) (string, url.Values) {
+		pw := fmt.Sprintf("walked password %d", w.fx.Next())
+		return "/ui/account/password", url.Values{"old_password": {"correct horse battery"}, "new_password": {pw}, "confirm_password": {pw}}
+	}},
+	{"POST /ui/reset-password", "POST /account/reset-password", func(w *formWalk, roles []string) (string, url.Values) {
+		pw := fmt.Sprintf("walked password %d", w.fx.Next())
+		return "/ui/reset-password", url.Values{"token": {walktest.ResetToken(w.t, w.fx.Owner, w.fx.Victim())}, "new_password": {pw},
+			"confirm_password": {pw}}
+	}},
 	{"POST /ui/settings/rules", "POST /deployment-rules/", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/rules", w.ruleForm()
 	}},
@@ -194,6 +227,15 @@ func (w *formWalk) apiAs(role string) walktest.Caller {
 		raw, _ := io.ReadAll(res.Body)
 		return res.StatusCode, raw
 	}
+}
+
+// userID is the id of the person holding role.
+func (w *formWalk) userID(role string) string {
+	u, err := w.s.app.Store.UserByEmail(w.t.Context(), w.s.org.ID, role+"@acme.test")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return u.ID
 }
 
 func (w *formWalk) channelForm() url.Values {

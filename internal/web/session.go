@@ -113,12 +113,17 @@ func (s *Server) session(r *http.Request) (*view, error) {
 	if !now.Before(sess.ExpiresAt) {
 		return nil, errNoSession
 	}
+	// The person is read on every request: a role change, deactivation or
+	// deletion holds from the next page on.
 	u, err := s.Store.UserGet(ctx, sess.OrgID, sess.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoSession
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !u.Active() {
+		return nil, errNoSession
 	}
 	if next := s.expiry(sess.CreatedAt, now); next.Sub(sess.ExpiresAt) > 5*time.Minute {
 		err := s.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
@@ -128,7 +133,7 @@ func (s *Server) session(r *http.Request) (*view, error) {
 			s.Log.WarnContext(ctx, "extend console session", "err", err)
 		}
 	}
-	p := &auth.Principal{OrgID: sess.OrgID, OrgName: sess.OrgName, User: u, Via: auth.CredSession}
+	p := &auth.Principal{OrgID: sess.OrgID, OrgName: sess.OrgName, User: u, Via: auth.CredSession, Session: sess.IDHash}
 	return &view{Principal: p, User: u, OrgName: sess.OrgName, CSRF: sess.CSRF}, nil
 }
 
@@ -252,10 +257,10 @@ func (s *Server) checkPassword(ctx context.Context, orgName, email, password str
 			if err != nil {
 				return nil, err
 			}
-			if h != "" {
+			if h != "" && u.Active() {
 				hash = h
 			} else {
-				u = nil // no password set: console sign-in is off for this user
+				u = nil // no password set, or deactivated: no console sign-in
 			}
 		}
 	}

@@ -35,6 +35,11 @@ func (s *Server) settingsRoutes(page func(pattern string, h pageFunc)) {
 	page("POST /ui/settings/users", s.userCreate)
 	page("GET /ui/settings/users/{id}/edit", s.userEditPage)
 	page("POST /ui/settings/users/{id}", s.userUpdate)
+	page("POST /ui/settings/users/{id}/deactivate", s.userSetActive(false))
+	page("POST /ui/settings/users/{id}/reactivate", s.userSetActive(true))
+	page("POST /ui/settings/users/{id}/delete", s.userDelete)
+	page("POST /ui/settings/users/{id}/reset-link", s.userResetLink)
+	page("POST /ui/settings/users/{id}/tokens/{token}/revoke", s.userTokenRevoke)
 	// settings_rules.go
 	page("GET /ui/settings/rules", s.rulesPage)
 	page("GET /ui/settings/rules/new", s.ruleNewPage)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/apiv1"
+	"github.com/shiplog/shiplog/internal/people"
 )
 
 // Settings → Users: the org's people and their roles.
@@ -29,6 +31,11 @@ type usersData struct {
 	Roles  []string
 	F      userForm
 	Denied bool
+	// The edit page: the person as listed, their tokens, and a reset link
+	// just issued (shown once, when it was not emailed).
+	User   *shiplog.User
+	Tokens []apiv1.PersonalToken
+	Reset  *people.ResetLink
 }
 
 func parseUserForm(f url.Values) userForm {
@@ -98,14 +105,78 @@ func (s *Server) findUser(r *http.Request, v *view, id string) (*shiplog.User, e
 	return nil, notFound("No such user in this organisation")
 }
 
+func (s *Server) userEditData(r *http.Request, v *view, id string) (*usersData, error) {
+	u, err := s.findUser(r, v, id)
+	if err != nil {
+		return nil, err
+	}
+	var tokens apiv1.List[apiv1.PersonalToken]
+	if err := s.call(r, v, http.MethodGet, "/tokens/?user_id="+url.QueryEscape(u.ID), nil, &tokens); err != nil {
+		return nil, err
+	}
+	return &usersData{Roles: shiplog.Roles, User: u, Tokens: tokens.Items,
+		F: userForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, RolesWas: u.Roles}}, nil
+}
+
 func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Nav = "settings"
-	u, err := s.findUser(r, v, r.PathValue("id"))
+	d, err := s.userEditData(r, v, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	d := usersData{Roles: shiplog.Roles, F: userForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, RolesWas: u.Roles}}
 	return s.render(w, r, http.StatusOK, "settings_user", v, d)
+}
+
+func userPage(id string) string { return "/ui/settings/users/" + url.PathEscape(id) + "/edit" }
+
+func (s *Server) userSetActive(active bool) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, v *view) error {
+		id := r.PathValue("id")
+		op, done := "/deactivate", "Deactivated %s: their sessions ended and their tokens are refused."
+		if active {
+			op, done = "/reactivate", "Reactivated %s."
+		}
+		var u shiplog.User
+		if err := s.call(r, v, http.MethodPost, "/users/"+url.PathEscape(id)+op, nil, &u); err != nil {
+			return err
+		}
+		return s.redirect(w, r, userPage(u.ID), fmt.Sprintf(done, u.Email))
+	}
+}
+
+func (s *Server) userDelete(w http.ResponseWriter, r *http.Request, v *view) error {
+	var u shiplog.User
+	if err := s.call(r, v, http.MethodDelete, "/users/"+url.PathEscape(r.PathValue("id")), nil, &u); err != nil {
+		return err
+	}
+	return s.redirect(w, r, "/ui/settings/users", "Deleted "+u.Email+". Their name stays on the approvals and requests they made.")
+}
+
+func (s *Server) userResetLink(w http.ResponseWriter, r *http.Request, v *view) error {
+	v.Nav = "settings"
+	id := r.PathValue("id")
+	var l people.ResetLink
+	if err := s.call(r, v, http.MethodPost, "/users/"+url.PathEscape(id)+"/reset-link", nil, &l); err != nil {
+		return err
+	}
+	if l.Emailed {
+		return s.redirect(w, r, userPage(id), "Emailed a password reset link to "+l.Email+".")
+	}
+	// Not a redirect: the link must not travel in a cookie.
+	d, err := s.userEditData(r, v, id)
+	if err != nil {
+		return err
+	}
+	d.Reset = &l
+	return s.render(w, r, http.StatusOK, "settings_user", v, d)
+}
+
+func (s *Server) userTokenRevoke(w http.ResponseWriter, r *http.Request, v *view) error {
+	var t apiv1.PersonalToken
+	if err := s.call(r, v, http.MethodDelete, "/tokens/"+url.PathEscape(r.PathValue("token")), nil, &t); err != nil {
+		return err
+	}
+	return s.redirect(w, r, userPage(r.PathValue("id")), "Revoked "+t.UserEmail+"'s token "+t.TokenID+".")
 }
 
 func sameRoles(a, b []string) bool {
@@ -134,5 +205,10 @@ func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request, v *view) err
 		return err
 	}
 	v.Error = ae.Detail
-	return s.render(w, r, ae.Status, "settings_user", v, usersData{Roles: shiplog.Roles, F: f})
+	d, derr := s.userEditData(r, v, id)
+	if derr != nil {
+		return derr
+	}
+	d.F = f
+	return s.render(w, r, ae.Status, "settings_user", v, d)
 }

@@ -79,6 +79,8 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /ui/sign-in", s.public(s.signInPage))
 	handle("POST /ui/sign-in", s.public(s.signIn))
 	handle("POST /ui/sign-out", s.signedIn(s.signOut))
+	handle("GET /ui/reset-password", s.public(s.resetPasswordPage)) // account.go
+	handle("POST /ui/reset-password", s.public(s.resetPassword))
 
 	s.routes(func(pattern string, h pageFunc) { handle(pattern, s.signedIn(h)) })
 	mux.Handle("/ui/", s.signedIn(func(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -100,6 +102,7 @@ func (s *Server) routes(page func(pattern string, h pageFunc)) {
 	s.settingsRoutes(page) // settings.go: notifications, API keys, users, rules
 	s.releaseRoutes(page)  // releases.go: deployments, builds, versions, deployment requests
 	s.insightRoutes(page)  // insight.go: DORA charts
+	s.accountRoutes(page)  // account.go: one's own tokens and password
 }
 
 // securityHeaders keeps the console's pages from being framed, sniffed or

@@ -11,21 +11,30 @@ import (
 	"github.com/shiplog/shiplog/internal/store"
 )
 
-const userCols = `id, org_id, email, name, roles, created_at`
+const userCols = `id, org_id, email, name, roles, created_at, deactivated_at, deleted_at`
 
 func scanUser(sc interface{ Scan(...any) error }) (*shiplog.User, error) {
 	var u shiplog.User
 	var roles string
 	var created int64
-	if err := sc.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &roles, &created); err != nil {
+	var deactivated, deleted sql.NullInt64
+	if err := sc.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &roles, &created, &deactivated, &deleted); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = fromMicros(created)
+	u.DeactivatedAt, u.DeletedAt = timePtr(deactivated), timePtr(deleted)
+	if u.DeletedAt != nil {
+		// The tombstone's address carries "#<id>" (UserDelete); show the
+		// address the person had.
+		u.Email = strings.TrimSuffix(u.Email, tombstoneSuffix(u.ID))
+	}
 	return &u, nil
 }
+
+func tombstoneSuffix(id string) string { return "#" + id }
 
 func (q *Queries) users(ctx context.Context, query string, args ...any) ([]*shiplog.User, error) {
 	rows, err := q.query(ctx, query, args...)
@@ -59,11 +68,12 @@ func (q *Queries) UserGet(ctx context.Context, orgID, id string) (*shiplog.User,
 }
 
 func (q *Queries) UserByEmail(ctx context.Context, orgID, email string) (*shiplog.User, error) {
-	return one(q.users(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND email = ?`, orgID, strings.ToLower(email)))
+	return one(q.users(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND email = ? AND deleted_at IS NULL`, orgID,
+		strings.ToLower(email)))
 }
 
 func (q *Queries) UserList(ctx context.Context, orgID string) ([]*shiplog.User, error) {
-	return q.users(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? ORDER BY email`, orgID)
+	return q.users(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND deleted_at IS NULL ORDER BY email`, orgID)
 }
 
 func (q *Queries) UserPasswordHash(ctx context.Context, orgID, userID string) (string, error) {
@@ -79,12 +89,14 @@ func (q *Queries) UserCreate(ctx context.Context, u *shiplog.User, passwordHash 
 }
 
 func (q *Queries) UserUpdate(ctx context.Context, u *shiplog.User) error {
-	res, err := q.exec(ctx, `UPDATE users SET name = ?, roles = ? WHERE org_id = ? AND id = ?`, u.Name, jsonList(u.Roles), u.OrgID, u.ID)
+	res, err := q.exec(ctx, `UPDATE users SET name = ?, roles = ? WHERE org_id = ? AND id = ? AND deleted_at IS NULL`, u.Name,
+		jsonList(u.Roles), u.OrgID, u.ID)
 	return affected(res, err)
 }
 
 func (q *Queries) UserSetPassword(ctx context.Context, orgID, userID, passwordHash string) error {
-	res, err := q.exec(ctx, `UPDATE users SET password_hash = ? WHERE org_id = ? AND id = ?`, passwordHash, orgID, userID)
+	res, err := q.exec(ctx, `UPDATE users SET password_hash = ? WHERE org_id = ? AND id = ? AND deleted_at IS NULL`, passwordHash,
+		orgID, userID)
 	return affected(res, err)
 }
 

@@ -42,6 +42,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Idempotency", testIdempotency},
 		{"Write", testWrite},
 		{"Session", testSession},
+		{"People", testPeople},
 		{"Retention", testRetention},
 		{"Dora", testDora},
 		{"DeliveryQueue", testDeliveryQueue},

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -84,6 +85,24 @@ func (f *Fixtures) Rule() string {
 func (f *Fixtures) Victim() string {
 	return f.Must("POST", "/users/", map[string]any{"email": fmt.Sprintf("victim%d@acme.test", f.Next()), "name": "Victim",
 		"roles": []string{"viewer"}})["id"].(string)
+}
+
+// Token makes a personal access token as c (for itself) and returns its id.
+func Token(t testing.TB, c Caller) string {
+	t.Helper()
+	return must(t, c, "POST", "/tokens/", map[string]any{"name": "walk"})["id"].(string)
+}
+
+// ResetToken issues a reset link for userID as c (an admin; the server has
+// no SMTP) and returns the link's token.
+func ResetToken(t testing.TB, c Caller, userID string) string {
+	t.Helper()
+	link, _ := must(t, c, "POST", "/users/"+userID+"/reset-link", nil)["url"].(string)
+	u, err := url.Parse(link)
+	if err != nil || u.Query().Get("token") == "" {
+		t.Fatalf("reset link %q has no token", link)
+	}
+	return u.Query().Get("token")
 }
 
 // APIKey makes an org API key and returns its key id (k2, …).
