@@ -1,6 +1,7 @@
 package delivery_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -83,6 +84,10 @@ type harness struct {
 	org   *shiplog.Org
 	sig   *signal
 
+	// guard replaces waitGuard for tests whose every step is heavy (a
+	// 20k-row queue under the race detector); it only bounds a hang.
+	guard time.Duration
+
 	mu       sync.Mutex
 	notices  []string // reasons passed to Worker.Notice
 	polls    int      // poll rounds finished
@@ -151,7 +156,7 @@ func setup(t *testing.T, opts ...func(*delivery.Worker)) *harness {
 // receiver request, notice and timer change.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	guard := time.NewTimer(waitGuard)
+	guard := time.NewTimer(cmp.Or(h.guard, waitGuard))
 	defer guard.Stop()
 	for {
 		woke, timers := h.sig.wait(), h.clock.Changed()
