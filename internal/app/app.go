@@ -338,7 +338,8 @@ func disabledNotice(st store.Store, mailer *email.Sender, cfg Config) func(conte
 		if mailer == nil {
 			return
 		}
-		owners, err := st.OrgOwnerEmails(ctx, orgID)
+		people, err := delivery.Audience(ctx, st, orgID)
+		owners := people.Owners
 		if err != nil || len(owners) == 0 {
 			return
 		}

@@ -424,12 +424,12 @@ func (w *Worker) process(d *shiplog.Delivery) {
 	}
 	var recipients []string
 	if c.Kind == shiplog.ChannelEmail {
-		owners, err := w.Store.OrgOwnerEmails(ctx, d.OrgID)
+		people, err := Audience(ctx, w.Store, d.OrgID)
 		if err != nil {
-			w.rlog.Error("owners", "load owners", "org_id", d.OrgID, "err", err)
+			w.rlog.Error("recipients", "load recipients", "org_id", d.OrgID, "err", err)
 			return
 		}
-		recipients = Recipients(c, owners)
+		recipients = Recipients(c, people)
 	}
 	payload, err := w.payload(ctx, d)
 	if errors.Is(err, store.ErrNotFound) {

@@ -72,8 +72,15 @@ func MatchProduct(pattern, name string) bool {
 	return p == n
 }
 
-// Owners is the recipient word that stands for the org's owners.
-const Owners = "owners"
+// Recipient words of email channels. Owners stands for the org's owners
+// and admins (the people, by their user emails, plus any owner addresses
+// set with `shiplog org owners`); Members for every active person of the
+// org. Both are resolved when a message is sent, so they follow people as
+// they join, change role, are deactivated or leave.
+const (
+	Owners  = "owners"
+	Members = "members"
+)
 
 // Retry schedule bounds: a receiver down for hours is fine, a year is not.
 const (
@@ -176,15 +183,15 @@ func Validate(c *shiplog.Channel) error {
 			return bad("Email channels take 'recipients', not 'url' or 'secret'")
 		}
 		if len(c.Recipients) == 0 {
-			return bad("Field 'recipients' must list at least one email address, distribution list, or the word 'owners'")
+			return bad("Field 'recipients' must list at least one email address, distribution list, or the word 'owners' or 'members'")
 		}
 		if len(c.Recipients) > maxRecipients {
 			return bad("Field 'recipients' may list at most %d addresses", maxRecipients)
 		}
 		for i, r := range c.Recipients {
 			r = strings.TrimSpace(r)
-			if strings.EqualFold(r, Owners) {
-				c.Recipients[i] = Owners
+			if strings.EqualFold(r, Owners) || strings.EqualFold(r, Members) {
+				c.Recipients[i] = strings.ToLower(r)
 				continue
 			}
 			a, err := mail.ParseAddress(r)
