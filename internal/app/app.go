@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -243,7 +244,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	api.Metrics, api.MetricsToken, api.ObserveHTTP = met.Handler(), cfg.MetricsToken, met.HTTPRequest
 	apiHandler, apiInProcess := api.Handlers()
 	console := &web.Server{Store: st, API: apiInProcess, Clock: cfg.Clock, Log: cfg.Log,
-		Secure: strings.HasPrefix(cfg.BaseURL, "https://"), ObserveHTTP: met.HTTPRequest,
+		Secure: strings.HasPrefix(cfg.BaseURL, "https://"), ObserveHTTP: met.HTTPRequest, TrustedOrigins: origin(cfg.BaseURL),
 		Live: func(w http.ResponseWriter, r *http.Request, orgID string) error {
 			return hub.Serve(w, r, orgID, stream.LastEventID(r), stream.Filter{})
 		}}
@@ -363,4 +364,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return a.Serve(ctx)
+}
+
+// origin is the base URL's scheme://host[:port], the console's own origin
+// behind a proxy that rewrites Host (none when the URL does not parse).
+func origin(base string) []string {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	return []string{u.Scheme + "://" + u.Host}
 }

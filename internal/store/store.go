@@ -126,6 +126,7 @@ type Reader interface {
 type Tx interface {
 	Reader
 	SessionWriter
+	SignInThrottle
 	Retention
 	OrgCreate(ctx context.Context, name string, now time.Time) (*shiplog.Org, error)
 	// APIKeyCreate stores a new key under the next free key id (k1, k2, …).

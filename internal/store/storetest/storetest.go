@@ -42,6 +42,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Idempotency", testIdempotency},
 		{"Write", testWrite},
 		{"Session", testSession},
+		{"SignInThrottle", testSignInThrottle},
 		{"People", testPeople},
 		{"Retention", testRetention},
 		{"Dora", testDora},
