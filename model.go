@@ -142,4 +142,15 @@ type Event struct {
 	SubmittedBy *Credential     `json:"submitted_by,omitempty"`
 	Payload     json.RawMessage `json:"payload"` // the request fields as received
 	OccurredAt  time.Time       `json:"occurred_at"`
+	// Targets are what a governance event (dr.*) is about, for channel
+	// filters: the request's environments with their types and its
+	// products. Known when the event is emitted; not stored.
+	Targets *Targets `json:"-"`
+}
+
+// Targets are a deployment request's environments and products.
+type Targets struct {
+	EnvironmentNames []string
+	EnvironmentTypes []EnvType // of EnvironmentNames, as the org has them
+	ProductNames     []string
 }

@@ -6,6 +6,7 @@ package shiplog
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,29 +127,42 @@ func ParseEnvType(s string) (EnvType, bool) {
 	return "", false
 }
 
+// envTokenTypes are the words that name a type, as teams spell them.
 var envTokenTypes = map[string]EnvType{
-	"production": EnvProduction, "prod": EnvProduction, "live": EnvProduction,
-	"staging": EnvStaging, "uat": EnvStaging, "preprod": EnvStaging,
-	"test": EnvTest, "qa": EnvTest, "integration": EnvTest,
-	"dev": EnvDevelopment, "development": EnvDevelopment, "local": EnvDevelopment, "sandbox": EnvDevelopment,
-	"preview": EnvPreview,
+	"production": EnvProduction, "prod": EnvProduction, "prd": EnvProduction, "live": EnvProduction, "prdn": EnvProduction,
+	"staging": EnvStaging, "stage": EnvStaging, "stg": EnvStaging, "stag": EnvStaging, "uat": EnvStaging,
+	"preprod": EnvStaging, "preproduction": EnvStaging, "pprod": EnvStaging,
+	"test": EnvTest, "testing": EnvTest, "tst": EnvTest, "qa": EnvTest, "integration": EnvTest, "int": EnvTest, "sit": EnvTest,
+	"dev": EnvDevelopment, "develop": EnvDevelopment, "development": EnvDevelopment, "local": EnvDevelopment, "sandbox": EnvDevelopment,
+	"preview": EnvPreview, "review": EnvPreview, "pr": EnvPreview, "mr": EnvPreview, "ephemeral": EnvPreview,
 }
 
-var prPattern = regexp.MustCompile(`(?i)^pr-`)
+// envPrefixes are words that name a type when a number or qualifier is
+// glued to them ("production2", "prod1", "stg3", "pr123").
+var envPrefixes = []string{"production", "preprod", "staging", "prod", "prd", "stg", "uat", "qa", "test", "dev", "pr", "mr"}
 
 // InferEnvType guesses an environment's type from its name: the first word of
 // the name (split on anything not a letter or digit) that names a type wins,
-// so "prod-eu" is production and "preprod" staging; names starting "pr-" are
-// previews. Anything else is development.
+// so "prod-eu" and "eu-prod" are production, "preprod" staging and "pr-123"
+// a preview. A word is also read without trailing digits ("production2",
+// "stg3", "pr123"). Anything else is development; an admin can set the type
+// (PATCH /environments/{id}, or Settings → Environments).
 func InferEnvType(name string) EnvType {
-	if prPattern.MatchString(strings.TrimSpace(name)) {
-		return EnvPreview
-	}
 	tokens := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
 	})
-	for _, t := range tokens {
+	for i, t := range tokens {
+		if t == "pre" && i+1 < len(tokens) && envTokenTypes[tokens[i+1]] == EnvProduction {
+			return EnvStaging // "pre-prod", "pre_production"
+		}
 		if et, ok := envTokenTypes[t]; ok {
+			return et
+		}
+		word := strings.TrimRight(t, "0123456789")
+		if word == t || word == "" {
+			continue
+		}
+		if et, ok := envTokenTypes[word]; ok && slices.Contains(envPrefixes, word) {
 			return et
 		}
 	}

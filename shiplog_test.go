@@ -1,6 +1,7 @@
 package shiplog_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,7 +80,11 @@ func TestInferEnvType(t *testing.T) {
 		"test": "test", "qa": "test", "integration": "test", "qa_east": "test",
 		"dev": "development", "local": "development", "sandbox": "development", "development": "development",
 		"preview": "preview", "pr-123": "preview", "PR-9": "preview", "preview-feature-x": "preview",
-		"": "development", "blue": "development", "production2": "development", "products": "development",
+		"": "development", "blue": "development", "products": "development", "protest": "development", "contest": "development",
+		// Issue 14: spellings that counted as development and slipped past a PRODUCTION filter.
+		"prd": "production", "PRD-US": "production", "production2": "production", "prod1": "production", "us-east-prod": "production",
+		"stg": "staging", "stage": "staging", "stg3": "staging", "uat-2": "staging", "pre-prod": "staging", "pre_production": "staging",
+		"tst": "test", "qa2": "test", "review-app-12": "preview", "pr123": "preview", "mr-45": "preview",
 	}
 	for name, want := range tests {
 		if got := shiplog.InferEnvType(name); got != want {
@@ -118,4 +123,16 @@ func TestNewIDIsOrderedAndValid(t *testing.T) {
 			t.Errorf("ValidID(%q) = true", bad)
 		}
 	}
+}
+
+// FuzzInferEnvType: any name gets one of the five types.
+func FuzzInferEnvType(f *testing.F) {
+	for _, s := range []string{"prd", "pre-prod", "production2", "pr-12", "", "\xff", "pre"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got := shiplog.InferEnvType(name); !slices.Contains(shiplog.EnvTypes, got) {
+			t.Fatalf("InferEnvType(%q) = %q", name, got)
+		}
+	})
 }

@@ -33,7 +33,7 @@ func TestEmailOverRealSMTP(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("no mail")
 		}
-		if strings.Join(m.To, ",") != "owner@example.com,dl@example.com" || m.From != "noreply@example.com" {
+		if strings.Join(m.To, ",") != "owner@example.com,root@acme.test,dl@example.com" || m.From != "noreply@example.com" { // owners: the CLI's address, then the owner person
 			t.Errorf("envelope: from %s to %v", m.From, m.To)
 		}
 		data := string(m.Data)

@@ -109,8 +109,31 @@ func (s *Service) drEvent(d *shiplog.DeploymentRequest, t shiplog.EventType, act
 	if err != nil {
 		return nil, err
 	}
+	targets := &shiplog.Targets{EnvironmentNames: d.EnvironmentNames}
+	for _, it := range d.Items {
+		targets.ProductNames = append(targets.ProductNames, it.ProductName)
+	}
 	return &shiplog.Event{ID: shiplog.NewID(), OrgID: d.OrgID, Type: t, Kind: "dr", SubjectID: d.ID, Actor: actor,
-		Payload: body, OccurredAt: now}, nil
+		Payload: body, OccurredAt: now, Targets: targets}, nil
+}
+
+// resolveTypes gives a request's target environments their types: the
+// org's environment of that name, or for one never deployed to yet, the
+// type its name would get.
+func resolveTypes(ctx context.Context, tx store.Tx, e *shiplog.Event) error {
+	e.Targets.EnvironmentTypes = e.Targets.EnvironmentTypes[:0]
+	for _, name := range e.Targets.EnvironmentNames {
+		env, err := tx.EnvironmentByName(ctx, e.OrgID, name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			e.Targets.EnvironmentTypes = append(e.Targets.EnvironmentTypes, shiplog.InferEnvType(name))
+		case err != nil:
+			return err
+		default:
+			e.Targets.EnvironmentTypes = append(e.Targets.EnvironmentTypes, env.Type)
+		}
+	}
+	return nil
 }
 
 func deref(s *string) string {
@@ -136,6 +159,11 @@ func (s *Service) write(ctx context.Context, orgID string, fn func(ctx context.C
 }
 
 func (s *Service) emit(ctx context.Context, tx store.Tx, out *[]*shiplog.Delivery, e *shiplog.Event) error {
+	if e.Targets != nil {
+		if err := resolveTypes(ctx, tx, e); err != nil {
+			return err
+		}
+	}
 	ds, err := s.Events.Emit(ctx, tx, e)
 	*out = append(*out, ds...)
 	return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,14 +169,54 @@ func (e *Email) Send(ctx context.Context, d *shiplog.Delivery, _ *shiplog.Channe
 	return Outcome{OK: true, StatusCode: 250}
 }
 
-// Recipients resolves "owners" to the org's owner addresses.
-func Recipients(c *shiplog.Channel, owners []string) []string {
+// People are the addresses the recipient words stand for in an org.
+type People struct {
+	Owners  []string // owners and admins, and the org's owner addresses
+	Members []string // every active person
+}
+
+// peopleReader is what Audience reads.
+type peopleReader interface {
+	OrgOwnerEmails(ctx context.Context, orgID string) ([]string, error)
+	UserList(ctx context.Context, orgID string) ([]*shiplog.User, error)
+}
+
+// Audience reads who the recipient words stand for in orgID now: active
+// people only, so a deactivated or deleted person gets nothing.
+func Audience(ctx context.Context, r peopleReader, orgID string) (People, error) {
+	owners, err := r.OrgOwnerEmails(ctx, orgID)
+	if err != nil {
+		return People{}, err
+	}
+	users, err := r.UserList(ctx, orgID)
+	if err != nil {
+		return People{}, err
+	}
+	p := People{Owners: owners}
+	for _, u := range users {
+		if !u.Active() || u.Email == "" {
+			continue
+		}
+		p.Members = append(p.Members, u.Email)
+		if slices.ContainsFunc(u.Roles, func(r string) bool { return r == shiplog.RoleOwner || r == shiplog.RoleAdmin }) {
+			p.Owners = append(p.Owners, u.Email)
+		}
+	}
+	return p, nil
+}
+
+// Recipients resolves the words "owners" and "members" to people's
+// addresses, each address once.
+func Recipients(c *shiplog.Channel, p People) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range c.Recipients {
 		list := []string{r}
-		if r == notify.Owners {
-			list = owners
+		switch r {
+		case notify.Owners:
+			list = p.Owners
+		case notify.Members:
+			list = p.Members
 		}
 		for _, a := range list {
 			if k := strings.ToLower(a); !seen[k] {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -279,9 +280,12 @@ func TestRecipients(t *testing.T) {
 		{[]string{"ALICE@example.com", "owners", "ops@example.com"}, owners, "ALICE@example.com,bob@example.com,ops@example.com"},
 		{[]string{"owners"}, nil, ""},
 		{[]string{"ops@example.com"}, nil, "ops@example.com"},
+		{[]string{"members"}, owners, "alice@example.com,bob@example.com,dev@example.com"},
+		{[]string{"owners", "members"}, owners, "alice@example.com,bob@example.com,dev@example.com"},
 	}
 	for _, tt := range tests {
-		got := delivery.Recipients(&shiplog.Channel{Recipients: tt.recipients}, tt.owners)
+		got := delivery.Recipients(&shiplog.Channel{Recipients: tt.recipients}, delivery.People{Owners: tt.owners,
+			Members: append(slices.Clone(tt.owners), "dev@example.com")})
 		if strings.Join(got, ",") != tt.want {
 			t.Errorf("Recipients(%v, %v) = %v, want %s", tt.recipients, tt.owners, got, tt.want)
 		}

@@ -435,11 +435,11 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) error {
 	}
 	var recipients []string
 	if c.Kind == shiplog.ChannelEmail {
-		owners, err := s.Store.OrgOwnerEmails(r.Context(), c.OrgID)
+		people, err := delivery.Audience(r.Context(), s.Store, c.OrgID)
 		if err != nil {
 			return err
 		}
-		recipients = delivery.Recipients(c, owners)
+		recipients = delivery.Recipients(c, people)
 	}
 	started := s.Clock.Now()
 	o := s.Worker.SendNow(r.Context(), d, c, recipients)

@@ -37,22 +37,28 @@ func AllowedEvents(k shiplog.ChannelKind) []shiplog.EventType {
 var EnvFilterValues = []string{"PRODUCTION", "STAGING", "TEST", "DEVELOPMENT", "PREVIEW"}
 
 // Match reports whether an event passes a channel's filters. The
-// subscription itself (event type) is checked by the store query. Events
-// without an environment (builds, governance) pass the environment filter
-// only when it is empty; products match case-insensitively, and a pattern
-// ending in * matches names starting with the rest.
+// subscription itself (event type) is checked by the store query. A
+// deployment request's events (dr.*) are matched by the request's targets:
+// they pass an environment filter when any target environment has a type
+// in it, and a product filter when any of its items is such a product.
+// Other events without an environment (builds, version.approved) pass the
+// environment filter only when it is empty; products match
+// case-insensitively, and a pattern ending in * matches names starting
+// with the rest.
 func Match(c *shiplog.Channel, e *shiplog.Event) bool {
-	if len(c.EnvironmentTypesFilter) > 0 {
-		if e.EnvironmentType == "" || !slices.ContainsFunc(c.EnvironmentTypesFilter, func(f string) bool {
-			return strings.EqualFold(f, string(e.EnvironmentType))
-		}) {
-			return false
-		}
+	types, products := []shiplog.EnvType{e.EnvironmentType}, []string{e.ProductName}
+	if e.Targets != nil {
+		types, products = e.Targets.EnvironmentTypes, e.Targets.ProductNames
 	}
-	if len(c.ProductNamesFilter) > 0 {
-		if !slices.ContainsFunc(c.ProductNamesFilter, func(p string) bool { return MatchProduct(p, e.ProductName) }) {
-			return false
-		}
+	if len(c.EnvironmentTypesFilter) > 0 && !slices.ContainsFunc(types, func(t shiplog.EnvType) bool {
+		return t != "" && slices.ContainsFunc(c.EnvironmentTypesFilter, func(f string) bool { return strings.EqualFold(f, string(t)) })
+	}) {
+		return false
+	}
+	if len(c.ProductNamesFilter) > 0 && !slices.ContainsFunc(products, func(name string) bool {
+		return slices.ContainsFunc(c.ProductNamesFilter, func(p string) bool { return MatchProduct(p, name) })
+	}) {
+		return false
 	}
 	return true
 }
@@ -66,8 +72,15 @@ func MatchProduct(pattern, name string) bool {
 	return p == n
 }
 
-// Owners is the recipient word that stands for the org's owners.
-const Owners = "owners"
+// Recipient words of email channels. Owners stands for the org's owners
+// and admins (the people, by their user emails, plus any owner addresses
+// set with `shiplog org owners`); Members for every active person of the
+// org. Both are resolved when a message is sent, so they follow people as
+// they join, change role, are deactivated or leave.
+const (
+	Owners  = "owners"
+	Members = "members"
+)
 
 // Retry schedule bounds: a receiver down for hours is fine, a year is not.
 const (
@@ -170,15 +183,15 @@ func Validate(c *shiplog.Channel) error {
 			return bad("Email channels take 'recipients', not 'url' or 'secret'")
 		}
 		if len(c.Recipients) == 0 {
-			return bad("Field 'recipients' must list at least one email address, distribution list, or the word 'owners'")
+			return bad("Field 'recipients' must list at least one email address, distribution list, or the word 'owners' or 'members'")
 		}
 		if len(c.Recipients) > maxRecipients {
 			return bad("Field 'recipients' may list at most %d addresses", maxRecipients)
 		}
 		for i, r := range c.Recipients {
 			r = strings.TrimSpace(r)
-			if strings.EqualFold(r, Owners) {
-				c.Recipients[i] = Owners
+			if strings.EqualFold(r, Owners) || strings.EqualFold(r, Members) {
+				c.Recipients[i] = strings.ToLower(r)
 				continue
 			}
 			a, err := mail.ParseAddress(r)

@@ -247,6 +247,10 @@ func TestMatch(t *testing.T) {
 	}
 	build := &shiplog.Event{Type: "build.failed", Kind: shiplog.KindBuild, ProductName: "API-Gateway"}
 	governance := &shiplog.Event{Type: "dr.created", ProductName: ""}
+	request := func(types []shiplog.EnvType, products ...string) *shiplog.Event {
+		return &shiplog.Event{Type: "dr.created", Kind: "dr", Targets: &shiplog.Targets{EnvironmentTypes: types, ProductNames: products}}
+	}
+	prodAndStaging := []shiplog.EnvType{shiplog.EnvStaging, shiplog.EnvProduction}
 	tests := []struct {
 		name     string
 		envs     []string
@@ -277,6 +281,15 @@ func TestMatch(t *testing.T) {
 		{"env matches, product not", []string{"STAGING"}, []string{"api-*"}, deploy("web", shiplog.EnvStaging), false},
 		{"product matches, env not", []string{"STAGING"}, []string{"api-*"}, deploy("api-1", shiplog.EnvProduction), false},
 		{"both filters vs build", []string{"STAGING"}, []string{"api-*"}, build, false},
+		// Issue 14: an environment filter dropped every dr.* event, even a
+		// request that targets production.
+		{"request to production, production filter", []string{"PRODUCTION"}, nil, request(prodAndStaging, "api"), true},
+		{"request to staging only, production filter", []string{"PRODUCTION"}, nil, request([]shiplog.EnvType{shiplog.EnvStaging}, "api"), false},
+		{"request with no targets, env filter", []string{"PRODUCTION"}, nil, request(nil), false},
+		{"request, product filter matches an item", nil, []string{"api-*"}, request(prodAndStaging, "web", "api-1"), true},
+		{"request, product filter matches no item", nil, []string{"api-*"}, request(prodAndStaging, "web"), false},
+		{"request, both filters", []string{"PRODUCTION"}, []string{"web"}, request(prodAndStaging, "web"), true},
+		{"request, no filters", nil, nil, request(nil), true},
 	}
 	for _, tt := range tests {
 		c := &shiplog.Channel{EnvironmentTypesFilter: tt.envs, ProductNamesFilter: tt.products}

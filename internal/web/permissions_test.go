@@ -131,6 +131,11 @@ var consoleForms = []consoleForm{
 	{"POST /ui/settings/preflight", "PATCH /org-settings/", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/preflight", url.Values{"skip_preflight_checks": {"anyone"}, "stale_run_minutes": {fmt.Sprint(60 + w.fx.Next())}}
 	}},
+	{"POST /ui/settings/environments/{id}", "PATCH /environments/{id}", func(w *formWalk, roles []string) (string, url.Values) {
+		run := w.fx.Must("POST", "/deployment-events/", map[string]any{"product_name": "walk", "version": fmt.Sprintf("env-%d", w.fx.Next()),
+			"environment_name": "walk-env", "status": "success"})
+		return "/ui/settings/environments/" + run["environment_id"].(string), url.Values{"type": {"staging"}}
+	}},
 	{"POST /ui/deployments/{id}/abort", "POST /deployments/{id}/abort", func(w *formWalk, roles []string) (string, url.Values) {
 		run := w.fx.Must("POST", "/deployment-events/", map[string]any{"product_name": fmt.Sprintf("walk-run-%d", w.fx.Next()),
 			"version": "v0", "environment_name": "walk-env", "status": "started"})

@@ -48,6 +48,9 @@ func (s *Server) settingsRoutes(page func(pattern string, h pageFunc)) {
 	page("POST /ui/settings/rules/{id}", s.ruleUpdate)
 	page("POST /ui/settings/rules/{id}/delete", s.ruleDelete)
 	page("POST /ui/settings/preflight", s.orgSettingsUpdate)
+
+	page("GET /ui/settings/environments", s.environmentsPage)
+	page("POST /ui/settings/environments/{id}", s.environmentUpdate)
 }
 
 func (s *Server) settingsIndex(w http.ResponseWriter, r *http.Request, v *view) error {

@@ -48,6 +48,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Retention", testRetention},
 		{"Dora", testDora},
 		{"DeliveryQueue", testDeliveryQueue},
+		{"DeliveryLease", testDeliveryLease},
 		{"Stream", testStream},
 		{"OrgSettings", testOrgSettings},
 		{"DRCreators", testDRCreators},
