@@ -430,5 +430,8 @@ type StatusCell struct {
 type IdempotentResponse struct {
 	StatusCode int
 	Body       json.RawMessage
-	CreatedAt  time.Time
+	// RequestHash fingerprints the request the key first answered (method,
+	// operation and body); nil for keys stored before it was kept.
+	RequestHash []byte
+	CreatedAt   time.Time
 }

@@ -11,11 +11,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/auth"
 	"github.com/shiplog/shiplog/internal/httpapi"
+	"github.com/shiplog/shiplog/internal/input"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -331,8 +331,6 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// storable reports whether text is valid UTF-8 without NUL bytes, the text
-// both stores keep.
-func storable(text string) bool {
-	return utf8.ValidString(text) && !strings.ContainsRune(text, 0)
-}
+// storable reports whether text meets the input contract (valid UTF-8,
+// no NUL): the text both stores keep.
+func storable(text string) bool { return input.Text("", text) == nil }

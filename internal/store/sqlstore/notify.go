@@ -357,9 +357,7 @@ func scanDelivery(sc interface{ Scan(...any) error }) (*shiplog.Delivery, error)
 		&d.MaxAttempts, &next, &lease, &d.LastError, &d.Test, &payload, &created, &updated, &completed); err != nil {
 		return nil, err
 	}
-	if payload != "" {
-		d.Payload = json.RawMessage(payload)
-	}
+	d.Payload = rawJSON(sql.NullString{String: payload, Valid: true})
 	d.NextAttempt, d.CreatedAt, d.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
 	d.LeaseUntil, d.CompletedAt = timePtr(lease), timePtr(completed)
 	return &d, nil

@@ -40,6 +40,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Event", testEvent},
 		{"StatusMatrix", testStatusMatrix},
 		{"Idempotency", testIdempotency},
+		{"IdempotencyRequestHash", testIdempotencyRequestHash},
 		{"Write", testWrite},
 		{"Session", testSession},
 		{"SignInThrottle", testSignInThrottle},
