@@ -13,8 +13,11 @@ const (
 	ENOTFOUND     = "not_found"    // 404
 	ECONFLICT     = "conflict"     // 409
 	ETOOLARGE     = "too_large"    // 413
-	ETOOMANY      = "too_many"     // 429
-	EINTERNAL     = "internal"     // 500
+	// EUNPROCESSABLE: well-formed, but not what this request may do
+	// (an Idempotency-Key already used for another request).
+	EUNPROCESSABLE = "unprocessable" // 422
+	ETOOMANY       = "too_many"      // 429
+	EINTERNAL      = "internal"      // 500
 )
 
 // Error is an application error whose message is safe to show to the caller.

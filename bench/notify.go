@@ -23,15 +23,17 @@ type notifyConfig struct {
 	conns    int // bare sender workers and sustained-load clients
 	fanout   int // channels of the fan-out measurement
 	repeats  int // fan-out events
-	postgres string
-	shiplog  string
-	markdown bool
-	cpuprof  string
-	only     map[string]bool // measurements to run; all when nil
+	// noisyBacklog is org B's queue in the noisy-neighbour measurement.
+	noisyBacklog int
+	postgres     string
+	shiplog      string
+	markdown     bool
+	cpuprof      string
+	only         map[string]bool // measurements to run; all when nil
 }
 
 // measurements are what -only can pick, in the order they run.
-var measurements = []string{"latency", "sustained", "fanout"}
+var measurements = []string{"latency", "sustained", "fanout", "noisy"}
 
 // runs reports whether the measurement is to run.
 func (c notifyConfig) runs(m string) bool { return c.only == nil || c.only[m] }
@@ -49,6 +51,7 @@ func parseNotifyFlags(args []string, stderr io.Writer) (notifyConfig, error) {
 	fs.IntVar(&c.conns, "conns", 64, "concurrent workers of the bare sender and clients of the sustained load")
 	fs.IntVar(&c.fanout, "fanout", 1000, "webhook channels of the fan-out measurement")
 	fs.IntVar(&c.repeats, "repeats", 3, "fan-out events; the median is reported")
+	fs.IntVar(&c.noisyBacklog, "noisy-backlog", 20000, "org B's deliveries queued for a receiver that never answers, in the noisy-neighbour measurement")
 	fs.StringVar(&c.postgres, "postgres", pgDefault,
 		"PostgreSQL URL (default $SHIPLOG_BENCH_POSTGRES_URL, else the local server); '' skips PostgreSQL")
 	fs.StringVar(&c.shiplog, "shiplog", "", "shiplog binary to run (default: build ./cmd/shiplog into a temp dir)")
@@ -89,6 +92,8 @@ func parseNotifyFlags(args []string, stderr io.Writer) (notifyConfig, error) {
 		return c, fmt.Errorf("-fanout %d: use 1 to 10000", c.fanout)
 	case c.repeats < 1 || c.repeats > 20:
 		return c, fmt.Errorf("-repeats %d: use 1 to 20", c.repeats)
+	case c.noisyBacklog < 1 || c.noisyBacklog > 200000:
+		return c, fmt.Errorf("-noisy-backlog %d: use 1 to 200000", c.noisyBacklog)
 	case c.cpuprof != "" && c.shiplog != "":
 		return c, fmt.Errorf("-cpuprofile builds its own shiplog binary; drop -shiplog")
 	}
@@ -105,7 +110,8 @@ const (
 
 // budget bounds the whole run.
 func (c notifyConfig) budget() time.Duration {
-	perStore := 2*c.duration + latencyGrace + drainLimit + time.Duration(c.repeats)*fanoutLimit + notifyPerStore
+	perStore := 4*c.duration + 3*latencyGrace + drainLimit + time.Duration(c.repeats)*fanoutLimit + notifyPerStore +
+		time.Duration(c.noisyBacklog)*time.Millisecond
 	return time.Second + c.duration + 2*perStore + 5*time.Minute
 }
 
@@ -188,7 +194,7 @@ func runNotify(ctx context.Context, cfg notifyConfig, cl *cleanups, progress fun
 		if err != nil {
 			return nil, err
 		}
-		res, err := runStore(ctx, cfg, t, rcv, func(format string, args ...any) { progress(db.name+": "+format, args...) })
+		res, err := runStore(ctx, cfg, cl, t, rcv, bin, db.url, func(format string, args ...any) { progress(db.name+": "+format, args...) })
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", db.name, err)
 		}
@@ -209,7 +215,8 @@ func runNotify(ctx context.Context, cfg notifyConfig, cl *cleanups, progress fun
 // runStore makes the org's channels and runs the three measurements on one
 // shiplog server, in order: latency, sustained, fan-out. Each measurement
 // deletes the channels it made, so the next one starts clean.
-func runStore(ctx context.Context, cfg notifyConfig, t *target, rcv *receiver, progress func(string, ...any)) (*storeResult, error) {
+func runStore(ctx context.Context, cfg notifyConfig, cl *cleanups, t *target, rcv *receiver, bin, dbURL string,
+	progress func(string, ...any)) (*storeResult, error) {
 	a := newAPI(t)
 	defer a.client.CloseIdleConnections()
 	res := &storeResult{name: t.name}
@@ -258,6 +265,12 @@ func runStore(ctx context.Context, cfg notifyConfig, t *target, rcv *receiver, p
 		}
 		progress("fan-out: %d channels created in %s", cfg.fanout, time.Since(start).Round(time.Millisecond))
 		if res.fanout, err = measureFanout(ctx, t, rcv, cfg.fanout, cfg.repeats, progress); err != nil {
+			return nil, err
+		}
+	}
+	// Last: org B's backlog stays in the database.
+	if cfg.runs("noisy") {
+		if res.noisy, err = runNoisy(ctx, cfg, cl, t, rcv, a, bin, dbURL, hook, secret, progress); err != nil {
 			return nil, err
 		}
 	}

@@ -36,6 +36,7 @@ type storeResult struct {
 	latency          *latencyResult
 	sustained        *sustainedResult
 	fanout           *fanoutResult
+	noisy            *noisyResult
 	warnings, errors int // lines the server logged at WARN and ERROR
 	logTail          string
 }
@@ -121,6 +122,20 @@ func (r *notifyReport) rows(s *storeResult) [][]string {
 		rows = append(rows, []string{fmt.Sprintf("fan-out, 1 event to %d channels (median of %d)", f.channels, len(f.runs)),
 			fmt.Sprintf("%.2f s (%.0f deliveries/s)", f.median.Seconds(), rate), r.ratio(rate), d})
 	}
+	if n := s.noisy; n != nil {
+		q, x := n.quiet, n.noisy
+		rows = append(rows, []string{fmt.Sprintf("noisy neighbour: org A alone at %d events/s, accept → received", q.rate),
+			fmt.Sprintf("p50 %s, p99 %s, max %s", ms(q.p50), ms(q.p99), ms(q.max)), "-",
+			fmt.Sprintf("%d accepted, %d undelivered; server CPU %s; the baseline of the next row, measured just before it",
+				q.accepted, q.undelivered, cores(q.cpu, q.span))})
+		rows = append(rows, []string{fmt.Sprintf("noisy neighbour: org A at %d events/s while org B has %d deliveries queued for a receiver that never answers",
+			x.rate, n.backlog),
+			fmt.Sprintf("p50 %s, p99 %s, max %s", ms(x.p50), ms(x.p99), ms(x.max)), "-",
+			fmt.Sprintf("p99 %.2f× alone; server CPU %s, %.2f× alone; %d accepted, %d undelivered; org B's %d events queued in %s "+
+				"(%d failed); its receiver got %d requests in all, %d during this run",
+				n.p99Ratio(), cores(x.cpu, x.span), n.cpuRatio(), x.accepted, x.undelivered, n.backlog,
+				n.fill.Round(time.Millisecond), n.fillErrors, n.hungTotal, n.hungDuring)})
+	}
 	return rows
 }
 
@@ -181,6 +196,29 @@ func (r *notifyReport) verdicts() []notifyVerdict {
 			}
 			check(fmt.Sprintf("fan-out to %d", f.channels), value, fmt.Sprintf("≤ %.0f s", fanoutMaxDuration.Seconds()),
 				why, phaseFaults(f.errors, f.bad))
+		}
+		if n := s.noisy; n != nil {
+			faults := phaseFaults(n.noisy.errors+n.quiet.errors, n.noisy.bad+n.quiet.bad)
+			var why string
+			if r := n.p99Ratio(); r > noisyMaxP99Ratio {
+				why = fmt.Sprintf("%.2f× > %.0f×", r, noisyMaxP99Ratio)
+			}
+			check("noisy neighbour: org A p99 vs alone", fmt.Sprintf("%.2f× (%s vs %s)", n.p99Ratio(), ms(n.noisy.p99), ms(n.quiet.p99)),
+				fmt.Sprintf("≤ %.0f×", noisyMaxP99Ratio), why, faults)
+			if s.name == "sqlite" {
+				check("noisy neighbour: org A p99", ms(n.noisy.p99), "≤ "+ms(latencyMaxP99), over(n.noisy.p99, latencyMaxP99))
+			}
+			why = ""
+			if r := n.cpuRatio(); r > noisyMaxCPURatio {
+				why = fmt.Sprintf("%.2f× > %.1f×", r, noisyMaxCPURatio)
+			}
+			check("noisy neighbour: server CPU vs alone", fmt.Sprintf("%.2f×", n.cpuRatio()), fmt.Sprintf("≤ %.1f×", noisyMaxCPURatio), why)
+			why = ""
+			if n.noisy.undelivered > 0 {
+				why = fmt.Sprintf("%d of %d accepted events undelivered", n.noisy.undelivered, n.noisy.accepted)
+			}
+			check("noisy neighbour: org A all delivered", fmt.Sprintf("%d undelivered", n.noisy.undelivered),
+				fmt.Sprintf("0 undelivered %s after the load", latencyGrace), why)
 		}
 		if s.errors > 0 {
 			check("server log", fmt.Sprintf("%d ERROR lines", s.errors), "no ERROR lines", "the server logged errors")
@@ -255,7 +293,8 @@ func (r *notifyReport) problems() []string {
 
 const notifyNote = "latency runs from the 2xx answer to POST /deployment-events/ to the arrival of the event's delivery; " +
 	"sustained deliveries/s is all deliveries received over the time from the start of the load to the last delivery; " +
-	"fan-out runs from sending the event's POST to the arrival of its last delivery; × bare is deliveries/s over the bare sender's."
+	"fan-out runs from sending the event's POST to the arrival of its last delivery; × bare is deliveries/s over the bare sender's; " +
+	"noisy neighbour is the latency load again, without and then with another org's backlog for a receiver that never answers."
 
 func (r *notifyReport) writeText(w io.Writer) {
 	probs := r.problems()

@@ -3,7 +3,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -142,6 +142,7 @@ type App struct {
 	InProcessAPI http.Handler
 	ln           net.Listener
 	srv          *http.Server
+	lock         *sqlite.ServerLock // nil on PostgreSQL
 }
 
 // Start opens the store and starts listening; Serve runs the server.
@@ -181,15 +182,22 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	lock, err := lockServer(ctx, cfg, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()
+		lock.Close()
 		return nil, err
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://" + ln.Addr().String()
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	lease := delivery.LeaseFor(cfg.DeliveryLease, cfg.DeliveryTimeout)
 	client := outbound.NewClient(outbound.Options{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.DeliveryTimeout})
 	worker := &delivery.Worker{
 		Store: st, Clock: cfg.DeliveryClock, Log: cfg.Log,
@@ -200,13 +208,13 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		},
 		Notice:       disabledNotice(st, mailer, cfg),
 		BaseURL:      cfg.BaseURL,
-		Lease:        cfg.DeliveryLease,
+		Lease:        lease,
 		PollInterval: cfg.DeliveryPollInterval,
 		Timeout:      cfg.DeliveryTimeout,
 	}
 	// The outbox rows' times (due, leased until) are read by the worker
 	// against its clock, so they are written on the same one.
-	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.DeliveryClock, Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)}
+	fan := &delivery.Fanout{BaseURL: cfg.BaseURL, Clock: cfg.DeliveryClock, Lease: lease}
 	hub := &stream.Hub{Store: st, Log: cfg.Log, BaseURL: cfg.BaseURL}
 	ing := &ingest.Service{Store: st, Clock: cfg.Clock, Fanout: fan.Fanout, Dispatch: worker.Dispatch, Notify: hub.Notify,
 		BaseURL: cfg.BaseURL}
@@ -214,7 +222,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Store:  st,
 		Ingest: ing,
 		Approvals: &approval.Service{Store: st, Clock: cfg.Clock, Events: ing, BaseURL: cfg.BaseURL,
-			Lease: cmp.Or(cfg.DeliveryLease, delivery.DefaultLease)},
+			Lease: lease},
 		Auth:   &auth.Authenticator{Store: st, Clock: cfg.Clock, Log: cfg.Log},
 		Log:    cfg.Log,
 		Clock:  cfg.Clock,
@@ -236,11 +244,11 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	api.Metrics, api.MetricsToken, api.ObserveHTTP = met.Handler(), cfg.MetricsToken, met.HTTPRequest
 	apiHandler, apiInProcess := api.Handlers()
 	console := &web.Server{Store: st, API: apiInProcess, Clock: cfg.Clock, Log: cfg.Log,
-		Secure: strings.HasPrefix(cfg.BaseURL, "https://"), ObserveHTTP: met.HTTPRequest,
+		Secure: strings.HasPrefix(cfg.BaseURL, "https://"), ObserveHTTP: met.HTTPRequest, TrustedOrigins: origin(cfg.BaseURL),
 		Live: func(w http.ResponseWriter, r *http.Request, orgID string) error {
 			return hub.Serve(w, r, orgID, stream.LastEventID(r), stream.Filter{})
 		}}
-	a := &App{cfg: cfg, Store: st, Worker: worker, Pruner: pruner, Stream: hub, InProcessAPI: apiInProcess, ln: ln, srv: &http.Server{
+	a := &App{cfg: cfg, Store: st, Worker: worker, Pruner: pruner, Stream: hub, InProcessAPI: apiInProcess, ln: ln, lock: lock, srv: &http.Server{
 		Handler:           console.Mount(apiHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -284,11 +292,45 @@ func (a *App) Serve(ctx context.Context) error {
 	a.Worker.Stop()
 	a.Pruner.Stop()
 	closeErr := a.Store.Close()
+	if a.lock != nil {
+		a.lock.Close()
+	}
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
 	a.cfg.Log.Info("shiplog stopped")
 	return errors.Join(serveErr, shutErr, closeErr)
+}
+
+// lockServer takes the SQLite server lock (nil on PostgreSQL). When no
+// other server is running on the database, the deliveries leased in it
+// were leased by processes that are gone: they are released at once, so
+// the poller sends them now rather than when their leases expire. On
+// PostgreSQL replicas share the database and a lease is the only word on
+// who holds a delivery, so there it is left to expire.
+func lockServer(ctx context.Context, cfg Config, st store.Store) (*sqlite.ServerLock, error) {
+	if !strings.HasPrefix(cfg.DB, "sqlite:") {
+		return nil, nil
+	}
+	path, err := sqlite.PathFromURL(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	lock, _, err := sqlite.LockServer(path, func() error {
+		return st.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			n, err = tx.DeliveryReleaseAll(ctx)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server lock: %w", err)
+	}
+	if n > 0 {
+		cfg.Log.Info("took over deliveries leased by a process that is gone", "count", n)
+	}
+	return lock, nil
 }
 
 // disabledNotice emails an org's owners that a channel was disabled.
@@ -322,4 +364,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return a.Serve(ctx)
+}
+
+// origin is the base URL's scheme://host[:port], the console's own origin
+// behind a proxy that rewrites Host (none when the URL does not parse).
+func origin(base string) []string {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	return []string{u.Scheme + "://" + u.Host}
 }

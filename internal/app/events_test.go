@@ -250,10 +250,14 @@ func TestIdempotencyKey(t *testing.T) {
 		key := s.org("acme")
 		body := dep("svc", "1", "prod", "started")
 		a := s.post("/deployment-events/", key, body, "Idempotency-Key", "abc")
-		b := s.post("/deployment-events/", key, dep("svc", "1", "prod", "success"), "Idempotency-Key", "abc")
+		b := s.post("/deployment-events/", key, body, "Idempotency-Key", "abc")
 		if a.status != 200 || b.status != 200 || string(a.body) != string(b.body) {
 			t.Fatalf("replay differs:\n%s\n%s", a.body, b.body)
 		}
+		// The key is bound to its request: another body with it is refused
+		// (TestIdempotencyKeyBoundToRequest has the rest).
+		expectStatus(t, s.post("/deployment-events/", key, dep("svc", "1", "prod", "success"), "Idempotency-Key", "abc"),
+			422, "already used for a different request")
 		if b.header.Get("Idempotent-Replayed") != "true" || a.header.Get("Idempotent-Replayed") != "" {
 			t.Error("Idempotent-Replayed header wrong")
 		}

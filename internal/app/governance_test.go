@@ -312,7 +312,7 @@ func TestAgentDeploymentRequest(t *testing.T) {
 		}
 		// Bad input is refused as it is for people; another org's key sees nothing.
 		expectStatus(t, s.post("/deployment-requests/", key, map[string]any{"name": strings.Repeat("n", 201), "environment_names": []string{"p"}}),
-			400, "too large")
+			400, "Field 'name' is too long")
 		expectStatus(t, s.post("/deployment-requests/"+id+"/activate", other, nil), 404, "")
 		// A key moves an agent's requests, never a person's draft.
 		mine := s.post("/deployment-requests/", admin, body).json(t)["id"].(string)

@@ -1,11 +1,14 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiplog/shiplog"
@@ -30,8 +33,10 @@ func (SystemClock) AfterFunc(d time.Duration, f func()) func() bool { return tim
 const (
 	DefaultLease        = 30 * time.Second
 	DefaultPollInterval = time.Second
-	DefaultConcurrency  = 64
 	DefaultTimeout      = 10 * time.Second
+	// LeaseMargin is how much longer than an attempt's timeout a lease
+	// lasts at least, so a slow send cannot outlive its lease.
+	LeaseMargin = 5 * time.Second
 	// FailingDisableAfter: a channel whose deliveries only fail this long is disabled.
 	FailingDisableAfter = 5 * 24 * time.Hour
 	// SlackInterval is Slack's limit per incoming webhook: one message a second.
@@ -39,7 +44,7 @@ const (
 )
 
 // Worker sends deliveries handed to it (Dispatch) and rescues those whose
-// lease expired (its poller).
+// lease expired (its poller). See sched.go for how senders are shared.
 type Worker struct {
 	Store   store.Store
 	Clock   Clock
@@ -50,71 +55,147 @@ type Worker struct {
 	BaseURL      string // for links in rendered messages
 	Lease        time.Duration
 	PollInterval time.Duration
-	Concurrency  int
 	Timeout      time.Duration // per attempt
+	// Concurrency is the senders in all; OrgConcurrency those one org may
+	// occupy, ChannelSenders those one channel may.
+	Concurrency    int
+	OrgConcurrency int
+	ChannelSenders int
+	// The circuit breaker: after BreakerThreshold consecutive failed
+	// attempts a channel is paused for BreakerBackoff, then probed with one
+	// delivery; each failed probe doubles the pause, up to BreakerMax.
+	BreakerThreshold int
+	BreakerBackoff   time.Duration
+	BreakerMax       time.Duration
+	// LogInterval: a repeated condition is logged at most this often.
+	LogInterval time.Duration
 	// Observe is told of every attempt finished (metrics); optional.
 	Observe func(Attempted)
+	// Polled is told after every poll round, with the time it started on
+	// Clock; optional (tests wait on it).
+	Polled func(now time.Time)
 
-	queue    chan *shiplog.Delivery
-	wake     chan struct{}
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	timers   map[string]func() bool
-	slackAt  map[string]time.Time       // next free slot per Slack channel
-	held     map[string]time.Time       // slot already reserved by a deferred delivery
-	rendered map[string]json.RawMessage // event id + kind → payload, for fan-outs
-	stopOnce sync.Once
+	wake      chan struct{}
+	stop      chan struct{}
+	releaseCh chan struct{}
+	wg        sync.WaitGroup
+	rlog      *rateLog
+	stopOnce  sync.Once
+
+	claimed, released, polls atomic.Int64
+
+	mu        sync.Mutex
+	stopped   bool
+	eps       map[string]*endpoint
+	runq      []*endpoint
+	orgWait   map[string][]*endpoint
+	orgActive map[string]int
+	active    int                 // senders running
+	pending   int                 // deliveries queued in memory
+	held      map[string]struct{} // ids queued or sending: their leases are renewed
+	park      []string            // ids to release to the database
+	beat      time.Time           // last lease renewal
+	timers    map[string]func() bool
+	slackAt   map[string]time.Time       // next free slot per Slack channel
+	slackHeld map[string]time.Time       // slot already reserved by a deferred delivery
+	rendered  map[string]json.RawMessage // event id + kind → payload, for fan-outs
+}
+
+// LeaseFor is the lease a worker with this configured lease and attempt
+// timeout (zero: the defaults) uses, and the one deliveries written for it
+// must carry. A lease shorter than a send would let a poller take a
+// delivery that is still being sent: the heartbeat renews leases, and this
+// keeps a margin even between renewals.
+func LeaseFor(lease, timeout time.Duration) time.Duration {
+	return max(cmp.Or(lease, DefaultLease), cmp.Or(timeout, DefaultTimeout)+LeaseMargin)
 }
 
 func (w *Worker) defaults() {
-	if w.Lease == 0 {
-		w.Lease = DefaultLease
-	}
-	if w.PollInterval == 0 {
-		w.PollInterval = DefaultPollInterval
-	}
-	if w.Concurrency == 0 {
-		w.Concurrency = DefaultConcurrency
-	}
-	if w.Timeout == 0 {
-		w.Timeout = DefaultTimeout
-	}
+	w.Timeout = cmp.Or(w.Timeout, DefaultTimeout)
+	w.Lease = LeaseFor(w.Lease, w.Timeout)
+	w.PollInterval = cmp.Or(w.PollInterval, DefaultPollInterval)
+	w.Concurrency = cmp.Or(w.Concurrency, DefaultConcurrency)
+	w.OrgConcurrency = min(cmp.Or(w.OrgConcurrency, DefaultOrgConcurrency), w.Concurrency)
+	w.ChannelSenders = min(cmp.Or(w.ChannelSenders, DefaultChannelSenders), w.OrgConcurrency)
+	w.BreakerThreshold = cmp.Or(w.BreakerThreshold, DefaultBreakerThreshold)
+	w.BreakerBackoff = cmp.Or(w.BreakerBackoff, DefaultBreakerBackoff)
+	w.BreakerMax = max(cmp.Or(w.BreakerMax, DefaultBreakerMax), w.BreakerBackoff)
 	if w.Log == nil {
 		w.Log = slog.New(slog.DiscardHandler)
 	}
+	w.rlog = &rateLog{log: w.Log, clock: w.Clock, every: cmp.Or(w.LogInterval, DefaultLogInterval)}
 }
 
-// Start runs the senders and the poller until Stop.
+// Start runs the poller and the releaser until Stop; senders start as
+// deliveries come.
 func (w *Worker) Start() {
 	w.defaults()
-	w.queue = make(chan *shiplog.Delivery, 65536)
 	w.wake = make(chan struct{}, 1)
 	w.stop = make(chan struct{})
+	w.releaseCh = make(chan struct{}, 1)
+	w.eps = map[string]*endpoint{}
+	w.orgWait = map[string][]*endpoint{}
+	w.orgActive = map[string]int{}
+	w.held = map[string]struct{}{}
 	w.timers = map[string]func() bool{}
 	w.slackAt = map[string]time.Time{}
-	w.held = map[string]time.Time{}
+	w.slackHeld = map[string]time.Time{}
 	w.rendered = map[string]json.RawMessage{}
-	for range w.Concurrency {
-		w.wg.Add(1)
-		go w.sendLoop()
-	}
-	w.wg.Add(1)
+	w.beat = w.Clock.Now()
+	w.wg.Add(2)
 	go w.pollLoop()
+	go w.releaseLoop()
 }
 
-// Stop ends the worker after the attempts in flight. Deliveries not yet
-// sent keep their lease and are taken over when it expires.
+// Stop ends the worker after the attempts in flight. Deliveries queued in
+// memory are released to the database, so any replica (or the next
+// process) takes them at once; the rest keep their lease.
 func (w *Worker) Stop() {
 	w.stopOnce.Do(func() {
-		close(w.stop)
 		w.mu.Lock()
+		w.stopped = true
 		for _, stop := range w.timers {
 			stop()
 		}
+		for _, e := range w.eps {
+			for _, d := range e.pending {
+				w.park = append(w.park, d.ID)
+			}
+			w.pending -= len(e.pending)
+			e.pending = nil
+		}
 		w.mu.Unlock()
+		close(w.stop)
 		w.wg.Wait()
 	})
+}
+
+// Stats are the worker's counters, for tests and the benchmark.
+type Stats struct {
+	Claimed  int64 // deliveries the poller claimed
+	Released int64 // deliveries handed back to the database
+	Polls    int64 // claim rounds
+	Active   int   // sending now
+	Pending  int   // queued in memory
+	Paused   int   // channels whose circuit is open
+	Probing  int   // channels whose circuit waits for a probe's outcome
+}
+
+// Stats returns the worker's counters now.
+func (w *Worker) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := Stats{Claimed: w.claimed.Load(), Released: w.released.Load(), Polls: w.polls.Load(), Active: w.active,
+		Pending: w.pending}
+	for _, e := range w.eps {
+		switch e.state {
+		case breakerOpen:
+			s.Paused++
+		case breakerProbing:
+			s.Probing++
+		}
+	}
+	return s
 }
 
 // Wake makes the poller look for due deliveries now.
@@ -125,10 +206,10 @@ func (w *Worker) Wake() {
 	}
 }
 
-// Dispatch takes deliveries leased to this process: due ones go to the
-// senders, later ones wait on a timer. If the queue is full they are left to
-// their lease: the poller (here or on another replica) takes them when it
-// expires, so nothing is lost.
+// Dispatch takes deliveries leased to this process: due ones go to their
+// channel's queue, later ones wait on a timer. A delivery whose channel is
+// paused or holds its share already is released to the database, where
+// the poller finds it when the channel has room.
 func (w *Worker) Dispatch(ds []*shiplog.Delivery) {
 	now := w.Clock.Now()
 	for _, orig := range ds {
@@ -144,35 +225,19 @@ func (w *Worker) Dispatch(ds []*shiplog.Delivery) {
 }
 
 func (w *Worker) enqueue(d *shiplog.Delivery) {
-	select {
-	case <-w.stop:
-	case w.queue <- d:
-	default:
-		w.release(d)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
 	}
-}
-
-// release hands a delivery this process cannot take now back to every
-// replica's poller (and wakes them), rather than holding it for a lease.
-func (w *Worker) release(d *shiplog.Delivery) {
-	w.Log.Warn("delivery queue full; delivery released to other workers", "delivery_id", d.ID)
-	go func() {
-		err := w.Store.Write(context.Background(), func(ctx context.Context, tx store.Tx) error {
-			return tx.DeliveryRelease(ctx, []string{d.ID})
-		})
-		if err != nil {
-			w.Log.Error("release delivery", "delivery_id", d.ID, "err", err)
-		}
-	}()
+	w.admit(d, false)
 }
 
 func (w *Worker) after(d *shiplog.Delivery, wait time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	select {
-	case <-w.stop:
+	if w.stopped {
 		return
-	default:
 	}
 	if stop, ok := w.timers[d.ID]; ok {
 		stop()
@@ -203,40 +268,100 @@ func (w *Worker) pollLoop() {
 
 const claimBatch = 256
 
-// poll claims due deliveries that nobody holds: those whose lease expired
-// (their process died or dropped them) and those written without one.
+// poll renews the leases this process holds, probes paused channels whose
+// pause ended, and claims due deliveries nobody holds (a lease expired, or
+// a delivery was released), as many as there is room for, leaving out the
+// channels that are paused or full.
 func (w *Worker) poll() {
-	for {
+	now := w.Clock.Now()
+	defer func() {
+		w.polls.Add(1)
+		if w.Polled != nil {
+			w.Polled(now)
+		}
+	}()
+	limit, exclude, held := w.claimShape()
+	w.heartbeat(now, held)
+	for _, id := range w.probes(now) {
+		ds := w.claim(&store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(w.Lease), Limit: 1, ChannelID: id})
+		w.mu.Lock()
+		if e := w.eps[id]; e != nil && len(ds) == 0 && e.state == breakerProbing && e.active == 0 {
+			// Nothing waits for it: nothing to protect.
+			e.state, e.fails, e.backlog = breakerClosed, 0, false
+			w.forgetLocked(e)
+		}
+		for _, d := range ds {
+			w.admit(d, true)
+		}
+		w.mu.Unlock()
+	}
+	for limit > 0 {
 		now := w.Clock.Now()
-		var claimed []*shiplog.Delivery
-		err := w.Store.Write(context.Background(), func(ctx context.Context, tx store.Tx) error {
-			var err error
-			claimed, err = tx.DeliveryClaim(ctx, now, now.Add(w.Lease), claimBatch)
-			return err
-		})
-		if err != nil {
-			w.Log.Error("claim deliveries", "err", err)
+		ds := w.claim(&store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(w.Lease), Limit: limit,
+			PerChannel: w.ChannelSenders, ExcludeChannels: exclude})
+		if len(ds) == 0 {
 			return
 		}
-		if len(claimed) > 0 {
-			w.Log.Debug("claimed deliveries", "count", len(claimed))
+		per := map[string]int{}
+		w.mu.Lock()
+		for _, d := range ds {
+			per[d.ChannelID]++
 		}
-		w.Dispatch(claimed)
-		if len(claimed) < claimBatch {
+		// A channel that gave less than its share has nothing more waiting.
+		for _, e := range w.eps {
+			if e.backlog && e.state == breakerClosed && per[e.id] < w.ChannelSenders && !slices.Contains(exclude, e.id) {
+				e.backlog = false
+			}
+		}
+		for _, d := range ds {
+			if wait := d.NextAttempt.Sub(now); wait > 0 {
+				continue // not due: cannot happen, the claim takes due ones
+			}
+			w.admit(d, false)
+		}
+		w.mu.Unlock()
+		if len(ds) < limit {
 			return
 		}
+		limit, exclude, _ = w.claimShape()
 	}
 }
 
-func (w *Worker) sendLoop() {
-	defer w.wg.Done()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case d := <-w.queue:
-			w.process(d)
-		}
+func (w *Worker) claim(p *store.DeliveryClaimParams) []*shiplog.Delivery {
+	var claimed []*shiplog.Delivery
+	err := w.Store.Write(context.Background(), func(ctx context.Context, tx store.Tx) error {
+		var err error
+		claimed, err = tx.DeliveryClaim(ctx, p)
+		return err
+	})
+	if err != nil {
+		w.rlog.Error("claim", "claim deliveries", "err", err)
+		return nil
+	}
+	w.claimed.Add(int64(len(claimed)))
+	return claimed
+}
+
+// heartbeat renews, every third of a lease, the lease of every delivery
+// this process is sending or has queued in memory, so a slow receiver (or
+// a long queue) never lets a lease expire under a live process: nobody
+// else sends a delivery this process still holds.
+func (w *Worker) heartbeat(now time.Time, held []string) {
+	w.mu.Lock()
+	due := now.Sub(w.beat) >= w.Lease/3
+	if due {
+		w.beat = now
+	}
+	w.mu.Unlock()
+	if !due || len(held) == 0 {
+		return
+	}
+	err := w.Store.Write(context.Background(), func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.DeliveryExtendLease(ctx, held, now.Add(w.Lease))
+		return err
+	})
+	if err != nil {
+		w.rlog.Error("heartbeat", "renew delivery leases", "count", len(held), "err", err)
 	}
 }
 
@@ -245,8 +370,8 @@ func (w *Worker) sendLoop() {
 func (w *Worker) slackSlot(channelID, deliveryID string, now time.Time) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if at, ok := w.held[deliveryID]; ok {
-		delete(w.held, deliveryID)
+	if at, ok := w.slackHeld[deliveryID]; ok {
+		delete(w.slackHeld, deliveryID)
 		return at
 	}
 	at := w.slackAt[channelID]
@@ -264,7 +389,7 @@ func (w *Worker) process(d *shiplog.Delivery) {
 		return // deleted with its deliveries
 	}
 	if err != nil {
-		w.Log.Error("load channel for delivery", "delivery_id", d.ID, "err", err)
+		w.rlog.Error("load channel", "load channel for delivery", "delivery_id", d.ID, "err", err)
 		return // the lease expires and it is tried again
 	}
 	if !c.Enabled && !d.Test {
@@ -280,12 +405,12 @@ func (w *Worker) process(d *shiplog.Delivery) {
 				return tx.DeliveryDefer(ctx, d.ID, at, at.Add(w.Lease))
 			})
 			if err != nil {
-				w.Log.Error("defer delivery", "delivery_id", d.ID, "err", err)
+				w.rlog.Error("defer", "defer delivery", "delivery_id", d.ID, "err", err)
 				return
 			}
 			d.NextAttempt = at
 			w.mu.Lock()
-			w.held[d.ID] = at
+			w.slackHeld[d.ID] = at
 			w.mu.Unlock()
 			w.after(d, at.Sub(now))
 			return
@@ -301,7 +426,7 @@ func (w *Worker) process(d *shiplog.Delivery) {
 	if c.Kind == shiplog.ChannelEmail {
 		people, err := Audience(ctx, w.Store, d.OrgID)
 		if err != nil {
-			w.Log.Error("load recipients", "org_id", d.OrgID, "err", err)
+			w.rlog.Error("recipients", "load recipients", "org_id", d.OrgID, "err", err)
 			return
 		}
 		recipients = Recipients(c, people)
@@ -312,7 +437,7 @@ func (w *Worker) process(d *shiplog.Delivery) {
 		return
 	}
 	if err != nil {
-		w.Log.Error("render delivery", "delivery_id", d.ID, "err", err)
+		w.rlog.Error("render", "render delivery", "delivery_id", d.ID, "err", err)
 		return // the lease expires and it is tried again
 	}
 	d.Payload = payload
@@ -404,8 +529,11 @@ func (w *Worker) finish(ctx context.Context, d *shiplog.Delivery, c *shiplog.Cha
 		return a
 	}
 	if err != nil {
-		w.Log.ErrorContext(ctx, "record delivery attempt", "delivery_id", d.ID, "err", err)
+		w.rlog.Error("record", "record delivery attempt", "delivery_id", d.ID, "err", err)
 		return a
+	}
+	if how == attemptSent && !d.Test {
+		w.attempted(c.ID, o, now)
 	}
 	w.observe(d, c, a.Outcome, how, took, now)
 	if d.State == shiplog.DeliveryQueued {

@@ -1,6 +1,7 @@
 package delivery_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -83,8 +84,14 @@ type harness struct {
 	org   *shiplog.Org
 	sig   *signal
 
-	mu      sync.Mutex
-	notices []string // reasons passed to Worker.Notice
+	// guard replaces waitGuard for tests whose every step is heavy (a
+	// 20k-row queue under the race detector); it only bounds a hang.
+	guard time.Duration
+
+	mu       sync.Mutex
+	notices  []string // reasons passed to Worker.Notice
+	polls    int      // poll rounds finished
+	lastPoll time.Time
 }
 
 // setup starts a worker (fake clock, real SQLite, real HTTP senders allowed
@@ -128,6 +135,14 @@ func setup(t *testing.T, opts ...func(*delivery.Worker)) *harness {
 		},
 		// The poller runs at Start and on Wake only, so tests decide when.
 		PollInterval: time.Hour,
+		Observe:      func(delivery.Attempted) { h.sig.bump() },
+		Polled: func(now time.Time) {
+			h.mu.Lock()
+			h.polls++
+			h.lastPoll = now
+			h.mu.Unlock()
+			h.sig.bump()
+		},
 	}
 	for _, o := range opts {
 		o(h.w)
@@ -141,7 +156,7 @@ func setup(t *testing.T, opts ...func(*delivery.Worker)) *harness {
 // receiver request, notice and timer change.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	guard := time.NewTimer(waitGuard)
+	guard := time.NewTimer(cmp.Or(h.guard, waitGuard))
 	defer guard.Stop()
 	for {
 		woke, timers := h.sig.wait(), h.clock.Changed()

@@ -11,17 +11,27 @@ import (
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/apiv1"
 	"github.com/shiplog/shiplog/internal/ingest"
+	"github.com/shiplog/shiplog/internal/input"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
 const maxIdempotencyKey = 255
 
-func idempotencyKey(r *http.Request) (string, error) {
+// idempotency reads the Idempotency-Key and fingerprints the request it
+// comes with (method, operation and body), which the key is bound to.
+func idempotency(r *http.Request, body []byte) (ingest.Idempotency, error) {
 	k := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
 	if len(k) > maxIdempotencyKey {
-		return "", shiplog.Errorf(shiplog.EINVALID, "Idempotency-Key is too long (limit %d characters)", maxIdempotencyKey)
+		return ingest.Idempotency{}, shiplog.Errorf(shiplog.EINVALID, "Idempotency-Key is too long (limit %d characters)", maxIdempotencyKey)
 	}
-	return k, nil
+	if err := input.Text("Idempotency-Key", k); err != nil {
+		return ingest.Idempotency{}, err
+	}
+	if k == "" {
+		return ingest.Idempotency{}, nil
+	}
+	method, path, _ := strings.Cut(r.Pattern, " ")
+	return ingest.Idempotency{Key: k, Request: ingest.RequestHash(method, strings.TrimPrefix(opKey(method, path), method+" "), body)}, nil
 }
 
 func writeResult(w http.ResponseWriter, res *ingest.Result) {
@@ -36,7 +46,7 @@ func (s *Server) postDeploymentEvent(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	key, err := idempotencyKey(r)
+	key, err := idempotency(r, body)
 	if err != nil {
 		return err
 	}
@@ -64,7 +74,7 @@ func (s *Server) postBuildEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	key, err := idempotencyKey(r)
+	key, err := idempotency(r, body)
 	if err != nil {
 		return err
 	}

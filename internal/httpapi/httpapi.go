@@ -18,6 +18,7 @@ import (
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/httpobs"
 	"github.com/shiplog/shiplog/internal/ingest"
+	"github.com/shiplog/shiplog/internal/input"
 	lifecycle "github.com/shiplog/shiplog/internal/people"
 	"github.com/shiplog/shiplog/internal/reqid"
 	"github.com/shiplog/shiplog/internal/store"
@@ -186,6 +187,10 @@ func principal(r *http.Request) *auth.Principal {
 
 func (s *Server) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkURL(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -221,15 +226,16 @@ const EMETHOD = "method_not_allowed"
 func StatusFor(code string) int { return statusOf[code] }
 
 var statusOf = map[string]int{
-	EMETHOD:               http.StatusMethodNotAllowed,
-	shiplog.EINVALID:      http.StatusBadRequest,
-	shiplog.EUNAUTHORIZED: http.StatusUnauthorized,
-	shiplog.EFORBIDDEN:    http.StatusForbidden,
-	shiplog.ENOTFOUND:     http.StatusNotFound,
-	shiplog.ECONFLICT:     http.StatusConflict,
-	shiplog.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	shiplog.ETOOMANY:      http.StatusTooManyRequests,
-	shiplog.EINTERNAL:     http.StatusInternalServerError,
+	EMETHOD:                http.StatusMethodNotAllowed,
+	shiplog.EINVALID:       http.StatusBadRequest,
+	shiplog.EUNAUTHORIZED:  http.StatusUnauthorized,
+	shiplog.EFORBIDDEN:     http.StatusForbidden,
+	shiplog.ENOTFOUND:      http.StatusNotFound,
+	shiplog.ECONFLICT:      http.StatusConflict,
+	shiplog.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	shiplog.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	shiplog.ETOOMANY:       http.StatusTooManyRequests,
+	shiplog.EINTERNAL:      http.StatusInternalServerError,
 }
 
 // writeError is the one place errors become responses. Anything that is not
@@ -267,8 +273,19 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
+// readBody is where every request body enters: bounded in size, then held
+// to the input contract (valid UTF-8, no NUL, each field within its
+// limit; internal/input, limits.go) before any handler reads a field, so
+// both stores see the same text and refuse nothing after the fact.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return nil, err
+	}
+	if err := input.Check(body, limitsFor(r)); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
@@ -285,5 +302,25 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": s.Store.Driver()})
+	return nil
+}
+
+// checkURL holds the path and query to the input contract: a NUL or a
+// byte that is not UTF-8 in a filter or a path name is a 400 on both
+// stores, not a PostgreSQL error.
+func checkURL(r *http.Request) error {
+	if err := input.Text("The path", r.URL.Path); err != nil {
+		return err
+	}
+	for k, vs := range r.URL.Query() {
+		if err := input.Text("A query parameter's name", k); err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if err := input.Text("Query parameter '"+k+"'", v); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/apiv1"
+	"github.com/shiplog/shiplog/internal/input"
 	"github.com/shiplog/shiplog/internal/notify"
 	"github.com/shiplog/shiplog/internal/openapi"
 	"github.com/shiplog/shiplog/internal/rule"
@@ -81,6 +82,7 @@ var errorResponses = map[int]struct{ name, desc string }{
 	404: {"NotFound", "No such resource in your organisation (ids of other organisations are not found either)."},
 	409: {"Conflict", "The request conflicts with the current state (duplicate, wrong state for a transition)."},
 	413: {"TooLarge", "The request body exceeds 1 MiB."},
+	422: {"KeyReused", "The Idempotency-Key was already used for a different request (another operation or body) within 24 hours."},
 	429: {"TooMany", "Too many at once (e.g. open event streams of one organisation); retry later."},
 	500: {"Internal", "An unexpected server error; the details are logged under the response's X-Request-Id."},
 	503: {"Unavailable", "The database is unreachable."},
@@ -150,6 +152,7 @@ func buildOpenAPI() *openapi.Document {
 			panic(fmt.Sprintf("openapi: %s %s documented twice", op.method, op.path))
 		}
 		o := op.operation(reqID)
+		limitSchema(ref.Schemas, op.body, BodyLimits(op.method, op.path), "", "")
 		if a := mustAccess(op.method + " " + op.path); !a.Public {
 			o.Permission = &openapi.Permission{Roles: a.Roles, Note: a.Note}
 			for _, c := range a.Creds {
@@ -351,4 +354,65 @@ func newReflector() *openapi.Reflector {
 		"DeploymentEventResponse.soak_time_hours": {Description: "Reserved; null."},
 	}
 	return r
+}
+
+// limitSchema writes the input contract's limits into a request body's
+// schema: maxLength on each string (in bytes, as the server counts; a
+// string's characters may be fewer) and maxItems on each array, following
+// component references. path is the field's path in the "[]" form.
+func limitSchema(components map[string]*openapi.Schema, s *openapi.Schema, l *input.Limits, path, seen string) {
+	if s == nil {
+		return
+	}
+	if name, ok := strings.CutPrefix(s.Ref, "#/components/schemas/"); ok {
+		if strings.Contains(seen, "/"+name+"/") {
+			return
+		}
+		limitSchema(components, components[name], l, path, seen+"/"+name+"/")
+		return
+	}
+	switch schemaType(s) {
+	case "string":
+		if s.Format == "" && s.Enum == nil && path != "" {
+			s.MaxLength = ptr(l.String(path))
+		}
+	case "array":
+		s.MaxItems = ptr(l.ItemsAt(path))
+		limitSchema(components, s.Items, l, path+"[]", seen)
+	case "object":
+		for name, p := range s.Properties {
+			limitSchema(components, p, l, join(path, name), seen)
+		}
+	}
+	for _, alt := range append(s.OneOf, s.AnyOf...) {
+		limitSchema(components, alt, l, path, seen)
+	}
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// schemaType is a schema's type, "null" aside (nullable fields list two).
+func schemaType(s *openapi.Schema) string {
+	switch t := s.Type.(type) {
+	case string:
+		return t
+	case []string:
+		for _, n := range t {
+			if n != "null" {
+				return n
+			}
+		}
+	case []any:
+		for _, n := range t {
+			if n, ok := n.(string); ok && n != "null" {
+				return n
+			}
+		}
+	}
+	return ""
 }

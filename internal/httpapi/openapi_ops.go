@@ -47,7 +47,8 @@ func operations(ref *openapi.Reflector) []apiOp {
 		return q("status", "Only runs in this state; any accepted status word: "+strings.Join(shiplog.StatusWords(k), ", ")+".")
 	}
 	idem := &openapi.Parameter{Name: "Idempotency-Key", In: "header", Schema: &openapi.Schema{Type: "string", MaxLength: ptr(255)},
-		Description: "Repeat the first answer (for 24 h) instead of recording the event again: safe retries from CI."}
+		Description: "Repeat the first answer (for 24 h) instead of recording the event again: safe retries from CI. " +
+			"Bound to the request it was first used with (method, operation, body): another request with it is a 422."}
 	replayed := map[string]*openapi.Header{"Idempotent-Replayed": {Schema: &openapi.Schema{Type: "string", Enum: []any{"true"}},
 		Description: "Present when the answer is the stored first answer to this Idempotency-Key."}}
 	dr := resp(reflect.TypeFor[shiplog.DeploymentRequest]())
@@ -88,16 +89,16 @@ func operations(ref *openapi.Reflector) []apiOp {
 				"when the version exists with another scm_sha.",
 			params: []*openapi.Parameter{idem}, body: req(reflect.TypeFor[apiv1.DeploymentEventRequest]()),
 			out: resp(reflect.TypeFor[apiv1.DeploymentEventResponse]()), outHeaders: replayed,
-			outDesc: "The deployment as it stands after the event.", errs: []int{400, 403, 413}, blocked: true},
+			outDesc: "The deployment as it stands after the event.", errs: []int{400, 403, 413, 422}, blocked: true},
 		{method: "POST", path: "/build-events/", id: "postBuildEvent", tag: "events", summary: "Record a build event",
 			desc:   "Creates or moves the build of product × version (docs/events.md). 409 when the version exists with another scm_sha.",
 			params: []*openapi.Parameter{idem}, body: req(reflect.TypeFor[apiv1.BuildEventRequest]()),
 			out: resp(reflect.TypeFor[apiv1.BuildEventResponse]()), outHeaders: replayed,
-			outDesc: "The build as it stands after the event.", errs: []int{400, 409, 413}},
+			outDesc: "The build as it stands after the event.", errs: []int{400, 409, 413, 422}},
 		{method: "POST", path: "/version-events/", id: "postVersionEvent", tag: "events", deprecated: true,
 			summary: "Record a build event (legacy alias of /build-events/)",
 			params:  []*openapi.Parameter{idem}, body: req(reflect.TypeFor[apiv1.BuildEventRequest]()),
-			out: resp(reflect.TypeFor[apiv1.BuildEventResponse]()), outHeaders: replayed, errs: []int{400, 409, 413}},
+			out: resp(reflect.TypeFor[apiv1.BuildEventResponse]()), outHeaders: replayed, errs: []int{400, 409, 413, 422}},
 		{method: "GET", path: "/events/stream", id: "streamEvents", tag: "events", summary: "Stream events as they are recorded",
 			desc: "Server-sent events (text/event-stream): one message per recorded event of the org, in commit order. " +
 				"Its id is an opaque cursor (the event's seq on SQLite, \"<txid>-<seq>\" on PostgreSQL), its event field the " +

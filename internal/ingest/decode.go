@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/input"
 )
 
 // MaxMetadataBytes bounds extra_metadata, as the public CLI does.
@@ -266,4 +267,26 @@ func DecodeBuild(body []byte) (*BuildEvent, error) {
 		StartedAt: f.timePtr("started_at"), CompletedAt: f.timePtr("completed_at"),
 		ExtraMetadata: f.meta, Raw: f.raw,
 	}, nil
+}
+
+// DeploymentLimits and BuildLimits are the event bodies' limits for the
+// input contract, from the same tables decode applies (extra_metadata's
+// strings and arrays are bounded by the object's own limit).
+func DeploymentLimits() *input.Limits { return limitsOf(deploymentFields) }
+
+// BuildLimits: see DeploymentLimits.
+func BuildLimits() *input.Limits { return limitsOf(buildFields) }
+
+func limitsOf(table []field) *input.Limits {
+	l := &input.Limits{Strings: map[string]int{}, Items: map[string]int{}}
+	for _, f := range table {
+		switch f.kind {
+		case kString, kTime:
+			l.Strings[f.name] = f.max
+		case kObject:
+			l.Strings[f.name] = f.max
+			l.Items[f.name] = f.max
+		}
+	}
+	return l
 }

@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,9 +55,35 @@ func versionConflict(v string) error {
 	return shiplog.Errorf(shiplog.ECONFLICT, "Version %s already exists with different SHA", v)
 }
 
-// idempotent wraps fn so that a repeated key answers the stored result.
-func (s *Service) idempotent(ctx context.Context, tx store.Tx, orgID, key string, now time.Time,
+// Idempotency is a request's Idempotency-Key (empty: none) and the
+// fingerprint of the request itself (RequestHash).
+type Idempotency struct {
+	Key     string
+	Request []byte
+}
+
+// RequestHash fingerprints a request for its Idempotency-Key: the method,
+// the operation (path pattern, one spelling for /x and /x/) and the body
+// without insignificant whitespace, so a retry matches and anything else
+// does not.
+func RequestHash(method, operation string, body []byte) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s\n", method, operation)
+	var c bytes.Buffer
+	if json.Compact(&c, body) == nil {
+		body = c.Bytes()
+	}
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+// idempotent wraps fn so that a repeated key answers the stored result,
+// when the key was first used for this same request (IETF
+// draft-ietf-httpapi-idempotency-key-header, as Stripe does): the key with
+// another request is refused with 422 and records nothing.
+func (s *Service) idempotent(ctx context.Context, tx store.Tx, orgID string, idem Idempotency, now time.Time,
 	fn func() (*Result, error)) (*Result, error) {
+	key := idem.Key
 	if key == "" {
 		return fn()
 	}
@@ -64,6 +92,10 @@ func (s *Service) idempotent(ctx context.Context, tx store.Tx, orgID, key string
 		r, err := tx.IdempotencyGet(ctx, orgID, key, notBefore)
 		if err != nil {
 			return nil, err
+		}
+		if r.RequestHash != nil && !bytes.Equal(r.RequestHash, idem.Request) {
+			return nil, shiplog.Errorf(shiplog.EUNPROCESSABLE, "Idempotency-Key '%s' was already used for a different request "+
+				"(another endpoint or another body) in the last %d hours; send a new key for a new request", key, int(IdempotencyWindow/time.Hour))
 		}
 		return &Result{StatusCode: r.StatusCode, Body: r.Body, Replayed: true}, nil
 	}
@@ -83,7 +115,8 @@ func (s *Service) idempotent(ctx context.Context, tx store.Tx, orgID, key string
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.IdempotencyComplete(ctx, orgID, key, &store.IdempotentResponse{StatusCode: res.StatusCode, Body: res.Body}); err != nil {
+	if err := tx.IdempotencyComplete(ctx, orgID, key, &store.IdempotentResponse{StatusCode: res.StatusCode, Body: res.Body,
+		RequestHash: idem.Request}); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -196,12 +229,12 @@ func mergeMetadata(cur, ev json.RawMessage) (json.RawMessage, error) {
 // event is a queue entry, not an attempt to deploy, and is never judged.
 // by is who submits it: skip_preflight_checks is honoured only when the
 // org's policy lets by skip (shiplog.MaySkipPreflight), and is recorded.
-func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *DeploymentEvent, idemKey string, by shiplog.Credential) (*Result, error) {
+func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *DeploymentEvent, idem Idempotency, by shiplog.Credential) (*Result, error) {
 	var res *Result
 	found := s.lookup(ctx, orgID, ev.ProductName, ev.Version, ev.EnvironmentName)
 	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
 		now := s.Clock.Now()
-		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
+		r, err := s.idempotent(ctx, tx, orgID, idem, now, func() (*Result, error) {
 			return s.recordDeployment(ctx, tx, orgID, ev, found, now, by)
 		})
 		res = r
@@ -403,13 +436,13 @@ func (s *Service) EventsCommitted(orgID string) {
 	}
 }
 
-// RecordBuild stores a build event. idemKey may be empty; by is who submits it.
-func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idemKey string, by shiplog.Credential) (*Result, error) {
+// RecordBuild stores a build event. idem.Key may be empty; by is who submits it.
+func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idem Idempotency, by shiplog.Credential) (*Result, error) {
 	var res *Result
 	found := s.lookup(ctx, orgID, ev.ProductName, ev.Version, "")
 	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
 		now := s.Clock.Now()
-		r, err := s.idempotent(ctx, tx, orgID, idemKey, now, func() (*Result, error) {
+		r, err := s.idempotent(ctx, tx, orgID, idem, now, func() (*Result, error) {
 			return s.recordBuild(ctx, tx, orgID, ev, found, now, by)
 		})
 		res = r

@@ -121,7 +121,7 @@ func TestValidateErrors(t *testing.T) {
 		{"email with url", email, func(c *shiplog.Channel) { c.URL = "https://example.com" }, "Email channels take 'recipients', not 'url' or 'secret'"},
 		{"email with secret", email, func(c *shiplog.Channel) { c.Secret = "s" }, "Email channels take 'recipients', not 'url' or 'secret'"},
 		{"email without recipients", email, func(c *shiplog.Channel) { c.Recipients = nil },
-			"Field 'recipients' must list at least one email address, distribution list, or the word 'owners'"},
+			"Field 'recipients' must list at least one email address, distribution list, or the word 'owners' or 'members'"},
 		{"too many recipients", email, func(c *shiplog.Channel) { c.Recipients = slices.Repeat([]string{"a@example.com"}, 51) },
 			"Field 'recipients' may list at most 50 addresses"},
 		{"not an address", email, func(c *shiplog.Channel) { c.Recipients = []string{"ops@example.com", "not-an-address"} },

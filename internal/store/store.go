@@ -126,6 +126,7 @@ type Reader interface {
 type Tx interface {
 	Reader
 	SessionWriter
+	SignInThrottle
 	Retention
 	OrgCreate(ctx context.Context, name string, now time.Time) (*shiplog.Org, error)
 	// APIKeyCreate stores a new key under the next free key id (k1, k2, …).
@@ -174,9 +175,18 @@ type Tx interface {
 	SubscriptionDelete(ctx context.Context, orgID, id string) error
 
 	DeliveryInsert(ctx context.Context, d *shiplog.Delivery) error
-	// DeliveryClaim leases up to limit due deliveries of any org: queued,
-	// due, and not leased (or whose lease expired), oldest due first.
-	DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*shiplog.Delivery, error)
+	// DeliveryClaim leases due deliveries of any org nobody holds (queued,
+	// due, not leased or whose lease expired), oldest due first, within the
+	// bounds p sets: in all, per channel, and which channels.
+	DeliveryClaim(ctx context.Context, p *DeliveryClaimParams) ([]*shiplog.Delivery, error)
+	// DeliveryExtendLease moves the lease of those of ids still queued to
+	// leaseUntil: the holder's heartbeat while it sends or queues them. It
+	// returns how many it extended.
+	DeliveryExtendLease(ctx context.Context, ids []string, leaseUntil time.Time) (int, error)
+	// DeliveryReleaseAll clears the lease of every queued delivery, for a
+	// process that knows no other process holds any (SQLite's lock file),
+	// and returns how many were leased.
+	DeliveryReleaseAll(ctx context.Context) (int, error)
 	// DeliveryRecord stores an attempt and the delivery's new state, unless
 	// the delivery is no longer queued (cancelled meanwhile): then ErrNotFound.
 	DeliveryRecord(ctx context.Context, d *shiplog.Delivery, a *shiplog.Attempt) error
@@ -236,6 +246,22 @@ type Tx interface {
 	DeliveryRelease(ctx context.Context, ids []string) error
 	// DeliveryCancelChannel cancels a channel's queued deliveries.
 	DeliveryCancelChannel(ctx context.Context, channelID, reason string, now time.Time) error
+}
+
+// DeliveryClaimParams bounds a claim.
+type DeliveryClaimParams struct {
+	Now        time.Time // due at or before, lease expired at or before
+	LeaseUntil time.Time
+	Limit      int // in all
+	// PerChannel bounds each channel's share of the claim (0: no bound),
+	// so one channel's backlog cannot fill it.
+	PerChannel int
+	// ChannelID, when set, claims only that channel's deliveries (a
+	// circuit breaker's probe).
+	ChannelID string
+	// ExcludeChannels are channels the caller cannot take now (full, or
+	// paused by their circuit breaker): their deliveries stay in the database.
+	ExcludeChannels []string
 }
 
 // ChannelHealthParams updates a channel's health fields.
@@ -404,5 +430,8 @@ type StatusCell struct {
 type IdempotentResponse struct {
 	StatusCode int
 	Body       json.RawMessage
-	CreatedAt  time.Time
+	// RequestHash fingerprints the request the key first answered (method,
+	// operation and body); nil for keys stored before it was kept.
+	RequestHash []byte
+	CreatedAt   time.Time
 }

@@ -71,6 +71,19 @@ func start(t *testing.T) *server {
 // startDB is start on the database dbURL names.
 func startDB(t *testing.T, dbURL string) *server {
 	t.Helper()
+	return launch(t, dbURL, nil)
+}
+
+// startPeer starts another server (a replica) on first's database.
+func startPeer(t *testing.T, dbURL string, first *server) *server {
+	t.Helper()
+	return launch(t, dbURL, first)
+}
+
+// launch starts a server on dbURL: with peer nil it creates the org "acme"
+// and a key, else it shares peer's.
+func launch(t *testing.T, dbURL string, peer *server) *server {
+	t.Helper()
 	cfg := app.Config{
 		DB:   dbURL,
 		Addr: "127.0.0.1:0", SecretKey: testKey, AllowPrivateTargets: true,
@@ -93,6 +106,10 @@ func startDB(t *testing.T, dbURL string) *server {
 		}
 	})
 	s := &server{t: t, app: a, url: a.URL()}
+	if peer != nil {
+		s.org, s.apiKey = peer.org, peer.apiKey
+		return s
+	}
 	err = a.Store.Write(t.Context(), func(ctx context.Context, tx store.Tx) error {
 		var err error
 		if s.org, err = tx.OrgCreate(ctx, "acme", time.Now()); err != nil {

@@ -1,21 +1,26 @@
 package web
 
 import (
+	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/store"
 )
 
-// Sign-in throttling: after too many failures within the window, an
-// account (org + email) or a client address must wait until the oldest
-// failure leaves the window. The counts live in memory: each replica
-// throttles on its own, which still bounds guessing to a few dozen
-// passwords per window per replica.
+// Sign-in throttling: an account (org + email) gets limitPerAccount
+// password checks, and a client address limitPerIP, per window; a window
+// starts with the first attempt. The counts live in the database, so
+// replicas share them, and an attempt takes its slot before its password
+// is checked (store.SignInThrottle), so a burst of concurrent attempts is
+// checked no more often than a sequence would be.
 const (
 	limitWindow     = 15 * time.Minute
 	limitPerAccount = 5
@@ -23,69 +28,75 @@ const (
 )
 
 type limiter struct {
+	store store.Store
 	clock shiplog.Clock
-	mu    sync.Mutex
-	fails map[string][]time.Time // key → failure times, oldest first
-	swept time.Time
 }
 
-func newLimiter(c shiplog.Clock) *limiter {
-	return &limiter{clock: c, fails: map[string][]time.Time{}}
+func newLimiter(s store.Store, c shiplog.Clock) *limiter { return &limiter{store: s, clock: c} }
+
+// attempt is one sign-in's claim on the throttle.
+type attempt struct{ ip, account []byte }
+
+// throttleKeys hashes the keys, so the table holds no addresses or emails
+// and any byte a client sends fits it.
+func throttleKeys(ip, org, email string) attempt {
+	acct := sha256.Sum256([]byte("account\x00" + strings.ToLower(strings.TrimSpace(org)) + "\x00" + strings.ToLower(strings.TrimSpace(email))))
+	addr := sha256.Sum256([]byte("ip\x00" + ip))
+	return attempt{ip: addr[:], account: acct[:]}
 }
 
-// blocked returns how long ip or account must still wait (0: go ahead).
-func (l *limiter) blocked(ip, account string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+type throttled struct{ until time.Time }
+
+func (throttled) Error() string { return "throttled" }
+
+// take claims a check for a (account and address together: when the
+// address is over its limit the account's slot is given back by the
+// savepoint's rollback). It returns how long to wait, 0 to go ahead.
+func (l *limiter) take(ctx context.Context, a attempt) (time.Duration, error) {
 	now := l.clock.Now()
-	return max(l.wait("ip:"+ip, limitPerIP, now), l.wait("acct:"+account, limitPerAccount, now))
-}
-
-func (l *limiter) wait(key string, limit int, now time.Time) time.Duration {
-	ts := l.recent(key, now)
-	if len(ts) < limit {
-		return 0
-	}
-	return ts[len(ts)-limit].Add(limitWindow).Sub(now)
-}
-
-// recent drops failures older than the window and returns the rest.
-func (l *limiter) recent(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && !ts[i].After(now.Add(-limitWindow)) {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-	} else {
-		l.fails[key] = ts
-	}
-	return ts
-}
-
-func (l *limiter) fail(ip, account string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.clock.Now()
-	for _, k := range []string{"ip:" + ip, "acct:" + account} {
-		l.fails[k] = append(l.recent(k, now), now)
-	}
-	if now.Sub(l.swept) > limitWindow {
-		l.swept = now
-		for k := range l.fails {
-			l.recent(k, now)
+	err := l.store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		for _, k := range []struct {
+			key   []byte
+			limit int
+		}{{a.account, limitPerAccount}, {a.ip, limitPerIP}} {
+			until, err := tx.ThrottleTake(ctx, &store.ThrottleTakeParams{Key: k.key, Now: now, Window: limitWindow, Limit: k.limit})
+			if err != nil {
+				return err
+			}
+			if !until.IsZero() {
+				return throttled{until}
+			}
 		}
+		return nil
+	})
+	var th throttled
+	if errors.As(err, &th) {
+		return max(th.until.Sub(now), time.Second), nil
 	}
+	return 0, err
 }
 
-// succeed forgets an account's failures; the address keeps its count, so
-// one good password does not reset guessing at other accounts.
-func (l *limiter) succeed(account string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, "acct:"+account)
+// settle ends a check take allowed. A wrong password counts against the
+// account and the address; a right one clears the account's failures but
+// not the address's, so one good password does not reset guessing at
+// other accounts. It runs even when the client has gone.
+func (l *limiter) settle(ctx context.Context, a attempt, failed bool) error {
+	ctx = context.WithoutCancel(ctx)
+	now := l.clock.Now()
+	return l.store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.ThrottleSettle(ctx, &store.ThrottleSettleParams{Key: a.account, Failed: failed, Forget: !failed}); err != nil {
+			return err
+		}
+		if err := tx.ThrottleSettle(ctx, &store.ThrottleSettleParams{Key: a.ip, Failed: failed}); err != nil {
+			return err
+		}
+		if failed {
+			// Failures are what fill the table; sweep where they happen.
+			_, err := tx.ThrottleDeleteBefore(ctx, now.Add(-limitWindow))
+			return err
+		}
+		return nil
+	})
 }
 
 // clientIP is the peer address. Forwarded headers are not trusted: any

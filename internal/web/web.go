@@ -39,6 +39,10 @@ type Server struct {
 	SessionIdle, SessionMax time.Duration
 	// ObserveHTTP receives each console request's record (metrics).
 	ObserveHTTP func(httpobs.Record)
+	// TrustedOrigins are origins (scheme://host[:port]) whose unsafe
+	// requests are same-origin whatever the Host header says: the public
+	// URL, for a reverse proxy that rewrites Host.
+	TrustedOrigins []string
 
 	pages    *pageSet
 	limiter  *limiter
@@ -66,7 +70,7 @@ func (s *Server) Handler() http.Handler {
 		s.SessionMax = DefaultSessionMax
 	}
 	s.pages = mustParsePages()
-	s.limiter = newLimiter(s.Clock)
+	s.limiter = newLimiter(s.Store, s.Clock)
 
 	mux := http.NewServeMux()
 	s.patterns = nil
@@ -86,7 +90,27 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/ui/", s.signedIn(func(w http.ResponseWriter, r *http.Request, v *view) error {
 		return notFound("No console page at " + r.URL.Path)
 	}))
-	return reqid.Middleware(httpobs.Middleware(securityHeaders(mux), httpobs.Options{Log: s.Log, Observe: s.ObserveHTTP}))
+	return reqid.Middleware(httpobs.Middleware(securityHeaders(s.sameOrigin(mux)), httpobs.Options{Log: s.Log, Observe: s.ObserveHTTP}))
+}
+
+// sameOrigin refuses every unsafe console request a browser says came
+// from another origin (Sec-Fetch-Site, else Origin against Host). It is
+// what protects the sign-in form, which has no session and so no CSRF
+// token yet (login CSRF: a page elsewhere signing the visitor in to an
+// account of the attacker's); signed-in forms also carry the session's
+// token. Clients that are not browsers send neither header and pass.
+func (s *Server) sameOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	for _, o := range s.TrustedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			s.Log.Warn("console: not a trusted origin", "origin", o, "err", err)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, &view{}, shiplog.Errorf(shiplog.EFORBIDDEN,
+			"This form was sent from another site, so it was refused. Open the console at its own address and try again"))
+	}))
+	return cop.Handler(next)
 }
 
 // Routes lists the patterns the last Handler call registered (the

@@ -83,10 +83,13 @@ func migrateTo(ctx context.Context, db *sql.DB, version int64) error {
 // Dialect describes PostgreSQL to the shared SQL.
 func Dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
-		Name:                "postgres",
-		Numbered:            true,
-		ErrorKind:           errorKind,
-		LockSubject:         lockSubject,
+		Name:        "postgres",
+		Numbered:    true,
+		ErrorKind:   errorKind,
+		LockSubject: lockSubject,
+		// Ids are uuid columns here; a string that is no uuid matches nothing.
+		IDList: `SELECT CAST(x AS uuid) FROM json_array_elements_text(CAST(? AS json)) AS l(x)
+			WHERE x ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'`,
 		ForUpdateSkipLocked: " FOR UPDATE SKIP LOCKED",
 		ForUpdate:           " FOR UPDATE",
 		StreamByXact:        true,

@@ -146,7 +146,8 @@ func migrateTo(ctx context.Context, db *sql.DB, version int64) error {
 
 // Dialect describes SQLite to the shared SQL.
 func Dialect() *sqlstore.Dialect {
-	return &sqlstore.Dialect{Name: "sqlite", ErrorKind: errorKind, PrepareStatements: true}
+	return &sqlstore.Dialect{Name: "sqlite", ErrorKind: errorKind, PrepareStatements: true,
+		IDList: "SELECT value FROM json_each(?)"}
 }
 
 // errorKind maps SQLite extended result codes, never message text.

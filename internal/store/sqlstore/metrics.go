@@ -9,7 +9,7 @@ import (
 )
 
 // DeliveryQueueStats reads only queued deliveries, through the partial
-// index deliveries_due (WHERE state = 'queued'): the earliest next attempt
+// index deliveries_claim (WHERE state = 'queued'): the earliest next attempt
 // is one index probe, and the count stops at limit+1 rows, so neither
 // grows with the delivery history, and a backlog costs at most limit rows.
 func (q *Queries) DeliveryQueueStats(ctx context.Context, limit int) (*store.DeliveryQueueStats, error) {

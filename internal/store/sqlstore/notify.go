@@ -357,9 +357,7 @@ func scanDelivery(sc interface{ Scan(...any) error }) (*shiplog.Delivery, error)
 		&d.MaxAttempts, &next, &lease, &d.LastError, &d.Test, &payload, &created, &updated, &completed); err != nil {
 		return nil, err
 	}
-	if payload != "" {
-		d.Payload = json.RawMessage(payload)
-	}
+	d.Payload = rawJSON(sql.NullString{String: payload, Valid: true})
 	d.NextAttempt, d.CreatedAt, d.UpdatedAt = fromMicros(next), fromMicros(created), fromMicros(updated)
 	d.LeaseUntil, d.CompletedAt = timePtr(lease), timePtr(completed)
 	return &d, nil
@@ -391,11 +389,73 @@ func (q *Queries) DeliveryInsert(ctx context.Context, d *shiplog.Delivery) error
 	return err
 }
 
-func (q *Queries) DeliveryClaim(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*shiplog.Delivery, error) {
+func (q *Queries) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams) ([]*shiplog.Delivery, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	perChannel := p.PerChannel
+	if perChannel <= 0 {
+		perChannel = p.Limit
+	}
+	exclude, err := json.Marshal(append([]string{}, p.ExcludeChannels...))
+	if err != nil {
+		return nil, err
+	}
+	only, err := json.Marshal([]string{p.ChannelID})
+	if err != nil {
+		return nil, err
+	}
+	hasOnly := 0
+	if p.ChannelID != "" {
+		hasOnly = 1
+	}
+	// The window numbers each channel's due deliveries, oldest first, so a
+	// channel with a backlog of thousands takes at most perChannel of the
+	// claim. The outer conditions are checked again on the row the UPDATE
+	// locks, so two replicas racing for a row cannot both lease it.
 	return q.deliveries(ctx, `UPDATE deliveries SET lease_until = ? WHERE id IN (
-			SELECT id FROM deliveries WHERE state = 'queued' AND next_attempt_at <= ?
-			AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT ?`+q.d.ForUpdateSkipLocked+`)
-		RETURNING `+deliveryCols, micros(leaseUntil), micros(now), micros(now), limit)
+			SELECT id FROM deliveries WHERE id IN (
+				SELECT id FROM (
+					SELECT id, next_attempt_at, ROW_NUMBER() OVER (PARTITION BY channel_id ORDER BY next_attempt_at, id) AS rn
+					FROM deliveries WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+					AND (? = 0 OR channel_id IN (`+q.d.IDList+`)) AND channel_id NOT IN (`+q.d.IDList+`)
+				) due WHERE rn <= ? ORDER BY next_attempt_at, id LIMIT ?)`+q.d.ForUpdateSkipLocked+`)
+		AND state = 'queued' AND (lease_until IS NULL OR lease_until <= ?)
+		RETURNING `+deliveryCols,
+		micros(p.LeaseUntil), micros(p.Now), micros(p.Now), hasOnly, string(only), string(exclude), perChannel, p.Limit,
+		micros(p.Now))
+}
+
+// idChunk bounds one statement's JSON list of ids.
+const idChunk = 1000
+
+func (q *Queries) DeliveryExtendLease(ctx context.Context, ids []string, leaseUntil time.Time) (int, error) {
+	n := 0
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), idChunk)]
+		ids = ids[len(chunk):]
+		list, err := json.Marshal(chunk)
+		if err != nil {
+			return n, err
+		}
+		res, err := q.exec(ctx, `UPDATE deliveries SET lease_until = ? WHERE state = 'queued' AND id IN (`+q.d.IDList+`)`,
+			micros(leaseUntil), string(list))
+		if err != nil {
+			return n, err
+		}
+		k, _ := res.RowsAffected()
+		n += int(k)
+	}
+	return n, nil
+}
+
+func (q *Queries) DeliveryReleaseAll(ctx context.Context) (int, error) {
+	res, err := q.exec(ctx, `UPDATE deliveries SET lease_until = NULL WHERE state = 'queued' AND lease_until IS NOT NULL`)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 func (q *Queries) DeliveryRecord(ctx context.Context, d *shiplog.Delivery, a *shiplog.Attempt) error {
@@ -448,8 +508,15 @@ func (q *Queries) DeliveryFailedSince(ctx context.Context, orgID, channelID stri
 }
 
 func (q *Queries) DeliveryRelease(ctx context.Context, ids []string) error {
-	for _, id := range ids {
-		if _, err := q.exec(ctx, `UPDATE deliveries SET lease_until = NULL WHERE id = ? AND state = 'queued'`, id); err != nil {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), idChunk)]
+		ids = ids[len(chunk):]
+		list, err := json.Marshal(chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := q.exec(ctx, `UPDATE deliveries SET lease_until = NULL WHERE state = 'queued' AND id IN (`+q.d.IDList+`)`,
+			string(list)); err != nil {
 			return err
 		}
 	}

@@ -381,8 +381,8 @@ func (q *Queries) IdempotencyGet(ctx context.Context, orgID, key string, notBefo
 	var body sql.NullString
 	var code sql.NullInt64
 	var created int64
-	err := q.row(ctx, `SELECT status_code, body, created_at FROM idempotency_keys WHERE org_id = ? AND key = ? AND created_at >= ?`,
-		orgID, key, micros(notBefore)).Scan(&code, &body, &created)
+	err := q.row(ctx, `SELECT status_code, body, request_hash, created_at FROM idempotency_keys WHERE org_id = ? AND key = ? AND created_at >= ?`,
+		orgID, key, micros(notBefore)).Scan(&code, &body, &r.RequestHash, &created)
 	if err != nil {
 		return nil, q.mapErr(err)
 	}
@@ -412,7 +412,7 @@ func (q *Queries) IdempotencyClaim(ctx context.Context, orgID, key string, now, 
 }
 
 func (q *Queries) IdempotencyComplete(ctx context.Context, orgID, key string, r *store.IdempotentResponse) error {
-	_, err := q.exec(ctx, `UPDATE idempotency_keys SET status_code = ?, body = ? WHERE org_id = ? AND key = ?`,
-		r.StatusCode, string(r.Body), orgID, key)
+	_, err := q.exec(ctx, `UPDATE idempotency_keys SET status_code = ?, body = ?, request_hash = ? WHERE org_id = ? AND key = ?`,
+		r.StatusCode, string(r.Body), r.RequestHash, orgID, key)
 	return err
 }

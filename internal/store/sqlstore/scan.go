@@ -4,7 +4,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/store"
@@ -54,9 +56,17 @@ func jsonText(m json.RawMessage) any {
 	return string(m)
 }
 
+// rawJSON is stored JSON as it is served. SQLite databases written before
+// the input contract (internal/input) may hold bytes that are not UTF-8
+// inside a string; they become U+FFFD here, so every answer built from a
+// row is still valid JSON. (Such bytes can only sit inside strings: JSON
+// outside them is ASCII.)
 func rawJSON(v sql.NullString) json.RawMessage {
 	if !v.Valid || v.String == "" {
 		return nil
+	}
+	if !utf8.ValidString(v.String) {
+		return json.RawMessage(strings.ToValidUTF8(v.String, "\uFFFD"))
 	}
 	return json.RawMessage(v.String)
 }

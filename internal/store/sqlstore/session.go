@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/store"
@@ -37,6 +39,56 @@ func (q *Queries) SessionDelete(ctx context.Context, idHash []byte) error {
 
 func (q *Queries) SessionDeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	res, err := q.exec(ctx, `DELETE FROM sessions WHERE expires_at < ?`, micros(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// ThrottleTake is one upsert whose update is conditional: a row whose
+// window has ended starts a new one; otherwise the in-flight count grows
+// only while failures + in-flight checks stay under the limit. The row
+// lock (PostgreSQL) or the single writer (SQLite) makes the condition and
+// the increment one step, so concurrent attempts cannot all pass it.
+func (q *Queries) ThrottleTake(ctx context.Context, p *store.ThrottleTakeParams) (time.Time, error) {
+	now, ended := micros(p.Now), micros(p.Now.Add(-p.Window))
+	var start int64
+	err := q.row(ctx, `INSERT INTO signin_throttle (key_hash, window_start, failures, in_flight) VALUES (?, ?, 0, 1)
+ON CONFLICT (key_hash) DO UPDATE SET
+    window_start = CASE WHEN signin_throttle.window_start <= ? THEN ? ELSE signin_throttle.window_start END,
+    failures = CASE WHEN signin_throttle.window_start <= ? THEN 0 ELSE signin_throttle.failures END,
+    in_flight = CASE WHEN signin_throttle.window_start <= ? THEN 1 ELSE signin_throttle.in_flight + 1 END
+WHERE signin_throttle.window_start <= ? OR signin_throttle.failures + signin_throttle.in_flight < ?
+RETURNING window_start`, p.Key, now, ended, now, ended, ended, ended, p.Limit).Scan(&start)
+	if err == nil {
+		return time.Time{}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, q.mapErr(err)
+	}
+	if err := q.row(ctx, `SELECT window_start FROM signin_throttle WHERE key_hash = ?`, p.Key).Scan(&start); err != nil {
+		return time.Time{}, q.mapErr(err)
+	}
+	return fromMicros(start).Add(p.Window), nil
+}
+
+func (q *Queries) ThrottleSettle(ctx context.Context, p *store.ThrottleSettleParams) error {
+	var err error
+	switch {
+	case p.Failed:
+		_, err = q.exec(ctx, `UPDATE signin_throttle SET failures = failures + 1,
+    in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END WHERE key_hash = ?`, p.Key)
+	case p.Forget:
+		_, err = q.exec(ctx, `UPDATE signin_throttle SET failures = CASE WHEN in_flight <= 1 THEN 0 ELSE failures END,
+    in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END WHERE key_hash = ?`, p.Key)
+	default:
+		_, err = q.exec(ctx, `UPDATE signin_throttle SET in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END WHERE key_hash = ?`, p.Key)
+	}
+	return err
+}
+
+func (q *Queries) ThrottleDeleteBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := q.exec(ctx, `DELETE FROM signin_throttle WHERE window_start < ?`, micros(t))
 	if err != nil {
 		return 0, err
 	}

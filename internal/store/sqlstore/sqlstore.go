@@ -25,6 +25,10 @@ type Dialect struct {
 	ErrorKind func(error) error
 	// LockSubject takes a transaction-scoped lock on key; nil for none.
 	LockSubject func(ctx context.Context, tx DBTX, key string) error
+	// IDList is a subquery selecting the strings of a JSON array bound to
+	// its one placeholder: a list of any length in one statement text, so
+	// lists do not fill the prepared statement cache with a text per length.
+	IDList string
 	// ForUpdateSkipLocked is appended to claim queries where supported.
 	ForUpdateSkipLocked string
 	// ForUpdate is appended to a select that locks the rows it reads until

@@ -229,3 +229,25 @@ func testIdempotency(t *testing.T, open OpenFunc) {
 	wantErr(t, "Write of a failing fn", err, errBoom)
 	ok(t, "claim of a key whose first claim rolled back", claim(org, "rolled-back", 1, -59))
 }
+
+// testIdempotencyRequestHash: the request an answer was for is kept with
+// it (the caller refuses the key for any other request).
+func testIdempotencyRequestHash(t *testing.T, open OpenFunc) {
+	s := open(t)
+	org := createOrg(t, s, "acme")
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	for key, r := range map[string]*store.IdempotentResponse{
+		"with":    {StatusCode: 200, Body: json.RawMessage(`{}`), RequestHash: hash},
+		"without": {StatusCode: 200, Body: json.RawMessage(`{}`)},
+	} {
+		write(t, s, func(ctx context.Context, tx store.Tx) error {
+			if err := tx.IdempotencyClaim(ctx, org.ID, key, at(0), at(-60)); err != nil {
+				return err
+			}
+			return tx.IdempotencyComplete(ctx, org.ID, key, r)
+		})
+		got, err := s.IdempotencyGet(t.Context(), org.ID, key, at(-60))
+		ok(t, "IdempotencyGet", err)
+		same(t, "request hash of key "+key, got.RequestHash, r.RequestHash)
+	}
+}
