@@ -33,8 +33,13 @@ type clientGlobals struct {
 
 // apiFlags are the per-command settings of the CI commands.
 type apiFlags struct {
-	FailOnAPIError bool   `group:"Connection and output" name:"fail-on-api-error" default:"true" help:"Fail when the server answers an error other than a refusal; =false warns and exits 0 instead (else SHIPLOG_FAIL_ON_API_ERROR, VERSIONER_FAIL_ON_API_ERROR, the configuration file). A refusal, 5xx and an unreachable server still fail."`
-	Output         string `group:"Connection and output" name:"output" short:"o" env:"SHIPLOG_OUTPUT" enum:"human,json" default:"human" help:"human or json (one object on stdout; for run, on stderr)."`
+	FailOnAPIError bool `group:"Connection and output" name:"fail-on-api-error" default:"true" help:"Fail when the server answers an error other than a refusal; =false warns and exits 0 instead (else SHIPLOG_FAIL_ON_API_ERROR, VERSIONER_FAIL_ON_API_ERROR, the configuration file). A refusal, 5xx and an unreachable server still fail."`
+	// FailOnUnreachable is shiplog's: the Versioner CLI fails on an
+	// unreachable server whatever --fail-on-api-error says, the Versioner
+	// GitHub Action does not; =false (with --fail-on-api-error=false) gives
+	// the Action's behaviour.
+	FailOnUnreachable bool   `group:"Connection and output" name:"fail-on-unreachable" env:"SHIPLOG_FAIL_ON_UNREACHABLE" default:"true" help:"track only (shiplog's own): =false, with --fail-on-api-error=false, also makes an unreachable server or a 5xx after the retries a warning and exit 0, as the Versioner GitHub Action does (the Versioner CLI fails on them)."`
+	Output            string `group:"Connection and output" name:"output" short:"o" env:"SHIPLOG_OUTPUT" enum:"human,json" default:"human" help:"human or json (one object on stdout; for run, on stderr)."`
 	// RetryWaits are the waits between attempts (the spec's 1 s, 2 s, 4 s);
 	// tests shorten them.
 	RetryWaits []time.Duration `name:"retry-waits" env:"SHIPLOG_RETRY_WAITS" default:"1s,2s,4s" hidden:""`
@@ -192,7 +197,18 @@ func classify(err error, failOnAPIError bool) (string, int) {
 //	the retries, or an unreadable answer exit 1, whatever the flag says.
 //	build: every failure exits 2, except a 4xx other than 409, 423 and 428
 //	under --fail-on-api-error=false (0 with a warning).
-func classifyTrack(build bool, err error, failOnAPIError bool) (string, int) {
+//
+// tolerateUnreachable (shiplog's --fail-on-unreachable=false) makes the
+// transport failures warnings too when failOnAPIError is false.
+func classifyTrack(build bool, err error, failOnAPIError, tolerateUnreachable bool) (string, int) {
+	outcome, code := classifyVersioner(build, err, failOnAPIError)
+	if outcome == outcomeNetworkError && !failOnAPIError && tolerateUnreachable {
+		return outcomeNotRecorded, exitOK
+	}
+	return outcome, code
+}
+
+func classifyVersioner(build bool, err error, failOnAPIError bool) (string, int) {
 	var ae *client.APIError
 	if errors.Is(err, context.Canceled) {
 		return outcomeInterrupted, exitFailure

@@ -134,7 +134,8 @@ type result struct {
 // call is one shiplog invocation. The environment is exactly: PATH, the
 // server's SHIPLOG_URL and SHIPLOG_API_KEY, instant retries, then env (an
 // empty value removes a variable). So nothing of the machine running the
-// tests — a real CI's GITHUB_ACTIONS, say — leaks in.
+// tests — a real CI's GITHUB_ACTIONS, say — leaks in. "\x00" sets a
+// variable to the empty string.
 type call struct {
 	env   map[string]string
 	stdin string
@@ -150,7 +151,11 @@ func (s *ciServer) environ(env map[string]string) []string {
 	}
 	var out []string
 	for k, v := range base {
-		if v != "" {
+		switch v {
+		case "":
+		case "\x00": // set, and empty
+			out = append(out, k+"=")
+		default:
 			out = append(out, k+"="+v)
 		}
 	}

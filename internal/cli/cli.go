@@ -357,4 +357,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // Main is what cmd/shiplog calls.
-func Main(ctx context.Context) int { return Run(ctx, os.Args[1:], os.Stdout, os.Stderr) }
+func Main(ctx context.Context) int {
+	unsetEmpty("SHIPLOG_")
+	return Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+}
+
+// unsetEmpty removes the empty variables with prefix: an empty SHIPLOG_*
+// variable (a CI secret that is not defined) counts as unset, so it neither
+// hides a VERSIONER_* one nor fails a flag's parsing.
+func unsetEmpty(prefix string) {
+	for _, kv := range os.Environ() {
+		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, prefix) && v == "" {
+			os.Unsetenv(k)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func (f *eventFlags) resolved(s *settings, ci cidetect.Info, build bool) eventFl
 	e := eventFlags{
 		Product:       cmp.Or(s.str(f.Product, "product"), ci.Product),
 		Version:       cmp.Or(s.str(f.Version, "version"), ci.Version),
-		SourceSystem:  cmp.Or(s.str(f.SourceSystem, "source_system"), ci.System),
+		SourceSystem:  cmp.Or(s.str(f.SourceSystem, "source_system"), ci.System, "unknown"), // "unknown" outside CI, as the Versioner CLI sends
 		BuildNumber:   cmp.Or(s.str(f.BuildNumber, "build_number"), ci.BuildNumber),
 		InvokeID:      cmp.Or(s.str(f.InvokeID, "invoke_id"), ci.InvokeID),
 		ScmSHA:        cmp.Or(s.str(f.ScmSHA, "scm_sha"), ci.SHA),
@@ -193,6 +193,8 @@ type trackDeploymentCmd struct {
 	CompletedAt         string `name:"completed-at" placeholder:"RFC3339" help:"When it finished (default: when the server receives it)."`
 	SkipPreflightChecks bool   `name:"skip-preflight-checks" help:"Deprecated: ask the server to skip the preflight rules (honoured where the org's setting allows). Set the blocking rule to report_only instead."`
 	apiFlags
+	// Ignored are extra arguments, which the Versioner CLI ignores too.
+	Ignored []string `arg:"" optional:"" hidden:""`
 }
 
 func (c *trackDeploymentCmd) Run(env *Env, kctx *kong.Context) error {
@@ -229,7 +231,7 @@ func (c *trackDeploymentCmd) run(env *Env, kctx *kong.Context, getenv func(strin
 	s := subjectOf(req)
 	res, err := cl.DeploymentEvent(env.Ctx, req)
 	if err != nil {
-		outcome, code := classifyTrack(false, err, st.failOnAPIError(kctx, c.FailOnAPIError))
+		outcome, code := classifyTrack(false, err, st.failOnAPIError(kctx, c.FailOnAPIError), !c.FailOnUnreachable)
 		r = p.failure(r, s, err, outcome, code)
 		notRecordedLine(p, r)
 		return p.finish(r)
@@ -258,6 +260,7 @@ type trackBuildCmd struct {
 	ErrorMessage string `name:"error-message" help:"Why a failed build failed."`
 	ErrorCode    string `name:"error-code" help:"A code for the failure."`
 	apiFlags
+	Ignored []string `arg:"" optional:"" hidden:""`
 }
 
 func (c *trackBuildCmd) Run(env *Env, kctx *kong.Context) error {
@@ -319,7 +322,7 @@ func (c *trackBuildCmd) run(env *Env, kctx *kong.Context, getenv func(string) st
 	s := subject{req.ProductName, req.Version, ""}
 	res, err := cl.BuildEvent(env.Ctx, req)
 	if err != nil {
-		outcome, code := classifyTrack(true, err, st.failOnAPIError(kctx, c.FailOnAPIError))
+		outcome, code := classifyTrack(true, err, st.failOnAPIError(kctx, c.FailOnAPIError), !c.FailOnUnreachable)
 		r = p.failure(r, s, err, outcome, code)
 		notRecordedLine(p, r)
 		return p.finish(r)
