@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -327,16 +328,12 @@ func (s *Server) rawJSON(kind string) pageFunc {
 			}
 			doc, events = d.Build.ExtraMetadata, d.Events
 		}
-		if id := r.URL.Query().Get("event"); r.URL.Query().Has("event") {
-			doc = nil
-			for _, e := range events {
-				if e.ID == id {
-					doc = e.Payload
-				}
-			}
-			if doc == nil {
+		if q := r.URL.Query(); q.Has("event") {
+			i := slices.IndexFunc(events, func(e *shiplog.Event) bool { return e.ID == q.Get("event") })
+			if i < 0 {
 				return notFound("No such event in this run")
 			}
+			doc = events[i].Payload
 		}
 		if len(bytes.TrimSpace(doc)) == 0 {
 			doc = json.RawMessage("null")
