@@ -153,7 +153,7 @@ func TestMarkAbortedInBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#skip-policy`), "nobody"),
 		chromedp.SetValue(chromedp.CSS(`#stale-minutes`), "45"),
 		chromedp.Click(chromedp.CSS(`#preflight-settings button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#flash`)),
+		chromedp.WaitVisible(chromedp.CSS(`#flash .msg`)),
 	)
 	if got := evalJS[string](t, ctx, `document.getElementById('skip-policy').value`); got != "nobody" {
 		t.Errorf("policy after saving: %q", got)
@@ -166,7 +166,7 @@ func TestMarkAbortedInBrowser(t *testing.T) {
 	step(t, ctx, "mark it aborted",
 		chromedp.SetValue(chromedp.CSS(`#abort-reason`), "runner died"),
 		chromedp.Click(chromedp.CSS(`form.abort button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#flash`)),
+		chromedp.WaitVisible(chromedp.CSS(`#flash .msg`)),
 	)
 	eventually(t, ctx, "the run is aborted", `document.querySelector('main h1').textContent.includes('aborted')`)
 	if got := text(t, ctx, ".timeline"); !strings.Contains(got, "sent by ann") {
