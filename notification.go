@@ -35,6 +35,9 @@ type Channel struct {
 	SignatureScheme string          `json:"signature_scheme,omitempty"` // webhook: versioner | standard-webhooks
 	Recipients      []string        `json:"recipients,omitempty"`       // email: addresses, lists, or "owners"
 	RetrySchedule   []time.Duration `json:"-"`
+	// Config holds the kind's own settings (format, signature scheme,
+	// recipients…), as its notify.Kind validated them; stored as JSON.
+	Config map[string]any `json:"config"`
 	DisabledReason  string          `json:"disabled_reason"`
 	DisabledAt      *time.Time      `json:"disabled_at"`
 	// FailingSince is when deliveries started to only fail; nil while healthy.
@@ -102,4 +105,36 @@ type Attempt struct {
 	ResponseBody    string            `json:"response_body"` // first 4 KiB
 	Error           string            `json:"error"`
 	Outcome         string            `json:"outcome"` // succeeded, retry, failed
+}
+
+// Setting returns a string setting of the channel's Config, "" if unset.
+func (c *Channel) Setting(key string) string {
+	s, _ := c.Config[key].(string)
+	return s
+}
+
+// Settings returns a list setting of the channel's Config: a JSON array of
+// strings (as decoded from storage) or a []string (as set in code).
+func (c *Channel) Settings(key string) []string {
+	switch v := c.Config[key].(type) {
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// Set stores a setting in the channel's Config.
+func (c *Channel) Set(key string, v any) {
+	if c.Config == nil {
+		c.Config = map[string]any{}
+	}
+	c.Config[key] = v
 }
