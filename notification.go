@@ -37,9 +37,9 @@ type Channel struct {
 	RetrySchedule   []time.Duration `json:"-"`
 	// Config holds the kind's own settings (format, signature scheme,
 	// recipients…), as its notify.Kind validated them; stored as JSON.
-	Config map[string]any `json:"config"`
-	DisabledReason  string          `json:"disabled_reason"`
-	DisabledAt      *time.Time      `json:"disabled_at"`
+	Config         map[string]any `json:"config"`
+	DisabledReason string         `json:"disabled_reason"`
+	DisabledAt     *time.Time     `json:"disabled_at"`
 	// FailingSince is when deliveries started to only fail; nil while healthy.
 	FailingSince *time.Time `json:"failing_since"`
 	// System channels are the org's own plumbing (DR approval emails): not
