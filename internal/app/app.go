@@ -245,6 +245,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	apiHandler, apiInProcess := api.Handlers()
 	console := &web.Server{Store: st, API: apiInProcess, Clock: cfg.Clock, Log: cfg.Log,
 		Secure: strings.HasPrefix(cfg.BaseURL, "https://"), ObserveHTTP: met.HTTPRequest, TrustedOrigins: origin(cfg.BaseURL),
+		Setup: api.People,
 		Live: func(w http.ResponseWriter, r *http.Request, orgID string) error {
 			return hub.Serve(w, r, orgID, stream.LastEventID(r), stream.Filter{})
 		}}
@@ -270,6 +271,7 @@ func (a *App) URL() string { return "http://" + a.Addr() }
 // closes the store. It returns nil after a clean shutdown.
 func (a *App) Serve(ctx context.Context) error {
 	a.cfg.Log.Info("shiplog listening", "addr", a.Addr(), "db", a.Store.Driver(), "base_url", a.cfg.BaseURL)
+	a.logSetupLinks(ctx) // setup.go
 	a.Worker.Start()
 	a.Pruner.Start()
 	lctx, stopListen := context.WithCancel(ctx)

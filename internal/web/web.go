@@ -43,6 +43,8 @@ type Server struct {
 	// requests are same-origin whatever the Host header says: the public
 	// URL, for a reverse proxy that rewrites Host.
 	TrustedOrigins []string
+	// Setup is first-run setup (the page setup links open); nil turns it off.
+	Setup Setups
 
 	pages    *pageSet
 	limiter  *limiter
@@ -85,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 	handle("POST /ui/sign-out", s.signedIn(s.signOut))
 	handle("GET /ui/reset-password", s.public(s.resetPasswordPage)) // account.go
 	handle("POST /ui/reset-password", s.public(s.resetPassword))
+	s.setupRoutes(handle) // setup.go: first-run setup
 
 	s.routes(func(pattern string, h pageFunc) { handle(pattern, s.signedIn(h)) })
 	mux.Handle("/ui/", s.signedIn(func(w http.ResponseWriter, r *http.Request, v *view) error {
