@@ -258,6 +258,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	}}
 	// Shutdown waits for active requests; streams never finish by themselves.
 	a.srv.RegisterOnShutdown(hub.Close)
+	// Before serving, so it never races an org being made meanwhile.
+	a.logSetupLinks(ctx) // setup.go
 	return a, nil
 }
 
@@ -271,7 +273,6 @@ func (a *App) URL() string { return "http://" + a.Addr() }
 // closes the store. It returns nil after a clean shutdown.
 func (a *App) Serve(ctx context.Context) error {
 	a.cfg.Log.Info("shiplog listening", "addr", a.Addr(), "db", a.Store.Driver(), "base_url", a.cfg.BaseURL)
-	a.logSetupLinks(ctx) // setup.go
 	a.Worker.Start()
 	a.Pruner.Start()
 	lctx, stopListen := context.WithCancel(ctx)

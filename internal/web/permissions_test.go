@@ -31,7 +31,7 @@ type consoleForm struct {
 }
 
 // noForm are the console's unsafe routes that perform no API operation.
-var noForm = []string{"POST /ui/sign-in", "POST /ui/sign-out"}
+var noForm = []string{"POST /ui/sign-in", "POST /ui/sign-out", "POST /ui/setup"}
 
 var consoleForms = []consoleForm{
 	{"POST /ui/versions/{id}/approvals", "POST /versions/{product}/{version}/approvals", func(w *formWalk, roles []string) (string, url.Values) {
