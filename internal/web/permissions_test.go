@@ -77,6 +77,9 @@ var consoleForms = []consoleForm{
 	{"POST /ui/settings/api-keys", "POST /api-keys/", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/api-keys", url.Values{"name": {fmt.Sprintf("walk %d", w.fx.Next())}}
 	}},
+	{"POST /ui/connect/key", "POST /api-keys/", func(w *formWalk, roles []string) (string, url.Values) {
+		return "/ui/connect/key", url.Values{"name": {fmt.Sprintf("walk %d", w.fx.Next())}}
+	}},
 	{"POST /ui/settings/api-keys/{id}/revoke", "DELETE /api-keys/{id}", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/api-keys/" + w.fx.APIKey() + "/revoke", url.Values{}
 	}},
