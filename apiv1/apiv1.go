@@ -89,11 +89,11 @@ type ChannelInput struct {
 	RetrySchedule          *[]string `json:"retry_schedule"` // Go durations: "5s", "5m", "2h"
 	// Format is a webhook's body: versioner (default), qovery, clever,
 	// standard-webhooks.
-	Format *string `json:"format"`
+	Format *string `json:"format,omitempty"`
 	// Qovery's names for url and product_names_filter, so a Qovery
 	// webhook's definition is accepted as Qovery spells it.
-	TargetURL          *string   `json:"target_url"`
-	ProjectNamesFilter *[]string `json:"project_names_filter"`
+	TargetURL          *string   `json:"target_url,omitempty"`
+	ProjectNamesFilter *[]string `json:"project_names_filter,omitempty"`
 }
 
 // Channel is a channel as the API shows it: write-only values masked.
