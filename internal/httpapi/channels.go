@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -43,7 +44,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 
 func channelOut(c *shiplog.Channel) apiv1.Channel {
 	out := apiv1.Channel{Channel: c, URL: c.URL, RetrySchedule: []string{}}
-	if c.Kind == shiplog.ChannelSlack {
+	if c.Kind == shiplog.ChannelWebhook {
+		out.Format = webhook.FormatOf(c)
+	}
+	if spec, _ := notify.SpecOf(c.Kind); spec.URLIsSecret {
 		out.URL = notify.MaskURL(c.URL)
 	}
 	if c.Secret != "" {
@@ -62,8 +66,30 @@ func channelOut(c *shiplog.Channel) apiv1.Channel {
 	return out
 }
 
-// applyChannel copies the given fields of in onto c.
+// applyChannel copies the given fields of in onto c. Qovery's spellings
+// (target_url, project_names_filter, its event names) stand for shiplog's.
 func applyChannel(c *shiplog.Channel, in *apiv1.ChannelInput) error {
+	if in.TargetURL != nil {
+		if in.URL != nil && strings.TrimSpace(*in.URL) != strings.TrimSpace(*in.TargetURL) {
+			return invalid("Fields 'url' and 'target_url' are the same setting: give one")
+		}
+		in.URL = in.TargetURL
+	}
+	if in.ProjectNamesFilter != nil {
+		if in.ProductNamesFilter != nil {
+			return invalid("Fields 'product_names_filter' and 'project_names_filter' are the same setting: give one")
+		}
+		in.ProductNamesFilter = in.ProjectNamesFilter
+	}
+	if in.Format != nil {
+		if c.Kind != shiplog.ChannelWebhook {
+			return invalid("Field 'format' is a webhook setting; %s channels have one format", c.Kind)
+		}
+		if c.Config == nil {
+			c.Config = map[string]any{}
+		}
+		c.Config["format"] = *in.Format
+	}
 	if in.Name != nil {
 		c.Name = *in.Name
 	}
@@ -76,7 +102,11 @@ func applyChannel(c *shiplog.Channel, in *apiv1.ChannelInput) error {
 	if in.Events != nil {
 		c.Events = nil
 		for _, e := range *in.Events {
-			c.Events = append(c.Events, shiplog.EventType(strings.TrimSpace(e)))
+			t := shiplog.EventType(strings.TrimSpace(e))
+			if q, ok := webhook.ParseQoveryEvent(e); ok {
+				t = q
+			}
+			c.Events = append(c.Events, t)
 		}
 	}
 	if in.EnvironmentTypesFilter != nil {
@@ -110,27 +140,16 @@ func applyChannel(c *shiplog.Channel, in *apiv1.ChannelInput) error {
 	return nil
 }
 
-// checkChannel validates c and, for new or changed URLs, the SSRF policy.
-// It returns a generated secret for standard-webhooks channels without one.
+// checkChannel validates c (by its kind) and, for new or changed URLs, the
+// SSRF policy. It returns a secret the kind generated, to show once.
 func (s *Server) checkChannel(c *shiplog.Channel, urlChanged bool) (string, error) {
-	if err := notify.Validate(c); err != nil {
+	generated, err := notify.Validate(c)
+	if err != nil {
 		return "", err
 	}
 	if urlChanged && c.URL != "" {
 		if err := outbound.ValidateURL(c.URL, s.AllowPrivateTargets); err != nil {
 			return "", err
-		}
-	}
-	var generated string
-	if c.Kind == shiplog.ChannelWebhook {
-		if c.SignatureScheme == string(webhook.SchemeStandard) && c.Secret == "" {
-			generated = webhook.NewStandardSecret()
-			c.Secret = generated
-		}
-		if c.Secret != "" {
-			if err := webhook.ValidateSecret(webhook.Scheme(c.SignatureScheme), c.Secret); err != nil {
-				return "", invalid("Field 'secret': %s", err)
-			}
 		}
 	}
 	return generated, nil
@@ -142,13 +161,33 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Kind == nil {
-		return invalid("Field 'kind' is required: slack, email or webhook")
+		return invalid("Field 'kind' is required: one of %s", kindList())
 	}
 	now := s.Clock.Now()
-	c := &shiplog.Channel{ID: shiplog.NewID(), OrgID: principal(r).OrgID, Kind: shiplog.ChannelKind(strings.ToLower(*in.Kind)),
+	c := &shiplog.Channel{ID: shiplog.NewID(), OrgID: principal(r).OrgID, Kind: shiplog.ChannelKind(strings.ToLower(strings.TrimSpace(*in.Kind))),
 		Enabled: true, CreatedAt: now, UpdatedAt: now}
+	qovery := c.Kind == "standard" || c.Kind == shiplog.ChannelSlack && in.TargetURL != nil
+	if c.Kind == "standard" {
+		// Qovery's STANDARD webhook: its payload unless a format is given.
+		c.Kind = shiplog.ChannelWebhook
+		if in.Format == nil {
+			f := webhook.FormatQovery
+			in.Format = &f
+		}
+	}
 	if err := applyChannel(c, &in); err != nil {
 		return err
+	}
+	if qovery && strings.TrimSpace(c.Name) == "" {
+		// Qovery's webhooks have no name: the description, else the host.
+		c.Name = strings.TrimSpace(c.Description)
+		if u, err := url.Parse(c.URL); err == nil && c.Name == "" {
+			c.Name = u.Hostname()
+		}
+		for len(c.Name) > 200 {
+			c.Name = c.Name[:len(c.Name)-1]
+			c.Name = strings.ToValidUTF8(c.Name, "")
+		}
 	}
 	generated, err := s.checkChannel(c, true)
 	if err != nil {
@@ -161,6 +200,15 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 	out.Secret = generated
 	writeJSON(w, http.StatusCreated, out)
 	return nil
+}
+
+// kindList names the registered kinds, for messages.
+func kindList() string {
+	var names []string
+	for _, n := range notify.KindNames() {
+		names = append(names, string(n))
+	}
+	return strings.Join(names, ", ")
 }
 
 func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) error {
@@ -264,7 +312,7 @@ func (s *Server) createPreference(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	c.Events = append(c.Events, shiplog.EventType(strings.TrimSpace(in.EventType)))
-	if err := notify.Validate(c); err != nil {
+	if _, err := notify.Validate(c); err != nil {
 		return err
 	}
 	sub := &shiplog.Subscription{ID: shiplog.NewID(), ChannelID: c.ID, EventType: shiplog.EventType(strings.TrimSpace(in.EventType)), CreatedAt: s.Clock.Now()}
@@ -334,8 +382,10 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Show what is (or was) sent; a pruned event leaves it empty.
-	if p, err := delivery.Payload(r.Context(), s.Store, d, s.BaseURL); err == nil {
-		d.Payload = p
+	if c, err := s.Store.ChannelGet(r.Context(), org, d.ChannelID); err == nil {
+		if p, err := delivery.Payload(r.Context(), s.Store, d, c, s.BaseURL); err == nil {
+			d.Payload = p
+		}
 	}
 	writeJSON(w, http.StatusOK, apiv1.DeliveryDetail{Delivery: d, Attempts: nonNil(as)})
 	return nil
@@ -349,7 +399,16 @@ func (s *Server) requeue(ctx context.Context, org string, ids []string) ([]*ship
 	err := s.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
 		out = out[:0]
 		for _, id := range ids {
-			d, err := tx.DeliveryRequeue(ctx, org, id, now, now.Add(s.Worker.Lease), len(delivery.DefaultSchedule)+1)
+			// Attempts start over under the channel's retry policy as it is now.
+			prev, err := tx.DeliveryGet(ctx, org, id)
+			if err != nil {
+				return err
+			}
+			c, err := tx.ChannelGet(ctx, org, prev.ChannelID)
+			if err != nil {
+				return err
+			}
+			d, err := tx.DeliveryRequeue(ctx, org, id, now, now.Add(s.Worker.Lease), delivery.MaxAttempts(c, prev.Test))
 			if err != nil {
 				return err
 			}
@@ -422,24 +481,17 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := s.Clock.Now()
 	e := s.sampleEvent(c.OrgID, now)
-	payload, err := delivery.Render(c.Kind, delivery.Message(e, s.BaseURL))
+	payload, err := delivery.Render(c, delivery.WithOrg(r.Context(), s.Store, delivery.Message(e, s.BaseURL)))
 	if err != nil {
 		return err
 	}
-	lease := now.Add(s.Worker.Lease)
-	d := &shiplog.Delivery{ID: shiplog.NewID(), OrgID: c.OrgID, ChannelID: c.ID, ChannelKind: c.Kind, EventID: e.ID,
-		EventType: e.Type, State: shiplog.DeliveryQueued, MaxAttempts: 1, NextAttempt: now, LeaseUntil: &lease, Test: true,
-		Payload: payload, CreatedAt: now, UpdatedAt: now}
+	d := delivery.New(c, delivery.Row{EventID: e.ID, EventType: e.Type, Payload: payload, Test: true}, now, now.Add(s.Worker.Lease))
 	if err := s.Store.Write(r.Context(), func(ctx context.Context, tx store.Tx) error { return tx.DeliveryInsert(ctx, d) }); err != nil {
 		return err
 	}
-	var recipients []string
-	if c.Kind == shiplog.ChannelEmail {
-		people, err := delivery.Audience(r.Context(), s.Store, c.OrgID)
-		if err != nil {
-			return err
-		}
-		recipients = delivery.Recipients(c, people)
+	recipients, err := s.Worker.Recipients(r.Context(), c)
+	if err != nil {
+		return err
 	}
 	started := s.Clock.Now()
 	o := s.Worker.SendNow(r.Context(), d, c, recipients)

@@ -167,16 +167,14 @@ func (s *Service) SetupFor(ctx context.Context, token string) (*Setup, error) {
 
 // withOrg adds the person's org name (a session records it).
 func (s *Service) withOrg(ctx context.Context, u *shiplog.User) (*Setup, error) {
-	orgs, err := s.Store.OrgList(ctx)
+	o, err := s.Store.OrgGet(ctx, u.OrgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalidSetup
+	}
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range orgs {
-		if o.ID == u.OrgID {
-			return &Setup{User: u, OrgName: o.Name}, nil
-		}
-	}
-	return nil, ErrInvalidSetup
+	return &Setup{User: u, OrgName: o.Name}, nil
 }
 
 func (s *Service) checkSetup(ctx context.Context, token string) (*store.PasswordReset, error) {

@@ -56,6 +56,7 @@ type Reader interface {
 	// OrgList returns every org, by name (the server's start looks for
 	// orgs that still wait for their first owner).
 	OrgList(ctx context.Context) ([]*shiplog.Org, error)
+	OrgGet(ctx context.Context, id string) (*shiplog.Org, error)
 	// APIKeyAuthLookup returns the key for (org name, key id), including its
 	// hash, for constant-time comparison by the caller.
 	APIKeyAuthLookup(ctx context.Context, orgName, keyID string) (*APIKeyAuth, error)

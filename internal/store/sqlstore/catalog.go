@@ -51,6 +51,17 @@ func (q *Queries) OrgList(ctx context.Context) ([]*shiplog.Org, error) {
 	return out, rows.Err()
 }
 
+func (q *Queries) OrgGet(ctx context.Context, id string) (*shiplog.Org, error) {
+	var o shiplog.Org
+	var created int64
+	err := q.row(ctx, `SELECT id, name, created_at FROM orgs WHERE id = ?`, id).Scan(&o.ID, &o.Name, &created)
+	if err != nil {
+		return nil, q.mapErr(err)
+	}
+	o.CreatedAt = fromMicros(created)
+	return &o, nil
+}
+
 func (q *Queries) APIKeyCreate(ctx context.Context, p *store.APIKeyCreateParams) (*shiplog.APIKey, error) {
 	// Key numbers are MAX+1: serialise creators of one org's keys, or two
 	// PostgreSQL transactions would pick the same number.
