@@ -91,5 +91,5 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request, v *view) error {
 	s.setCookie(w, sessionCookie, token, int(s.SessionMax/time.Second), true)
 	s.setCookie(w, orgCookie, st.OrgName, 365*24*3600, true)
 	s.Log.InfoContext(r.Context(), "console sign-in after first-run setup", "org", st.OrgName, "user_id", st.User.ID)
-	return s.redirect(w, r, "/ui/", "Welcome, "+st.User.Name+". You are the owner of "+st.OrgName+": connect a pipeline to see its first event.")
+	return s.redirect(w, r, "/ui/", "Welcome, "+st.User.Name+". You are signed in to "+st.OrgName+".")
 }
