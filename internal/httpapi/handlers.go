@@ -352,7 +352,7 @@ func summary(d *shiplog.Deployment) *apiv1.StatusDeployment {
 		return nil
 	}
 	return &apiv1.StatusDeployment{DeploymentID: d.ID, Version: d.Version, Status: d.Status, DeployedBy: d.DeployedBy,
-		DeployedAt: d.DeployedAt.Format(time.RFC3339Nano)}
+		DeployedAt: d.DeployedAt.Format(time.RFC3339Nano), PreflightStatus: d.PreflightStatus}
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
