@@ -349,6 +349,7 @@ func operations(ref *openapi.Reflector) []apiOp {
 				"breakdown and per-day series. Every field is defined in docs/dora.md.",
 			params: []*openapi.Parameter{q("product_name", "Only this product (alias: product)."),
 				q("environment_name", "Only this environment (alias: environment)."),
+				q("environment_type", "Only environments of this type (production, staging, test, development, preview)."),
 				{Name: "from", In: "query", Description: "Start of the window: RFC 3339, or YYYY-MM-DD (midnight UTC). Default: 30 days before to.",
 					Schema: &openapi.Schema{Type: "string"}},
 				{Name: "to", In: "query", Description: "End of the window (exclusive): RFC 3339, or YYYY-MM-DD (that whole day included). Default: now. At most 366 days after from.",
