@@ -74,7 +74,7 @@ func TestMatrixDriftAndAttempts(t *testing.T) {
 	}
 	web := []*apiv1.StatusCell{cell("prod-eu", shiplog.EnvProduction, "2.0.0"), cell("staging", shiplog.EnvStaging, "2.1.0"),
 		cell("prod-us", shiplog.EnvProduction, "2.0.0")}
-	web[0].Latest = &apiv1.StatusDeployment{DeploymentID: "x", Version: "2.1.0", Status: shiplog.StatusFailed, PreflightStatus: &failed}
+	web[0].Latest = &apiv1.StatusDeployment{DeploymentID: "x", Version: "2.1.0", Status: shiplog.StatusAborted, PreflightStatus: &failed}
 	web[2].Latest = &apiv1.StatusDeployment{DeploymentID: "y", Version: "2.1.0", Status: shiplog.StatusFailed}
 	for _, c := range web {
 		c.ProductName = "web"

@@ -108,7 +108,7 @@ func (c matrixCell) State() string {
 	}
 	if a := c.Attempt(); a != nil {
 		switch {
-		case a.Status == shiplog.StatusFailed && a.PreflightStatus != nil && *a.PreflightStatus == "failed":
+		case a.PreflightStatus != nil && *a.PreflightStatus == "failed": // recorded as aborted
 			return "blocked"
 		case a.Status == shiplog.StatusFailed:
 			return "failed"
