@@ -21,7 +21,9 @@ import (
 	"github.com/shiplog/shiplog/internal/httpapi"
 	"github.com/shiplog/shiplog/internal/ingest"
 	"github.com/shiplog/shiplog/internal/metrics"
+	"github.com/shiplog/shiplog/internal/notify"
 	"github.com/shiplog/shiplog/internal/notify/email"
+	_ "github.com/shiplog/shiplog/internal/notify/kinds" // the channel kinds this server offers
 	"github.com/shiplog/shiplog/internal/notify/outbound"
 	"github.com/shiplog/shiplog/internal/people"
 	"github.com/shiplog/shiplog/internal/reqid"
@@ -199,13 +201,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	lease := delivery.LeaseFor(cfg.DeliveryLease, cfg.DeliveryTimeout)
 	client := outbound.NewClient(outbound.Options{AllowPrivate: cfg.AllowPrivateTargets, Timeout: cfg.DeliveryTimeout})
+	env := notify.Env{HTTP: client, Clock: cfg.Clock}
+	if mailer != nil {
+		env.Mail = mailer
+	}
 	worker := &delivery.Worker{
-		Store: st, Clock: cfg.DeliveryClock, Log: cfg.Log,
-		Senders: map[shiplog.ChannelKind]delivery.Sender{
-			shiplog.ChannelWebhook: &delivery.Webhook{Client: client, Clock: cfg.Clock},
-			shiplog.ChannelSlack:   &delivery.Slack{Client: client, Clock: cfg.Clock},
-			shiplog.ChannelEmail:   &delivery.Email{Sender: mailer},
-		},
+		Store: st, Clock: cfg.DeliveryClock, Log: cfg.Log, Env: env,
 		Notice:       disabledNotice(st, mailer, cfg),
 		BaseURL:      cfg.BaseURL,
 		Lease:        lease,

@@ -2,15 +2,19 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/app"
 	"github.com/shiplog/shiplog/internal/auth"
+	"github.com/shiplog/shiplog/internal/people"
 	"github.com/shiplog/shiplog/internal/store"
+	"github.com/shiplog/shiplog/internal/testutil/fakeclock"
 	"github.com/shiplog/shiplog/internal/testutil/smtptest"
 )
 
@@ -444,3 +448,52 @@ func cheapHash(t *testing.T, pw string) string {
 }
 
 func checkHash(h, pw string) bool { return auth.CheckPassword(h, pw) }
+
+// TestPasswordChangeIsThrottled: a stolen session or token cannot be used
+// to guess the current password. Of a burst of wrong guesses sent at once
+// only the per-person limit is checked, the rest (and then even the right
+// password) get 429 until the window passes; another person is not held.
+func TestPasswordChangeIsThrottled(t *testing.T) {
+	t.Parallel()
+	drivers(t, func(t *testing.T, dbURL string) {
+		clock := fakeclock.New(fakeclock.Epoch)
+		s := startWith(t, app.Config{DB: dbURL, Clock: clock})
+		s.org("acme")
+		dev := s.user("acme", "dev@example.com", "Dev", "developer")
+		other := s.user("acme", "qa@example.com", "QA", "qa")
+		s.setPassword("acme", "dev@example.com", "the old password")
+		s.setPassword("acme", "qa@example.com", "the qa password")
+		const burst = 12
+		statuses := make(chan int, burst)
+		var wg sync.WaitGroup
+		for i := range burst {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses <- s.post("/account/password", dev, map[string]any{"old_password": fmt.Sprintf("guess %d", i), "new_password": "a long new password"}).status
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for st := range statuses {
+			count[st]++
+		}
+		if count[403] != people.PasswordChecksPerWindow || count[429] != burst-people.PasswordChecksPerWindow {
+			t.Fatalf("answers to %d concurrent wrong guesses: %v; want %d × 403 and the rest 429", burst, count, people.PasswordChecksPerWindow)
+		}
+		expectStatus(t, s.post("/account/password", dev, map[string]any{"old_password": "the old password", "new_password": "a long new password"}),
+			429, "Too many wrong current passwords")
+		if !s.checkPassword("acme", "dev@example.com", "the old password") {
+			t.Fatal("a throttled change changed the password")
+		}
+		// Another person's change is not held by it.
+		if r := s.post("/account/password", other, map[string]any{"old_password": "the qa password", "new_password": "another long password"}); r.status != 204 {
+			t.Fatalf("another person's change: %d %s", r.status, r.body)
+		}
+		clock.Advance(16 * time.Minute)
+		if r := s.post("/account/password", dev, map[string]any{"old_password": "the old password", "new_password": "a long new password"}); r.status != 204 {
+			t.Fatalf("change after the window: %d %s", r.status, r.body)
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/auth"
+	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/notify/webhook"
 	"github.com/shiplog/shiplog/internal/store"
 )
@@ -459,10 +460,7 @@ func (s *Service) queueMail(ctx context.Context, tx store.Tx, out *[]*shiplog.De
 	if err != nil {
 		return err
 	}
-	lease := now.Add(s.Lease)
-	d := &shiplog.Delivery{ID: shiplog.NewID(), OrgID: orgID, ChannelID: c.ID, ChannelKind: shiplog.ChannelEmail,
-		EventID: shiplog.NewID(), EventType: "dr.email", State: shiplog.DeliveryQueued, MaxAttempts: 3, NextAttempt: now,
-		LeaseUntil: &lease, Payload: payload, CreatedAt: now, UpdatedAt: now}
+	d := delivery.New(c, delivery.Row{EventID: shiplog.NewID(), EventType: "dr.email", Payload: payload}, now, now.Add(s.Lease))
 	if err := tx.DeliveryInsert(ctx, d); err != nil {
 		return err
 	}

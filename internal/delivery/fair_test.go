@@ -44,7 +44,7 @@ func slowSends(d time.Duration) func(*delivery.Worker) {
 	return func(w *delivery.Worker) {
 		w.Timeout = d
 		client := outbound.NewClient(outbound.Options{AllowPrivate: true, Timeout: d})
-		w.Senders[shiplog.ChannelWebhook] = &delivery.Webhook{Client: client, Clock: w.Clock}
+		w.Env.HTTP = client
 	}
 }
 
@@ -100,7 +100,7 @@ func (h *harness) orgChannel(orgID, url string) *shiplog.Channel {
 	h.t.Helper()
 	c := &shiplog.Channel{ID: shiplog.NewID(), OrgID: orgID, Kind: shiplog.ChannelWebhook, Name: "hook " + url, Enabled: true,
 		URL: url, Events: []shiplog.EventType{"deployment.completed"}, CreatedAt: h.clock.Now(), UpdatedAt: h.clock.Now()}
-	if err := notify.Validate(c); err != nil {
+	if _, err := notify.Validate(c); err != nil {
 		h.t.Fatal(err)
 	}
 	h.write(func(ctx context.Context, tx store.Tx) error { return tx.ChannelCreate(ctx, c) })
@@ -296,7 +296,7 @@ func TestHangingReceiverWith20kBacklogClaimsAndLogsStayBounded(t *testing.T) {
 	h.guard = 5 * time.Minute // a claim over 20k rows under -race on a busy machine takes seconds
 	g := h.gate()
 	c := h.channel(&shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: g.URL})
-	payload, err := delivery.Render(c.Kind, delivery.Message(h.event(), ""))
+	payload, err := delivery.Render(c, delivery.Message(h.event(), ""))
 	if err != nil {
 		t.Fatal(err)
 	}

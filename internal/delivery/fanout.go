@@ -9,9 +9,6 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/notify"
-	"github.com/shiplog/shiplog/internal/notify/email"
-	"github.com/shiplog/shiplog/internal/notify/slack"
-	"github.com/shiplog/shiplog/internal/notify/webhook"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -68,26 +65,13 @@ func first(vals ...string) string {
 	return ""
 }
 
-// Render turns an event into the payload a kind of channel sends.
-// Governance events carry their rendered webhook body as the event payload.
-func Render(kind shiplog.ChannelKind, m notify.Message) (json.RawMessage, error) {
-	isCICD := m.Event.Kind == shiplog.KindDeployment || m.Event.Kind == shiplog.KindBuild
-	switch kind {
-	case shiplog.ChannelWebhook:
-		if !isCICD {
-			return m.Event.Payload, nil
-		}
-		return webhook.RenderEvent(m)
-	case shiplog.ChannelSlack:
-		return slack.Render(m)
-	case shiplog.ChannelEmail:
-		msg, err := email.Render(m)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(msg)
+// Render turns an event into the payload channel c sends, by its kind.
+func Render(c *shiplog.Channel, m notify.Message) (json.RawMessage, error) {
+	k, ok := notify.Lookup(c.Kind)
+	if !ok {
+		return nil, fmt.Errorf("unknown channel kind %q", c.Kind)
 	}
-	return nil, fmt.Errorf("unknown channel kind %q", kind)
+	return k.Render(m, c)
 }
 
 // Fanout implements ingest.Fanout. It only decides who gets the event and
@@ -104,9 +88,7 @@ func (f *Fanout) Fanout(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*
 		if !notify.Match(c, e) {
 			continue
 		}
-		d := &shiplog.Delivery{ID: shiplog.NewID(), OrgID: e.OrgID, ChannelID: c.ID, ChannelKind: c.Kind, EventID: e.ID,
-			EventType: e.Type, State: shiplog.DeliveryQueued, MaxAttempts: len(Schedule(c)) + 1, NextAttempt: now,
-			LeaseUntil: &lease, CreatedAt: now, UpdatedAt: now}
+		d := New(c, Row{EventID: e.ID, EventType: e.Type}, now, lease)
 		if err := tx.DeliveryInsert(ctx, d); err != nil {
 			return nil, err
 		}
@@ -115,9 +97,9 @@ func (f *Fanout) Fanout(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*
 	return out, nil
 }
 
-// Payload returns what a delivery sends: its stored payload, or its event
-// rendered for the channel's kind.
-func Payload(ctx context.Context, r store.Reader, d *shiplog.Delivery, baseURL string) (json.RawMessage, error) {
+// Payload returns what a delivery to c sends: its stored payload, or its
+// event rendered for the channel.
+func Payload(ctx context.Context, r store.Reader, d *shiplog.Delivery, c *shiplog.Channel, baseURL string) (json.RawMessage, error) {
 	if len(d.Payload) > 0 {
 		return d.Payload, nil
 	}
@@ -125,5 +107,5 @@ func Payload(ctx context.Context, r store.Reader, d *shiplog.Delivery, baseURL s
 	if err != nil {
 		return nil, err
 	}
-	return Render(d.ChannelKind, Message(e, baseURL))
+	return Render(c, Message(e, baseURL))
 }

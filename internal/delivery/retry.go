@@ -5,9 +5,11 @@
 package delivery
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/notify"
 )
 
 // DefaultSchedule is the seed's retry behaviour: 3 attempts in all, 1 s then
@@ -17,26 +19,44 @@ var DefaultSchedule = []time.Duration{time.Second, 2 * time.Second}
 // MaxRetryAfter bounds how long a receiver's Retry-After may hold a delivery.
 const MaxRetryAfter = time.Hour
 
-// Outcome is what one attempt learned.
-type Outcome struct {
-	OK         bool
-	Retryable  bool          // a network error, timeout, 5xx, 408, 429, SMTP 4xx
-	RetryAfter time.Duration // from the receiver, 0 if none
-	// Disable marks answers that mean the destination is gone (Slack's
-	// no_service / channel_is_archived, HTTP 410).
-	Disable    bool
-	StatusCode int
-	Headers    map[string]string
-	Body       string
-	Err        string
-}
+// Outcome is what one attempt learned (the kinds' word for it).
+type Outcome = notify.Outcome
 
-// Schedule is a channel's retry schedule, or the default.
+// Schedule is a channel's retry schedule, or the default: the one source
+// of retry policy for every delivery row.
 func Schedule(c *shiplog.Channel) []time.Duration {
 	if len(c.RetrySchedule) > 0 {
 		return c.RetrySchedule
 	}
 	return DefaultSchedule
+}
+
+// MaxAttempts is how many attempts a delivery to c may make: one plus a
+// retry per delay of its schedule; a Test send makes exactly one, so its
+// answer is the receiver's first.
+func MaxAttempts(c *shiplog.Channel, test bool) int {
+	if test {
+		return 1
+	}
+	return len(Schedule(c)) + 1
+}
+
+// Row is what a new delivery carries besides its channel.
+type Row struct {
+	EventID   string
+	EventType shiplog.EventType
+	// Payload is set for deliveries without a stored event (Test, the DR
+	// approval emails); event deliveries render when sent.
+	Payload json.RawMessage
+	Test    bool
+}
+
+// New is the one place delivery rows are made (fan-out, DR approval
+// emails, Test): queued, due now, leased to this process until lease.
+func New(c *shiplog.Channel, r Row, now, lease time.Time) *shiplog.Delivery {
+	return &shiplog.Delivery{ID: shiplog.NewID(), OrgID: c.OrgID, ChannelID: c.ID, ChannelKind: c.Kind, EventID: r.EventID,
+		EventType: r.EventType, State: shiplog.DeliveryQueued, MaxAttempts: MaxAttempts(c, r.Test), NextAttempt: now,
+		LeaseUntil: &lease, Test: r.Test, Payload: r.Payload, CreatedAt: now, UpdatedAt: now}
 }
 
 // Decide applies an attempt's outcome to a delivery whose Attempts already

@@ -16,10 +16,19 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/delivery"
+	"github.com/shiplog/shiplog/internal/notify"
+	"github.com/shiplog/shiplog/internal/notify/email"
 	"github.com/shiplog/shiplog/internal/notify/outbound"
+	"github.com/shiplog/shiplog/internal/notify/slack"
 	"github.com/shiplog/shiplog/internal/notify/webhook"
 	"github.com/shiplog/shiplog/internal/testutil/fakeclock"
 )
+
+// sendWith makes one attempt of d to c through kind k.
+func sendWith(k notify.Kind, client *http.Client, clock shiplog.Clock, d *shiplog.Delivery, c *shiplog.Channel) delivery.Outcome {
+	return k.Send(context.Background(), notify.Env{HTTP: client, Clock: clock},
+		notify.Target{DeliveryID: d.ID, EventType: d.EventType, Channel: c, Payload: d.Payload})
+}
 
 // stub answers every request with status, headers and body taken from the
 // query string (?status=429&h=Retry-After:7&body=…&size=N); it counts requests.
@@ -99,7 +108,7 @@ func TestWebhookSendClassification(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := &shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: srv.URL + "/hook?" + tt.query, SignatureScheme: "versioner"}
-			o := (&delivery.Webhook{Client: client, Clock: clock}).Send(context.Background(), webhookDelivery(), c, nil)
+			o := sendWith(webhook.Kind{}, client, clock, webhookDelivery(), c)
 			status, _ := strconv.Atoi(strings.TrimPrefix(strings.SplitN(tt.query, "&", 2)[0], "status="))
 			if o.OK != tt.ok || o.Retryable != tt.retry || o.Disable != tt.disable {
 				t.Errorf("OK, Retryable, Disable = %v, %v, %v; want %v, %v, %v (Err %q)", o.OK, o.Retryable, o.Disable,
@@ -155,7 +164,7 @@ func TestWebhookSendRequest(t *testing.T) {
 	client := outbound.NewClient(outbound.Options{AllowPrivate: true, Timeout: 10 * time.Second})
 	d := webhookDelivery()
 	c := &shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: srv.URL, Secret: "s3cret", SignatureScheme: "versioner"}
-	o := (&delivery.Webhook{Client: client, Clock: fakeclock.New(fakeclock.Epoch)}).Send(context.Background(), d, c, nil)
+	o := sendWith(webhook.Kind{}, client, fakeclock.New(fakeclock.Epoch), d, c)
 	if !o.OK || o.StatusCode != http.StatusNoContent {
 		t.Fatalf("outcome %+v", o)
 	}
@@ -212,8 +221,7 @@ func TestWebhookSendNetworkFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := &shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: tt.url, SignatureScheme: "versioner"}
-			w := &delivery.Webhook{Client: outbound.NewClient(tt.opts), Clock: fakeclock.New(fakeclock.Epoch)}
-			o := w.Send(context.Background(), webhookDelivery(), c, nil)
+			o := sendWith(webhook.Kind{}, outbound.NewClient(tt.opts), fakeclock.New(fakeclock.Epoch), webhookDelivery(), c)
 			if o.OK || o.Retryable != tt.retry || o.Disable || o.StatusCode != 0 {
 				t.Errorf("outcome %+v; want failed, Retryable=%v, no status", o, tt.retry)
 			}
@@ -256,7 +264,7 @@ func TestSlackSendClassification(t *testing.T) {
 			t.Parallel()
 			c := &shiplog.Channel{Kind: shiplog.ChannelSlack, URL: srv.URL + "/services/T/B/X?" + tt.query}
 			d := &shiplog.Delivery{ID: shiplog.NewID(), Payload: []byte(`{"text":"hi"}`)}
-			o := (&delivery.Slack{Client: client, Clock: fakeclock.New(fakeclock.Epoch)}).Send(context.Background(), d, c, nil)
+			o := sendWith(slack.Kind{}, client, fakeclock.New(fakeclock.Epoch), d, c)
 			if o.OK != tt.ok || o.Retryable != tt.retry || o.Disable != tt.disable || o.RetryAfter != tt.retryAfter {
 				t.Errorf("outcome %+v", o)
 			}
@@ -284,7 +292,7 @@ func TestRecipients(t *testing.T) {
 		{[]string{"owners", "members"}, owners, "alice@example.com,bob@example.com,dev@example.com"},
 	}
 	for _, tt := range tests {
-		got := delivery.Recipients(&shiplog.Channel{Recipients: tt.recipients}, delivery.People{Owners: tt.owners,
+		got := email.Kind{}.Recipients(&shiplog.Channel{Recipients: tt.recipients}, notify.People{Owners: tt.owners,
 			Members: append(slices.Clone(tt.owners), "dev@example.com")})
 		if strings.Join(got, ",") != tt.want {
 			t.Errorf("Recipients(%v, %v) = %v, want %s", tt.recipients, tt.owners, got, tt.want)

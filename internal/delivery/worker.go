@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/notify"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -39,17 +40,16 @@ const (
 	LeaseMargin = 5 * time.Second
 	// FailingDisableAfter: a channel whose deliveries only fail this long is disabled.
 	FailingDisableAfter = 5 * 24 * time.Hour
-	// SlackInterval is Slack's limit per incoming webhook: one message a second.
-	SlackInterval = time.Second
 )
 
 // Worker sends deliveries handed to it (Dispatch) and rescues those whose
 // lease expired (its poller). See sched.go for how senders are shared.
 type Worker struct {
-	Store   store.Store
-	Clock   Clock
-	Log     *slog.Logger
-	Senders map[shiplog.ChannelKind]Sender
+	Store store.Store
+	Clock Clock
+	Log   *slog.Logger
+	// Env is what the kinds send with (HTTP client, clock, SMTP relay).
+	Env notify.Env
 	// Notice emails the org's owners that a channel was disabled; optional.
 	Notice       func(ctx context.Context, orgID string, c *shiplog.Channel, reason string)
 	BaseURL      string // for links in rendered messages
@@ -96,9 +96,9 @@ type Worker struct {
 	park      []string            // ids to release to the database
 	beat      time.Time           // last lease renewal
 	timers    map[string]func() bool
-	slackAt   map[string]time.Time       // next free slot per Slack channel
-	slackHeld map[string]time.Time       // slot already reserved by a deferred delivery
-	rendered  map[string]json.RawMessage // event id + kind → payload, for fan-outs
+	slotAt    map[string]time.Time       // next free slot per channel of a kind with a MinInterval
+	slotHeld  map[string]time.Time       // slot already reserved by a deferred delivery
+	rendered  map[string]json.RawMessage // event id + kind + variant → payload, for fan-outs
 }
 
 // LeaseFor is the lease a worker with this configured lease and attempt
@@ -138,8 +138,8 @@ func (w *Worker) Start() {
 	w.orgActive = map[string]int{}
 	w.held = map[string]struct{}{}
 	w.timers = map[string]func() bool{}
-	w.slackAt = map[string]time.Time{}
-	w.slackHeld = map[string]time.Time{}
+	w.slotAt = map[string]time.Time{}
+	w.slotHeld = map[string]time.Time{}
 	w.rendered = map[string]json.RawMessage{}
 	w.beat = w.Clock.Now()
 	w.wg.Add(2)
@@ -365,20 +365,21 @@ func (w *Worker) heartbeat(now time.Time, held []string) {
 	}
 }
 
-// slackSlot reserves the next one-per-second slot of a Slack channel for a
-// delivery; a delivery deferred to a slot it already holds keeps that slot.
-func (w *Worker) slackSlot(channelID, deliveryID string, now time.Time) time.Time {
+// slot reserves the next free slot of a channel whose kind sends at most
+// one message per interval (Slack); a delivery deferred to a slot it
+// already holds keeps that slot.
+func (w *Worker) slot(channelID, deliveryID string, interval time.Duration, now time.Time) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if at, ok := w.slackHeld[deliveryID]; ok {
-		delete(w.slackHeld, deliveryID)
+	if at, ok := w.slotHeld[deliveryID]; ok {
+		delete(w.slotHeld, deliveryID)
 		return at
 	}
-	at := w.slackAt[channelID]
+	at := w.slotAt[channelID]
 	if at.Before(now) {
 		at = now
 	}
-	w.slackAt[channelID] = at.Add(SlackInterval)
+	w.slotAt[channelID] = at.Add(interval)
 	return at
 }
 
@@ -397,10 +398,15 @@ func (w *Worker) process(d *shiplog.Delivery) {
 		return
 	}
 	now := w.Clock.Now()
-	if c.Kind == shiplog.ChannelSlack {
-		if at := w.slackSlot(c.ID, d.ID, now); at.After(now) {
-			// Over Slack's rate: move the attempt (without spending one)
-			// and extend the lease past it, so no poller steals it.
+	kind, ok := notify.Lookup(c.Kind)
+	if !ok {
+		w.finish(ctx, d, c, Outcome{Err: "unknown channel kind " + string(c.Kind)}, now, 0, attemptSkipped)
+		return
+	}
+	if iv := kind.Spec().MinInterval; iv > 0 {
+		if at := w.slot(c.ID, d.ID, iv, now); at.After(now) {
+			// Over the receiver's rate: move the attempt (without spending
+			// one) and extend the lease past it, so no poller steals it.
 			err := w.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
 				return tx.DeliveryDefer(ctx, d.ID, at, at.Add(w.Lease))
 			})
@@ -410,28 +416,24 @@ func (w *Worker) process(d *shiplog.Delivery) {
 			}
 			d.NextAttempt = at
 			w.mu.Lock()
-			w.slackHeld[d.ID] = at
+			w.slotHeld[d.ID] = at
 			w.mu.Unlock()
 			w.after(d, at.Sub(now))
 			return
 		}
 	}
-	if u, ok := w.Senders[c.Kind].(unready); ok {
-		if reason := u.Unready(); reason != "" {
+	if u, ok := kind.(notify.Readier); ok {
+		if reason := u.Unready(w.Env); reason != "" {
 			w.finish(ctx, d, c, Outcome{Err: reason}, now, 0, attemptSkipped)
 			return
 		}
 	}
-	var recipients []string
-	if c.Kind == shiplog.ChannelEmail {
-		people, err := Audience(ctx, w.Store, d.OrgID)
-		if err != nil {
-			w.rlog.Error("recipients", "load recipients", "org_id", d.OrgID, "err", err)
-			return
-		}
-		recipients = Recipients(c, people)
+	recipients, err := w.Recipients(ctx, c)
+	if err != nil {
+		w.rlog.Error("recipients", "load recipients", "org_id", d.OrgID, "err", err)
+		return // the lease expires and it is tried again
 	}
-	payload, err := w.payload(ctx, d)
+	payload, err := w.payload(ctx, d, c, kind)
 	if errors.Is(err, store.ErrNotFound) {
 		w.finish(ctx, d, c, Outcome{Err: "the event no longer exists (pruned by retention)"}, now, 0, attemptSkipped)
 		return
@@ -449,18 +451,18 @@ func (w *Worker) process(d *shiplog.Delivery) {
 // together, so a small cache serves them all.
 const maxRendered = 4096
 
-func (w *Worker) payload(ctx context.Context, d *shiplog.Delivery) (json.RawMessage, error) {
+func (w *Worker) payload(ctx context.Context, d *shiplog.Delivery, c *shiplog.Channel, kind notify.Kind) (json.RawMessage, error) {
 	if len(d.Payload) > 0 {
 		return d.Payload, nil
 	}
-	key := d.EventID + "/" + string(d.ChannelKind)
+	key := d.EventID + "/" + string(c.Kind) + "/" + kind.Variant(c)
 	w.mu.Lock()
 	p, ok := w.rendered[key]
 	w.mu.Unlock()
 	if ok {
 		return p, nil
 	}
-	p, err := Payload(ctx, w.Store, d, w.BaseURL)
+	p, err := Payload(ctx, w.Store, d, c, w.BaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -473,15 +475,40 @@ func (w *Worker) payload(ctx context.Context, d *shiplog.Delivery) (json.RawMess
 	return p, nil
 }
 
-// SendNow makes one attempt without recording it.
+// SendNow makes one attempt without recording it. recipients are the
+// resolved addresses for kinds that write to people (see Recipients).
 func (w *Worker) SendNow(ctx context.Context, d *shiplog.Delivery, c *shiplog.Channel, recipients []string) Outcome {
-	s := w.Senders[c.Kind]
-	if s == nil {
-		return Outcome{Err: "no sender for channel kind " + string(c.Kind)}
+	kind, ok := notify.Lookup(c.Kind)
+	if !ok {
+		return Outcome{Err: "unknown channel kind " + string(c.Kind)}
+	}
+	if u, ok := kind.(notify.Readier); ok {
+		if reason := u.Unready(w.Env); reason != "" {
+			return Outcome{Err: reason}
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
-	return s.Send(ctx, d, c, recipients)
+	return kind.Send(ctx, w.Env, notify.Target{DeliveryID: d.ID, EventType: d.EventType, Channel: c, Payload: d.Payload,
+		Recipients: recipients})
+}
+
+// Recipients resolves the addresses a channel of a kind that writes to
+// people (email) sends to now; nil for other kinds.
+func (w *Worker) Recipients(ctx context.Context, c *shiplog.Channel) ([]string, error) {
+	kind, ok := notify.Lookup(c.Kind)
+	if !ok {
+		return nil, nil
+	}
+	a, ok := kind.(notify.Addressed)
+	if !ok {
+		return nil, nil
+	}
+	people, err := Audience(ctx, w.Store, c.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return a.Recipients(c, people), nil
 }
 
 // finish records an attempt, applies the retry policy and the channel's

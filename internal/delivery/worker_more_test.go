@@ -175,7 +175,7 @@ func TestWorkerFiveDayRule(t *testing.T) {
 // lease, as the API would before sending it.
 func (h *harness) testDelivery(c *shiplog.Channel) *shiplog.Delivery {
 	h.t.Helper()
-	payload, err := delivery.Render(c.Kind, delivery.Message(h.event(), "https://shiplog.example.com/"))
+	payload, err := delivery.Render(c, delivery.Message(h.event(), "https://shiplog.example.com/"))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestWorkerLeaseRescue(t *testing.T) {
 	h := setup(t)
 	rx := h.receiver(answer{status: 200})
 	c := h.channel(&shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: rx.URL})
-	payload, err := delivery.Render(c.Kind, delivery.Message(h.event(), ""))
+	payload, err := delivery.Render(c, delivery.Message(h.event(), ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestWorkerEmailWithoutSMTP(t *testing.T) {
 	h.w.Dispatch([]*shiplog.Delivery{d})
 	got := h.waitState(d.ID, shiplog.DeliveryFailed)
 	as := h.attempts(d.ID)
-	if got.Attempts != 1 || len(as) != 1 || as[0].Error != delivery.ErrNoSMTP || got.LastError != delivery.ErrNoSMTP {
+	if got.Attempts != 1 || len(as) != 1 || as[0].Error != email.ErrNoSMTP || got.LastError != email.ErrNoSMTP {
 		t.Errorf("delivery %s, attempts %+v", brief(got), as)
 	}
 	if h.getChannel(c.ID).FailingSince == nil {
@@ -347,7 +347,7 @@ func TestWorkerEmailToOwners(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := setup(t, func(w *delivery.Worker) { w.Senders[shiplog.ChannelEmail] = &delivery.Email{Sender: sender} })
+	h := setup(t, func(w *delivery.Worker) { w.Env.Mail = sender })
 	r.h = h
 	h.write(func(ctx context.Context, tx store.Tx) error {
 		return tx.OrgSetOwnerEmails(ctx, h.org.ID, []string{"alice@example.com", "bob@example.com"})
@@ -359,7 +359,7 @@ func TestWorkerEmailToOwners(t *testing.T) {
 	}
 	d := h.publishOne()
 	var rendered email.Message
-	payload, err := delivery.Payload(h.ctx, h.st, d, "")
+	payload, err := delivery.Payload(h.ctx, h.st, d, c, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +397,7 @@ func TestWorkerEmailOwnersWithoutAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := setup(t, func(w *delivery.Worker) { w.Senders[shiplog.ChannelEmail] = &delivery.Email{Sender: sender} })
+	h := setup(t, func(w *delivery.Worker) { w.Env.Mail = sender })
 	r.h = h
 	h.channel(&shiplog.Channel{Kind: shiplog.ChannelEmail, Recipients: []string{"owners"}})
 	d := h.publishOne()

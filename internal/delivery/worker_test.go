@@ -19,6 +19,7 @@ import (
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/notify"
+	_ "github.com/shiplog/shiplog/internal/notify/kinds"
 	"github.com/shiplog/shiplog/internal/notify/outbound"
 	"github.com/shiplog/shiplog/internal/secrets"
 	"github.com/shiplog/shiplog/internal/store"
@@ -122,11 +123,7 @@ func setup(t *testing.T, opts ...func(*delivery.Worker)) *harness {
 	h.w = &delivery.Worker{
 		Store: h.st,
 		Clock: h.clock,
-		Senders: map[shiplog.ChannelKind]delivery.Sender{
-			shiplog.ChannelWebhook: &delivery.Webhook{Client: client, Clock: h.clock},
-			shiplog.ChannelSlack:   &delivery.Slack{Client: client, Clock: h.clock},
-			shiplog.ChannelEmail:   &delivery.Email{},
-		},
+		Env:   notify.Env{HTTP: client, Clock: h.clock},
 		Notice: func(_ context.Context, orgID string, c *shiplog.Channel, reason string) {
 			h.mu.Lock()
 			h.notices = append(h.notices, reason)
@@ -256,7 +253,7 @@ func (h *harness) channel(c *shiplog.Channel) *shiplog.Channel {
 		c.Events = []shiplog.EventType{"deployment.completed"}
 	}
 	c.CreatedAt, c.UpdatedAt = h.clock.Now(), h.clock.Now()
-	if err := notify.Validate(c); err != nil {
+	if _, err := notify.Validate(c); err != nil {
 		h.t.Fatal(err)
 	}
 	h.write(func(ctx context.Context, tx store.Tx) error { return tx.ChannelCreate(ctx, c) })

@@ -13,7 +13,6 @@ import (
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/notify"
 	"github.com/shiplog/shiplog/internal/notify/outbound"
-	"github.com/shiplog/shiplog/internal/notify/webhook"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -43,7 +42,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 
 func channelOut(c *shiplog.Channel) apiv1.Channel {
 	out := apiv1.Channel{Channel: c, URL: c.URL, RetrySchedule: []string{}}
-	if c.Kind == shiplog.ChannelSlack {
+	if spec, _ := notify.SpecOf(c.Kind); spec.URLIsSecret {
 		out.URL = notify.MaskURL(c.URL)
 	}
 	if c.Secret != "" {
@@ -110,27 +109,16 @@ func applyChannel(c *shiplog.Channel, in *apiv1.ChannelInput) error {
 	return nil
 }
 
-// checkChannel validates c and, for new or changed URLs, the SSRF policy.
-// It returns a generated secret for standard-webhooks channels without one.
+// checkChannel validates c (by its kind) and, for new or changed URLs, the
+// SSRF policy. It returns a secret the kind generated, to show once.
 func (s *Server) checkChannel(c *shiplog.Channel, urlChanged bool) (string, error) {
-	if err := notify.Validate(c); err != nil {
+	generated, err := notify.Validate(c)
+	if err != nil {
 		return "", err
 	}
 	if urlChanged && c.URL != "" {
 		if err := outbound.ValidateURL(c.URL, s.AllowPrivateTargets); err != nil {
 			return "", err
-		}
-	}
-	var generated string
-	if c.Kind == shiplog.ChannelWebhook {
-		if c.SignatureScheme == string(webhook.SchemeStandard) && c.Secret == "" {
-			generated = webhook.NewStandardSecret()
-			c.Secret = generated
-		}
-		if c.Secret != "" {
-			if err := webhook.ValidateSecret(webhook.Scheme(c.SignatureScheme), c.Secret); err != nil {
-				return "", invalid("Field 'secret': %s", err)
-			}
 		}
 	}
 	return generated, nil
@@ -264,7 +252,7 @@ func (s *Server) createPreference(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	c.Events = append(c.Events, shiplog.EventType(strings.TrimSpace(in.EventType)))
-	if err := notify.Validate(c); err != nil {
+	if _, err := notify.Validate(c); err != nil {
 		return err
 	}
 	sub := &shiplog.Subscription{ID: shiplog.NewID(), ChannelID: c.ID, EventType: shiplog.EventType(strings.TrimSpace(in.EventType)), CreatedAt: s.Clock.Now()}
@@ -334,8 +322,10 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Show what is (or was) sent; a pruned event leaves it empty.
-	if p, err := delivery.Payload(r.Context(), s.Store, d, s.BaseURL); err == nil {
-		d.Payload = p
+	if c, err := s.Store.ChannelGet(r.Context(), org, d.ChannelID); err == nil {
+		if p, err := delivery.Payload(r.Context(), s.Store, d, c, s.BaseURL); err == nil {
+			d.Payload = p
+		}
 	}
 	writeJSON(w, http.StatusOK, apiv1.DeliveryDetail{Delivery: d, Attempts: nonNil(as)})
 	return nil
@@ -349,7 +339,16 @@ func (s *Server) requeue(ctx context.Context, org string, ids []string) ([]*ship
 	err := s.Store.Write(ctx, func(ctx context.Context, tx store.Tx) error {
 		out = out[:0]
 		for _, id := range ids {
-			d, err := tx.DeliveryRequeue(ctx, org, id, now, now.Add(s.Worker.Lease), len(delivery.DefaultSchedule)+1)
+			// Attempts start over under the channel's retry policy as it is now.
+			prev, err := tx.DeliveryGet(ctx, org, id)
+			if err != nil {
+				return err
+			}
+			c, err := tx.ChannelGet(ctx, org, prev.ChannelID)
+			if err != nil {
+				return err
+			}
+			d, err := tx.DeliveryRequeue(ctx, org, id, now, now.Add(s.Worker.Lease), delivery.MaxAttempts(c, prev.Test))
 			if err != nil {
 				return err
 			}
@@ -422,24 +421,17 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := s.Clock.Now()
 	e := s.sampleEvent(c.OrgID, now)
-	payload, err := delivery.Render(c.Kind, delivery.Message(e, s.BaseURL))
+	payload, err := delivery.Render(c, delivery.Message(e, s.BaseURL))
 	if err != nil {
 		return err
 	}
-	lease := now.Add(s.Worker.Lease)
-	d := &shiplog.Delivery{ID: shiplog.NewID(), OrgID: c.OrgID, ChannelID: c.ID, ChannelKind: c.Kind, EventID: e.ID,
-		EventType: e.Type, State: shiplog.DeliveryQueued, MaxAttempts: 1, NextAttempt: now, LeaseUntil: &lease, Test: true,
-		Payload: payload, CreatedAt: now, UpdatedAt: now}
+	d := delivery.New(c, delivery.Row{EventID: e.ID, EventType: e.Type, Payload: payload, Test: true}, now, now.Add(s.Worker.Lease))
 	if err := s.Store.Write(r.Context(), func(ctx context.Context, tx store.Tx) error { return tx.DeliveryInsert(ctx, d) }); err != nil {
 		return err
 	}
-	var recipients []string
-	if c.Kind == shiplog.ChannelEmail {
-		people, err := delivery.Audience(r.Context(), s.Store, c.OrgID)
-		if err != nil {
-			return err
-		}
-		recipients = delivery.Recipients(c, people)
+	recipients, err := s.Worker.Recipients(r.Context(), c)
+	if err != nil {
+		return err
 	}
 	started := s.Clock.Now()
 	o := s.Worker.SendNow(r.Context(), d, c, recipients)

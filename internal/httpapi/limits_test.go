@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	_ "github.com/shiplog/shiplog/internal/notify/kinds" // the channel kinds
 	"os"
 	"strings"
 	"testing"

@@ -22,6 +22,7 @@ import (
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/httpobs"
+	"github.com/shiplog/shiplog/internal/notify"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -183,7 +184,10 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	// Every kind, zeros included, so a series does not vanish when empty.
-	depth := map[shiplog.ChannelKind]int{shiplog.ChannelWebhook: 0, shiplog.ChannelSlack: 0, shiplog.ChannelEmail: 0}
+	depth := map[shiplog.ChannelKind]int{}
+	for _, k := range notify.KindNames() {
+		depth[k] = 0
+	}
 	for k, n := range st.Queued {
 		depth[k] = n
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/httpobs"
 	"github.com/shiplog/shiplog/internal/metrics"
+	_ "github.com/shiplog/shiplog/internal/notify/kinds" // the channel kinds
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/sqlite"
 	"github.com/shiplog/shiplog/internal/testutil/fakeclock"

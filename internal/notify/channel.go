@@ -2,7 +2,6 @@ package notify
 
 import (
 	"fmt"
-	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
@@ -24,12 +23,18 @@ var GovernanceEvents = []shiplog.EventType{
 	shiplog.EventVersionApproved, shiplog.EventDeploymentPreflightFailed,
 }
 
-// AllowedEvents lists the event types a kind of channel accepts.
-func AllowedEvents(k shiplog.ChannelKind) []shiplog.EventType {
-	if k == shiplog.ChannelWebhook {
-		return append(slices.Clone(CICDEvents), GovernanceEvents...)
+// AllEvents are every event type the log holds: what a channel that takes
+// everything (webhook) and the event stream offer.
+var AllEvents = append(slices.Clone(CICDEvents), GovernanceEvents...)
+
+// AllowedEvents lists the event types a channel of its kind, with its
+// settings, accepts; none for an unknown kind.
+func AllowedEvents(c *shiplog.Channel) []shiplog.EventType {
+	k, ok := Lookup(c.Kind)
+	if !ok {
+		return nil
 	}
-	return CICDEvents
+	return slices.Clone(k.Spec().Events(c))
 }
 
 // EnvFilterValues are the accepted environment_types_filter words (Qovery's
@@ -89,42 +94,45 @@ const (
 	MinRetryDelay  = time.Second
 	maxNameLen     = 200
 	maxDescLen     = 2000
-	maxRecipients  = 50
 	maxFilterItems = 100
 )
 
 // Validate checks a channel's configuration and normalises it (filters
-// upper-cased, recipients trimmed). It does not check URL reachability or
-// SSRF, which the caller does with the server's policy.
-func Validate(c *shiplog.Channel) error {
+// upper-cased, then the kind's own settings as its Kind validates them).
+// It returns a secret the kind generated, to show once. It does not check
+// URL reachability or SSRF, which the caller does with the server's policy.
+func Validate(c *shiplog.Channel) (generated string, err error) {
 	bad := func(format string, args ...any) error { return shiplog.Errorf(shiplog.EINVALID, format, args...) }
-	switch c.Kind {
-	case shiplog.ChannelSlack, shiplog.ChannelEmail, shiplog.ChannelWebhook:
-	default:
-		return bad("Field 'kind' must be one of slack, email, webhook")
+	kind, ok := Lookup(c.Kind)
+	if !ok {
+		names := make([]string, 0, len(KindNames()))
+		for _, n := range KindNames() {
+			names = append(names, string(n))
+		}
+		return "", bad("Field 'kind' must be one of %s", strings.Join(names, ", "))
 	}
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Name == "" {
-		return bad("Field 'name' is required")
+		return "", bad("Field 'name' is required")
 	}
 	if len(c.Name) > maxNameLen {
-		return bad("Field 'name' is too long (limit %d bytes)", maxNameLen)
+		return "", bad("Field 'name' is too long (limit %d bytes)", maxNameLen)
 	}
 	if len(c.Description) > maxDescLen {
-		return bad("Field 'description' is too long (limit %d bytes)", maxDescLen)
+		return "", bad("Field 'description' is too long (limit %d bytes)", maxDescLen)
 	}
+	allowed := kind.Spec().Events(c)
 	if len(c.Events) == 0 {
-		return bad("Field 'events' must list at least one event type; %s channels accept: %s", c.Kind, joinTypes(AllowedEvents(c.Kind)))
+		return "", bad("Field 'events' must list at least one event type; %s channels accept: %s", c.Kind, joinTypes(allowed))
 	}
-	allowed := AllowedEvents(c.Kind)
 	seen := map[shiplog.EventType]bool{}
 	var events []shiplog.EventType
 	for _, t := range c.Events {
 		if !slices.Contains(allowed, t) {
-			if c.Kind != shiplog.ChannelWebhook && slices.Contains(GovernanceEvents, t) {
-				return bad("Event '%s' is delivered by webhook channels only; %s channels accept: %s", t, c.Kind, joinTypes(allowed))
+			if slices.Contains(GovernanceEvents, t) {
+				return "", bad("Event '%s' is delivered by webhook channels only; %s channels accept: %s", t, c.Kind, joinTypes(allowed))
 			}
-			return bad("Unknown event type '%s'; %s channels accept: %s", t, c.Kind, joinTypes(allowed))
+			return "", bad("Unknown event type '%s'; %s channels accept: %s", t, c.Kind, joinTypes(allowed))
 		}
 		if !seen[t] {
 			seen[t] = true
@@ -133,75 +141,31 @@ func Validate(c *shiplog.Channel) error {
 	}
 	c.Events = events
 	if len(c.EnvironmentTypesFilter) > maxFilterItems || len(c.ProductNamesFilter) > maxFilterItems {
-		return bad("Filters may list at most %d values", maxFilterItems)
+		return "", bad("Filters may list at most %d values", maxFilterItems)
 	}
 	for i, f := range c.EnvironmentTypesFilter {
 		u := strings.ToUpper(strings.TrimSpace(f))
 		if !slices.Contains(EnvFilterValues, u) {
-			return bad("Field 'environment_types_filter' has an unknown value '%s'; use %s", f, strings.Join(EnvFilterValues, ", "))
+			return "", bad("Field 'environment_types_filter' has an unknown value '%s'; use %s", f, strings.Join(EnvFilterValues, ", "))
 		}
 		c.EnvironmentTypesFilter[i] = u
 	}
 	for i, p := range c.ProductNamesFilter {
 		p = strings.TrimSpace(p)
 		if p == "" || p == "*" && len(c.ProductNamesFilter) > 1 || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
-			return bad("Field 'product_names_filter' has an invalid value '%s': use a product name, or a prefix ending in *", c.ProductNamesFilter[i])
+			return "", bad("Field 'product_names_filter' has an invalid value '%s': use a product name, or a prefix ending in *", c.ProductNamesFilter[i])
 		}
 		c.ProductNamesFilter[i] = p
 	}
 	if len(c.RetrySchedule) > MaxRetries {
-		return bad("Field 'retry_schedule' may list at most %d delays", MaxRetries)
+		return "", bad("Field 'retry_schedule' may list at most %d delays", MaxRetries)
 	}
 	for _, d := range c.RetrySchedule {
 		if d < MinRetryDelay || d > MaxRetryDelay {
-			return bad("Field 'retry_schedule' delays must be between %s and %s", MinRetryDelay, MaxRetryDelay)
+			return "", bad("Field 'retry_schedule' delays must be between %s and %s", MinRetryDelay, MaxRetryDelay)
 		}
 	}
-	switch c.Kind {
-	case shiplog.ChannelSlack:
-		if c.URL == "" {
-			return bad("Field 'url' is required for Slack channels: the incoming-webhook URL from api.slack.com/apps")
-		}
-		if c.Secret != "" || len(c.Recipients) > 0 {
-			return bad("Slack channels take 'url' only, not 'secret' or 'recipients'")
-		}
-	case shiplog.ChannelWebhook:
-		if c.URL == "" {
-			return bad("Field 'url' is required for webhook channels")
-		}
-		if len(c.Recipients) > 0 {
-			return bad("Webhook channels take no 'recipients'")
-		}
-		if c.SignatureScheme == "" {
-			c.SignatureScheme = "versioner"
-		}
-		if c.SignatureScheme != "versioner" && c.SignatureScheme != "standard-webhooks" {
-			return bad("Field 'signature_scheme' must be versioner or standard-webhooks")
-		}
-	case shiplog.ChannelEmail:
-		if c.URL != "" || c.Secret != "" {
-			return bad("Email channels take 'recipients', not 'url' or 'secret'")
-		}
-		if len(c.Recipients) == 0 {
-			return bad("Field 'recipients' must list at least one email address, distribution list, or the word 'owners' or 'members'")
-		}
-		if len(c.Recipients) > maxRecipients {
-			return bad("Field 'recipients' may list at most %d addresses", maxRecipients)
-		}
-		for i, r := range c.Recipients {
-			r = strings.TrimSpace(r)
-			if strings.EqualFold(r, Owners) || strings.EqualFold(r, Members) {
-				c.Recipients[i] = strings.ToLower(r)
-				continue
-			}
-			a, err := mail.ParseAddress(r)
-			if err != nil || a.Name != "" || !strings.Contains(a.Address, "@") {
-				return bad("Field 'recipients' has an invalid address '%s'", r)
-			}
-			c.Recipients[i] = a.Address
-		}
-	}
-	return nil
+	return kind.Validate(c)
 }
 
 func joinTypes(ts []shiplog.EventType) string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/notify"
+	_ "github.com/shiplog/shiplog/internal/notify/kinds"
 )
 
 func types(ts []shiplog.EventType) string {
@@ -34,18 +35,18 @@ func valid(k shiplog.ChannelKind) *shiplog.Channel {
 
 func TestAllowedEvents(t *testing.T) {
 	t.Parallel()
-	if got := notify.AllowedEvents(shiplog.ChannelSlack); !slices.Equal(got, notify.CICDEvents) {
+	if got := notify.AllowedEvents(&shiplog.Channel{Kind: shiplog.ChannelSlack}); !slices.Equal(got, notify.CICDEvents) {
 		t.Errorf("slack: %v", got)
 	}
-	if got := notify.AllowedEvents(shiplog.ChannelEmail); !slices.Equal(got, notify.CICDEvents) {
+	if got := notify.AllowedEvents(&shiplog.Channel{Kind: shiplog.ChannelEmail}); !slices.Equal(got, notify.CICDEvents) {
 		t.Errorf("email: %v", got)
 	}
-	wh := notify.AllowedEvents(shiplog.ChannelWebhook)
+	wh := notify.AllowedEvents(&shiplog.Channel{Kind: shiplog.ChannelWebhook})
 	if want := append(slices.Clone(notify.CICDEvents), notify.GovernanceEvents...); !slices.Equal(wh, want) {
 		t.Errorf("webhook: %v", wh)
 	}
 	// The webhook list is a copy: appending to it must not touch CICDEvents.
-	_ = append(notify.AllowedEvents(shiplog.ChannelWebhook)[:1], "x.y")
+	_ = append(notify.AllowedEvents(&shiplog.Channel{Kind: shiplog.ChannelWebhook})[:1], "x.y")
 	if notify.CICDEvents[1] != "deployment.started" {
 		t.Fatal("AllowedEvents aliases CICDEvents")
 	}
@@ -79,9 +80,9 @@ func TestValidateErrors(t *testing.T) {
 		{"no events", slack, func(c *shiplog.Channel) { c.Events = nil },
 			"Field 'events' must list at least one event type; slack channels accept: " + cicd},
 		{"no events, webhook", webhook, func(c *shiplog.Channel) { c.Events = []shiplog.EventType{} },
-			"Field 'events' must list at least one event type; webhook channels accept: " + types(notify.AllowedEvents(webhook))},
+			"Field 'events' must list at least one event type; webhook channels accept: " + types(notify.AllowedEvents(&shiplog.Channel{Kind: webhook}))},
 		{"unknown event", webhook, func(c *shiplog.Channel) { c.Events = []shiplog.EventType{"deploy.done"} },
-			"Unknown event type 'deploy.done'; webhook channels accept: " + types(notify.AllowedEvents(webhook))},
+			"Unknown event type 'deploy.done'; webhook channels accept: " + types(notify.AllowedEvents(&shiplog.Channel{Kind: webhook}))},
 		{"DR event on slack", slack, func(c *shiplog.Channel) { c.Events = []shiplog.EventType{"deployment.failed", "dr.created"} },
 			"Event 'dr.created' is delivered by webhook channels only; slack channels accept: " + cicd},
 		{"version.approved on email", email, func(c *shiplog.Channel) { c.Events = []shiplog.EventType{shiplog.EventVersionApproved} },
@@ -139,7 +140,7 @@ func TestValidateErrors(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(c)
 			}
-			err := notify.Validate(c)
+			_, err := notify.Validate(c)
 			if err == nil {
 				t.Fatalf("Validate accepted %+v", c)
 			}
@@ -162,7 +163,7 @@ func TestValidateNormalises(t *testing.T) {
 		c.Events = []shiplog.EventType{"deployment.failed", "build.failed", "deployment.failed"}
 		c.EnvironmentTypesFilter = []string{" production", "Staging ", "preview"}
 		c.ProductNamesFilter = []string{" api-* ", "Web"}
-		if err := notify.Validate(c); err != nil {
+		if _, err := notify.Validate(c); err != nil {
 			t.Fatal(err)
 		}
 		if c.Name != "deploys" {
@@ -185,7 +186,7 @@ func TestValidateNormalises(t *testing.T) {
 		t.Parallel()
 		c := valid(shiplog.ChannelSlack)
 		c.ProductNamesFilter = []string{"*"}
-		if err := notify.Validate(c); err != nil {
+		if _, err := notify.Validate(c); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -193,7 +194,7 @@ func TestValidateNormalises(t *testing.T) {
 		t.Parallel()
 		c := valid(shiplog.ChannelEmail)
 		c.Recipients = []string{" Owners ", " ops@example.com\t", "<list@example.com>"}
-		if err := notify.Validate(c); err != nil {
+		if _, err := notify.Validate(c); err != nil {
 			t.Fatal(err)
 		}
 		if want := []string{"owners", "ops@example.com", "list@example.com"}; !slices.Equal(c.Recipients, want) {
@@ -203,8 +204,8 @@ func TestValidateNormalises(t *testing.T) {
 	t.Run("webhook scheme default and governance events", func(t *testing.T) {
 		t.Parallel()
 		c := valid(shiplog.ChannelWebhook)
-		c.Events = notify.AllowedEvents(shiplog.ChannelWebhook)
-		if err := notify.Validate(c); err != nil {
+		c.Events = notify.AllowedEvents(&shiplog.Channel{Kind: shiplog.ChannelWebhook})
+		if _, err := notify.Validate(c); err != nil {
 			t.Fatal(err)
 		}
 		if c.SignatureScheme != "versioner" {
@@ -212,7 +213,7 @@ func TestValidateNormalises(t *testing.T) {
 		}
 		s := valid(shiplog.ChannelWebhook)
 		s.SignatureScheme = "standard-webhooks"
-		if err := notify.Validate(s); err != nil || s.SignatureScheme != "standard-webhooks" {
+		if _, err := notify.Validate(s); err != nil || s.SignatureScheme != "standard-webhooks" {
 			t.Errorf("standard-webhooks: %v, %q", err, s.SignatureScheme)
 		}
 	})
@@ -220,7 +221,7 @@ func TestValidateNormalises(t *testing.T) {
 		t.Parallel()
 		c := valid(shiplog.ChannelWebhook)
 		c.RetrySchedule = append(slices.Repeat([]time.Duration{time.Second}, 19), 24*time.Hour)
-		if err := notify.Validate(c); err != nil {
+		if _, err := notify.Validate(c); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -228,7 +229,7 @@ func TestValidateNormalises(t *testing.T) {
 		t.Parallel()
 		now := time.Date(2026, 5, 24, 0, 0, 0, 0, time.UTC)
 		c := notify.DefaultChannel("org1", now)
-		if err := notify.Validate(c); err != nil {
+		if _, err := notify.Validate(c); err != nil {
 			t.Fatal(err)
 		}
 		if c.OrgID != "org1" || c.Kind != shiplog.ChannelEmail || !c.Enabled || c.ID == "" ||

@@ -47,6 +47,30 @@ type Spec struct {
 	URLIsSecret bool
 	// Help is one line for the console's form.
 	Help string
+	// MinInterval, when set, is the least time between two messages to one
+	// channel (Slack: one a second per incoming webhook); the worker defers
+	// a delivery to the next free slot without spending an attempt.
+	MinInterval time.Duration
+}
+
+// Addressed is implemented by kinds that write to people (email): the
+// worker resolves the channel's recipients against the org's people when
+// it sends, and passes them in Target.Recipients.
+type Addressed interface {
+	Recipients(c *shiplog.Channel, p People) []string
+}
+
+// Readier is implemented by kinds that can tell, before anything is
+// rendered, that every attempt would fail (email without an SMTP relay):
+// the reason, or "" when ready.
+type Readier interface {
+	Unready(env Env) string
+}
+
+// People are the addresses the recipient words stand for in an org.
+type People struct {
+	Owners  []string // owners and admins, and the org's owner addresses
+	Members []string // every active person
 }
 
 // FieldType says how a setting is entered and shown.
@@ -80,9 +104,18 @@ type Env struct {
 	Mail  Mailer // nil when no SMTP relay is configured
 }
 
-// Mailer sends a rendered email.
+// SpecOf returns a registered kind's Spec, ok false for an unknown kind.
+func SpecOf(name shiplog.ChannelKind) (Spec, bool) {
+	k, ok := Lookup(name)
+	if !ok {
+		return Spec{}, false
+	}
+	return k.Spec(), true
+}
+
+// Mailer sends a rendered email (the SMTP relay's *email.Sender).
 type Mailer interface {
-	SendMail(ctx context.Context, m Mail, to []string) error
+	Send(ctx context.Context, m Mail, to []string) error
 }
 
 // Mail is a rendered email.

@@ -38,6 +38,10 @@ type Message struct {
 
 	// ErrorMessage explains a failure when CI sent one.
 	ErrorMessage string
+
+	// OrgName is the organization's display name, for formats that carry
+	// one (Qovery's organization.name); "" when unknown.
+	OrgName string
 }
 
 // Kind is the event's kind, falling back to the event type's prefix for rows

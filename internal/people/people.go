@@ -19,6 +19,7 @@ import (
 	"github.com/shiplog/shiplog/internal/auth"
 	"github.com/shiplog/shiplog/internal/notify/email"
 	"github.com/shiplog/shiplog/internal/store"
+	"github.com/shiplog/shiplog/internal/throttle"
 )
 
 // Mailer sends one message (email.Sender).
@@ -39,6 +40,10 @@ type Service struct {
 	// default); tests lower it.
 	PasswordIterations int
 }
+
+// PasswordChecksPerWindow is how many wrong current passwords a person
+// may send in throttle.Window before changes are refused for a while.
+const PasswordChecksPerWindow = 5
 
 // Password bounds: at least 12 characters (as the console asks), at most
 // 1 KiB (hashing cost is per byte).
@@ -168,14 +173,31 @@ func (s *Service) ChangePassword(ctx context.Context, u *shiplog.User, oldPW, ne
 	if err := CheckPassword("new_password", newPW); err != nil {
 		return err
 	}
+	// A stolen session or token must not become a way to guess the
+	// password: checks of the current password are throttled per person,
+	// as sign-ins are per account.
+	limiter := &throttle.Limiter{Store: s.Store, Clock: s.Clock}
+	key := throttle.NewKey(PasswordChecksPerWindow, "password-change", u.OrgID, u.ID)
+	wait, err := limiter.Take(ctx, key)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return shiplog.Errorf(shiplog.ETOOMANY, "Too many wrong current passwords. Try again in %s.", throttle.Words(wait))
+	}
 	h, err := s.Store.UserPasswordHash(ctx, u.OrgID, u.ID)
 	if err != nil {
+		_ = limiter.Settle(ctx, false, key)
+		return err
+	}
+	wrong := h != "" && !auth.CheckPassword(h, oldPW)
+	if err := limiter.Settle(ctx, wrong, key); err != nil {
 		return err
 	}
 	if h == "" {
 		return shiplog.Errorf(shiplog.ECONFLICT, "You have no password yet; ask an admin for a reset link to set one")
 	}
-	if !auth.CheckPassword(h, oldPW) {
+	if wrong {
 		return shiplog.Errorf(shiplog.EFORBIDDEN, "The current password is wrong")
 	}
 	newHash, err := auth.HashPasswordIterations(newPW, s.PasswordIterations)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
+	_ "github.com/shiplog/shiplog/internal/notify/kinds" // the channel kinds
 	"github.com/shiplog/shiplog/internal/retention"
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/postgres"

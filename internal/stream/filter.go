@@ -22,7 +22,7 @@ const (
 
 // knownTypes are the event types the log holds (a webhook may subscribe to
 // every one of them).
-var knownTypes = notify.AllowedEvents(shiplog.ChannelWebhook)
+var knownTypes = notify.AllEvents
 
 // ParseFilter reads a comma-separated list of event types, each either a
 // name ("deployment.completed") or a prefix ending in "*" ("deployment.*",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/delivery"
+	"github.com/shiplog/shiplog/internal/notify/webhook"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -205,7 +206,7 @@ func (ss *session) wait(ctx context.Context, pending, progressed bool) bool {
 // gets for it, so consumers parse both the same way. It is one line: the
 // renderers write compact JSON, and anything else is compacted.
 func (h *Hub) render(e *shiplog.Event) ([]byte, error) {
-	data, err := delivery.Render(shiplog.ChannelWebhook, delivery.Message(e, h.BaseURL))
+	data, err := webhook.Body(delivery.Message(e, h.BaseURL))
 	if err != nil {
 		return nil, err
 	}

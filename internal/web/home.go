@@ -272,7 +272,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view) error {
 		return err
 	}
 	types := make([]string, 0, 24)
-	for _, t := range notify.AllowedEvents(shiplog.ChannelWebhook) {
+	for _, t := range notify.AllEvents {
 		types = append(types, string(t))
 	}
 	d := homeData{Matrix: m, Live: s.Live != nil, LiveTypes: strings.Join(types, ","),

@@ -17,6 +17,7 @@ import (
 	"github.com/shiplog/shiplog/internal/httpapi"
 	"github.com/shiplog/shiplog/internal/input"
 	"github.com/shiplog/shiplog/internal/store"
+	"github.com/shiplog/shiplog/internal/throttle"
 )
 
 const (
@@ -222,23 +223,23 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, v *view) error {
 	}
 	ip := clientIP(r)
 	a := throttleKeys(ip, d.Org, d.Email)
-	wait, err := s.limiter.take(r.Context(), a)
+	wait, err := s.limiter.Take(r.Context(), a...)
 	if err != nil {
 		return err
 	}
 	if wait > 0 {
-		w.Header().Set("Retry-After", retryAfter(wait))
-		return again(http.StatusTooManyRequests, "Too many failed sign-ins. Try again in "+humanWait(wait)+".")
+		w.Header().Set("Retry-After", throttle.RetryAfter(wait))
+		return again(http.StatusTooManyRequests, "Too many failed sign-ins. Try again in "+throttle.Words(wait)+".")
 	}
 	u, err := s.checkPassword(r.Context(), d.Org, d.Email, password)
 	if err != nil {
 		// Not the client's failure: give the slot back.
-		if err := s.limiter.settle(r.Context(), a, false); err != nil {
+		if err := s.limiter.Settle(r.Context(), false, a...); err != nil {
 			s.Log.WarnContext(r.Context(), "sign-in throttle", "err", err)
 		}
 		return err
 	}
-	if err := s.limiter.settle(r.Context(), a, u == nil); err != nil {
+	if err := s.limiter.Settle(r.Context(), u == nil, a...); err != nil {
 		return err
 	}
 	if u == nil {

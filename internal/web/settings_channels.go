@@ -14,19 +14,22 @@ import (
 
 // Settings → Notifications: one tab per channel kind, as in the seed.
 
-var channelKinds = []shiplog.ChannelKind{shiplog.ChannelSlack, shiplog.ChannelEmail, shiplog.ChannelWebhook}
-
-var kindLabels = map[shiplog.ChannelKind]string{
-	shiplog.ChannelSlack: "Slack", shiplog.ChannelEmail: "Email", shiplog.ChannelWebhook: "Webhook",
-}
-
-// kindOf reads a tab's kind; anything else is the first tab.
+// kindOf reads a tab's kind; anything else is the first registered kind.
 func kindOf(s string) shiplog.ChannelKind {
 	k := shiplog.ChannelKind(strings.ToLower(strings.TrimSpace(s)))
-	if _, ok := kindLabels[k]; ok {
+	if _, ok := notify.Lookup(k); ok {
 		return k
 	}
-	return shiplog.ChannelSlack
+	if names := notify.KindNames(); len(names) > 0 {
+		return names[0]
+	}
+	return k
+}
+
+// kindLabel is a kind's name as the console shows it.
+func kindLabel(k shiplog.ChannelKind) string {
+	spec, _ := notify.SpecOf(k)
+	return spec.Label
 }
 
 type channelTab struct {
@@ -100,9 +103,9 @@ func (s *Server) channelsData(r *http.Request, v *view, kind shiplog.ChannelKind
 	if err := s.call(r, v, http.MethodGet, "/notification-channels/", nil, &list); err != nil {
 		return nil, err
 	}
-	d := &channelsData{Kind: kind, Label: kindLabels[kind]}
-	for _, k := range channelKinds {
-		tab := channelTab{Kind: k, Label: kindLabels[k], Selected: k == kind}
+	d := &channelsData{Kind: kind, Label: kindLabel(kind)}
+	for _, k := range notify.KindNames() {
+		tab := channelTab{Kind: k, Label: kindLabel(k), Selected: k == kind}
 		for _, c := range list.Items {
 			if c.Kind == k {
 				tab.Count++
@@ -252,9 +255,9 @@ var groupLabels = map[string]string{"deployment": "Deployments", "build": "Build
 
 // eventGroups lists the event types a kind of channel accepts (the domain's
 // list), grouped by what they are about.
-func eventGroups(kind shiplog.ChannelKind) []eventGroup {
+func eventGroups(c *shiplog.Channel) []eventGroup {
 	var out []eventGroup
-	for _, e := range notify.AllowedEvents(kind) {
+	for _, e := range notify.AllowedEvents(c) {
 		prefix, _, _ := strings.Cut(string(e), ".")
 		label := groupLabels[prefix]
 		if label == "" {
@@ -282,7 +285,7 @@ func (s *Server) renderChannelForm(w http.ResponseWriter, r *http.Request, v *vi
 	v.Nav = "settings"
 	kind := kindOf(f.Kind)
 	f.Kind = string(kind)
-	d := channelFormData{F: f, Label: kindLabels[kind], Groups: eventGroups(kind), EnvTypes: notify.EnvFilterValues,
+	d := channelFormData{F: f, Label: kindLabel(kind), Groups: eventGroups(&shiplog.Channel{Kind: kind}), EnvTypes: notify.EnvFilterValues,
 		Schemes: []string{"versioner", "standard-webhooks"}}
 	return s.render(w, r, status, "settings_channel", v, d)
 }

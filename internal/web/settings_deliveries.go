@@ -64,7 +64,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view)
 	if err := s.call(r, v, http.MethodGet, channelPath(id), nil, &d.C); err != nil {
 		return err
 	}
-	d.Label = kindLabels[d.C.Kind]
+	d.Label = kindLabel(d.C.Kind)
 	q := url.Values{"limit": {strconv.Itoa(deliveriesPerPage)}}
 	if d.Cursor != "" {
 		q.Set("cursor", d.Cursor)

@@ -17,6 +17,7 @@ import (
 	"github.com/shiplog/shiplog/internal/httpobs"
 	"github.com/shiplog/shiplog/internal/reqid"
 	"github.com/shiplog/shiplog/internal/store"
+	"github.com/shiplog/shiplog/internal/throttle"
 )
 
 //go:embed static templates
@@ -45,7 +46,7 @@ type Server struct {
 	TrustedOrigins []string
 
 	pages    *pageSet
-	limiter  *limiter
+	limiter  *throttle.Limiter
 	patterns []string // every pattern Handler registered, for Routes
 }
 
@@ -70,7 +71,7 @@ func (s *Server) Handler() http.Handler {
 		s.SessionMax = DefaultSessionMax
 	}
 	s.pages = mustParsePages()
-	s.limiter = newLimiter(s.Store, s.Clock)
+	s.limiter = &throttle.Limiter{Store: s.Store, Clock: s.Clock}
 
 	mux := http.NewServeMux()
 	s.patterns = nil

@@ -15,11 +15,7 @@ import (
 )
 
 // Message is a rendered email, ready for Sender.Send.
-type Message struct {
-	Subject string
-	Text    string
-	HTML    string
-}
+type Message = notify.Mail
 
 //go:embed templates
 var templateFS embed.FS

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"io/fs"
+	"math"
 	"testing"
 
 	"github.com/shiplog/shiplog/internal/store/storetest"
@@ -18,4 +20,22 @@ func TestMigrations(t *testing.T) {
 	defer db.Close()
 	storetest.RunMigrationTests(t, storetest.Migrations{DB: db, Numbered: true,
 		UpTo: func(ctx context.Context, v int64) error { return migrateTo(ctx, db, v) }})
+}
+
+func TestMigrationsLandedOutOfOrder(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("pgx", pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunOutOfOrderTest(t, db,
+		func(ctx context.Context) error {
+			return migrateFS(ctx, db, storetest.Without(t, sub, 11, 12, 13, 14), math.MaxInt64)
+		},
+		func(ctx context.Context) error { return Migrate(ctx, db) })
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
+	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/shiplog/shiplog"
 )
@@ -65,4 +68,50 @@ func rebind(q string, numbered bool) string {
 		q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
 	}
 	return q
+}
+
+// Without returns the migrations in fsys except the given versions: a
+// database migrated before those landed.
+func Without(t *testing.T, fsys fs.FS, versions ...int64) fs.FS {
+	t.Helper()
+	out := fstest.MapFS{}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		var v int64
+		if _, err := fmt.Sscanf(e.Name(), "%d_", &v); err == nil && slices.Contains(versions, v) {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = &fstest.MapFile{Data: b}
+	}
+	return out
+}
+
+// RunOutOfOrderTest checks that migrations which landed after a higher
+// number was applied are applied, not refused: partial migrates without
+// versions 11-14 (as a database made between those landings), full then
+// migrates with all of them.
+func RunOutOfOrderTest(t *testing.T, db *sql.DB, partial, full func(ctx context.Context) error) {
+	ctx := t.Context()
+	ok(t, "migrate without 00011-00014", partial(ctx))
+	ok(t, "migrate with them", full(ctx))
+	for _, v := range []int64{11, 13, 14, 15} {
+		var n int
+		if err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT COUNT(*) FROM goose_db_version WHERE version_id = %d AND is_applied`, v)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("migration %d applied %d times; want once", v, n)
+		}
+	}
+	// What 00013 made is there.
+	if _, err := db.ExecContext(ctx, `SELECT 1 FROM signin_throttle WHERE 1 = 0`); err != nil {
+		t.Errorf("00013's table: %v", err)
+	}
 }
