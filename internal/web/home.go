@@ -285,7 +285,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view) error {
 		d.OpenDRs = append(d.OpenDRs, drs.Items...)
 	}
 	var recent apiv1.List[*shiplog.Deployment]
-	if err := s.call(r, v, http.MethodGet, "/deployments/?limit=15", nil, &recent); err != nil {
+	if err := s.call(r, v, http.MethodGet, "/deployments/?limit=15&order=time", nil, &recent); err != nil {
 		return err
 	}
 	d.Recent = recent.Items
