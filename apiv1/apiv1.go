@@ -90,6 +90,13 @@ type ChannelInput struct {
 	SignatureScheme        *string   `json:"signature_scheme"`
 	Recipients             *[]string `json:"recipients"`
 	RetrySchedule          *[]string `json:"retry_schedule"` // Go durations: "5s", "5m", "2h"
+	// Format is a webhook's body: versioner (default), qovery, clever,
+	// standard-webhooks.
+	Format *string `json:"format,omitempty"`
+	// Qovery's names for url and product_names_filter, so a Qovery
+	// webhook's definition is accepted as Qovery spells it.
+	TargetURL          *string   `json:"target_url,omitempty"`
+	ProjectNamesFilter *[]string `json:"project_names_filter,omitempty"`
 }
 
 // Channel is a channel as the API shows it: write-only values masked.
@@ -100,6 +107,8 @@ type Channel struct {
 	RetrySchedule []string `json:"retry_schedule"`
 	// Secret is present once, in the answer that generated it.
 	Secret string `json:"secret,omitempty"`
+	// Format is a webhook's format (versioner when it has none set).
+	Format string `json:"format,omitempty"`
 }
 
 // PreferenceInput is POST /notification-preferences/ (the seed's call).

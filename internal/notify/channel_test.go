@@ -71,8 +71,8 @@ func TestValidateErrors(t *testing.T) {
 		edit func(c *shiplog.Channel)
 		want string // the whole message
 	}{
-		{"unknown kind", "teams", nil, "Field 'kind' must be one of slack, email, webhook"},
-		{"empty kind", "", nil, "Field 'kind' must be one of slack, email, webhook"},
+		{"unknown kind", "msteams", nil, "Field 'kind' must be one of slack, email, webhook, teams, discord"},
+		{"empty kind", "", nil, "Field 'kind' must be one of slack, email, webhook, teams, discord"},
 		{"no name", slack, func(c *shiplog.Channel) { c.Name = " \t " }, "Field 'name' is required"},
 		{"long name", slack, func(c *shiplog.Channel) { c.Name = strings.Repeat("n", 201) }, "Field 'name' is too long (limit 200 bytes)"},
 		{"long description", slack, func(c *shiplog.Channel) { c.Description = strings.Repeat("d", 2001) },

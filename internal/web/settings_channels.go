@@ -78,6 +78,7 @@ type onceSecret struct {
 type channelsData struct {
 	Kind   shiplog.ChannelKind
 	Label  string
+	Help   string // the kind's one line, for the empty tab
 	Tabs   []channelTab
 	Cards  []channelCard
 	Secret *onceSecret
@@ -103,7 +104,8 @@ func (s *Server) channelsData(r *http.Request, v *view, kind shiplog.ChannelKind
 	if err := s.call(r, v, http.MethodGet, "/notification-channels/", nil, &list); err != nil {
 		return nil, err
 	}
-	d := &channelsData{Kind: kind, Label: kindLabel(kind)}
+	spec, _ := notify.SpecOf(kind)
+	d := &channelsData{Kind: kind, Label: kindLabel(kind), Help: spec.Help}
 	for _, k := range notify.KindNames() {
 		tab := channelTab{Kind: k, Label: kindLabel(k), Selected: k == kind}
 		for _, c := range list.Items {
@@ -146,9 +148,10 @@ type channelForm struct {
 	EnvTypes    []string
 	Products    string
 	URL         string
-	URLHint     string // Slack: the current URL, masked as the API shows it
+	URLHint     string // Slack, Teams, Discord: the current URL, masked as the API shows it
 	Recipients  string
 	Scheme      string
+	Format      string // webhooks: the body's format
 	Secret      string
 	SecretHint  string
 	// RemoveSecret asks to remove the webhook's secret.
@@ -174,6 +177,7 @@ func parseChannelForm(f url.Values) channelForm {
 		URLHint:      f.Get("url_hint"),
 		Recipients:   f.Get("recipients"),
 		Scheme:       strings.TrimSpace(f.Get("signature_scheme")),
+		Format:       strings.TrimSpace(f.Get("format")),
 		Secret:       f.Get("secret"),
 		SecretHint:   f.Get("secret_hint"),
 		RemoveSecret: f.Get("remove_secret") == "on",
@@ -195,17 +199,21 @@ func (f channelForm) input(isNew bool) apiv1.ChannelInput {
 		kind := f.Kind
 		in.Kind = &kind
 	}
-	switch shiplog.ChannelKind(f.Kind) {
-	case shiplog.ChannelSlack:
+	switch kind := shiplog.ChannelKind(f.Kind); {
+	case urlIsSecret(kind):
 		if u := f.URL; u != "" || isNew {
 			in.URL = &u
 		}
-	case shiplog.ChannelWebhook:
+	case kind == shiplog.ChannelWebhook:
 		u := f.URL
 		in.URL = &u
 		if f.Scheme != "" {
 			scheme := f.Scheme
 			in.SignatureScheme = &scheme
+		}
+		if f.Format != "" {
+			format := f.Format
+			in.Format = &format
 		}
 		if f.Secret != "" {
 			secret := f.Secret
@@ -214,7 +222,7 @@ func (f channelForm) input(isNew bool) apiv1.ChannelInput {
 			none := ""
 			in.Secret = &none
 		}
-	case shiplog.ChannelEmail:
+	case kind == shiplog.ChannelEmail:
 		rec := splitField(f.Recipients)
 		in.Recipients = &rec
 	}
@@ -228,16 +236,16 @@ func (f channelForm) input(isNew bool) apiv1.ChannelInput {
 func formFromChannel(c apiv1.Channel) channelForm {
 	f := channelForm{ID: c.ID, Kind: string(c.Kind), Name: c.Name, Description: c.Description, Enabled: c.Enabled,
 		EnvTypes: c.EnvironmentTypesFilter, Products: strings.Join(c.ProductNamesFilter, ", "),
-		Recipients: strings.Join(c.Recipients, ", "), Scheme: c.SignatureScheme,
+		Recipients: strings.Join(c.Recipients, ", "), Scheme: c.SignatureScheme, Format: c.Format,
 		Retry: strings.Join(c.RetrySchedule, ", ")}
 	f.RetryWas = f.Retry
 	for _, e := range c.Events {
 		f.Events = append(f.Events, string(e))
 	}
-	switch c.Kind {
-	case shiplog.ChannelSlack:
+	switch {
+	case urlIsSecret(c.Kind):
 		f.URLHint = c.URL
-	case shiplog.ChannelWebhook:
+	case c.Kind == shiplog.ChannelWebhook:
 		f.URL = c.URL
 	}
 	if c.SecretHint != nil {
@@ -279,6 +287,28 @@ type channelFormData struct {
 	Groups   []eventGroup
 	EnvTypes []string
 	Schemes  []string
+	Formats  []notify.Choice
+	// SecretURL: the kind's URL is its credential (Slack, Teams, Discord);
+	// URLLabel and URLHelp are its form field's words.
+	SecretURL         bool
+	URLLabel, URLHelp string
+}
+
+// urlIsSecret reports whether a kind's URL is itself the credential.
+func urlIsSecret(k shiplog.ChannelKind) bool {
+	spec, _ := notify.SpecOf(k)
+	return spec.URLIsSecret
+}
+
+// specField is one of a kind's settings, by key.
+func specField(k shiplog.ChannelKind, key string) notify.Field {
+	spec, _ := notify.SpecOf(k)
+	for _, f := range spec.Fields {
+		if f.Key == key {
+			return f
+		}
+	}
+	return notify.Field{}
 }
 
 func (s *Server) renderChannelForm(w http.ResponseWriter, r *http.Request, v *view, status int, f channelForm) error {
@@ -286,7 +316,8 @@ func (s *Server) renderChannelForm(w http.ResponseWriter, r *http.Request, v *vi
 	kind := kindOf(f.Kind)
 	f.Kind = string(kind)
 	d := channelFormData{F: f, Label: kindLabel(kind), Groups: eventGroups(&shiplog.Channel{Kind: kind}), EnvTypes: notify.EnvFilterValues,
-		Schemes: []string{"versioner", "standard-webhooks"}}
+		Schemes: []string{"versioner", "standard-webhooks"}, Formats: specField(kind, "format").Choices,
+		SecretURL: urlIsSecret(kind), URLLabel: specField(kind, "url").Label, URLHelp: specField(kind, "url").Help}
 	return s.render(w, r, status, "settings_channel", v, d)
 }
 

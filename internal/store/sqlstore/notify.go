@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -83,12 +84,12 @@ const channelCols = `c.id, c.org_id, c.kind, c.name, c.description, c.enabled, c
 
 func (q *Queries) scanChannel(sc interface{ Scan(...any) error }) (*shiplog.Channel, error) {
 	var c shiplog.Channel
-	var envs, prods, recips, sched string
+	var envs, prods, recips, sched, settings string
 	var urlSealed, secretSealed []byte
 	var disabledAt, failingSince sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&c.ID, &c.OrgID, &c.Kind, &c.Name, &c.Description, &c.Enabled, &envs, &prods, &c.URL, &urlSealed,
-		&secretSealed, &c.SignatureScheme, &recips, &sched, &c.DisabledReason, &disabledAt, &failingSince, &c.System, &created, &updated); err != nil {
+		&secretSealed, &settings, &recips, &sched, &c.DisabledReason, &disabledAt, &failingSince, &c.System, &created, &updated); err != nil {
 		return nil, err
 	}
 	var ms []int64
@@ -102,6 +103,9 @@ func (q *Queries) scanChannel(sc interface{ Scan(...any) error }) (*shiplog.Chan
 	}
 	for _, m := range ms {
 		c.RetrySchedule = append(c.RetrySchedule, time.Duration(m)*time.Millisecond)
+	}
+	if err := unpackSettings(settings, &c); err != nil {
+		return nil, err
 	}
 	var err error
 	if len(urlSealed) > 0 {
@@ -209,11 +213,43 @@ func scheduleMS(d []time.Duration) string {
 	return jsonList(ms)
 }
 
+// packSettings writes a channel's signature scheme and its kind's Config
+// (the webhook's format…) into the signature_scheme column: the scheme
+// alone, as always, when there is no Config, else a JSON object holding
+// both. The column is the channel's settings until channels get a config
+// column of their own (a migration); unpackSettings reads both forms.
+func packSettings(c *shiplog.Channel) (string, error) {
+	if len(c.Config) == 0 {
+		return c.SignatureScheme, nil
+	}
+	b, err := json.Marshal(packedSettings{Scheme: c.SignatureScheme, Config: c.Config})
+	return string(b), err
+}
+
+type packedSettings struct {
+	Scheme string         `json:"signature_scheme"`
+	Config map[string]any `json:"config"`
+}
+
+func unpackSettings(v string, c *shiplog.Channel) error {
+	if !strings.HasPrefix(v, "{") {
+		c.SignatureScheme = v
+		return nil
+	}
+	var p packedSettings
+	if err := json.Unmarshal([]byte(v), &p); err != nil {
+		return fmt.Errorf("channel %s settings: %w", c.ID, err)
+	}
+	c.SignatureScheme, c.Config = p.Scheme, p.Config
+	return nil
+}
+
 // channelSecrets splits the URL into the plain column (webhooks) or the
-// sealed one (Slack, whose URL is itself the credential).
+// sealed one (Slack, Teams, Discord: kinds whose URL is itself the
+// credential).
 func (q *Queries) channelSecrets(c *shiplog.Channel) (plainURL string, urlSealed, secretSealed any, err error) {
 	plainURL = c.URL
-	if c.Kind == shiplog.ChannelSlack {
+	if c.Kind != shiplog.ChannelWebhook {
 		plainURL = ""
 		if urlSealed, err = q.seal(c.URL); err != nil {
 			return
@@ -228,11 +264,15 @@ func (q *Queries) ChannelCreate(ctx context.Context, c *shiplog.Channel) error {
 	if err != nil {
 		return err
 	}
+	settings, err := packSettings(c)
+	if err != nil {
+		return err
+	}
 	if _, err := q.exec(ctx, `INSERT INTO channels (id, org_id, kind, name, description, enabled, environment_types_filter,
 		product_names_filter, url, url_sealed, secret_sealed, signature_scheme, recipients, retry_schedule, system, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.OrgID, string(c.Kind), c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter),
-		jsonList(c.ProductNamesFilter), plainURL, urlSealed, secretSealed, c.SignatureScheme, jsonList(c.Recipients),
+		jsonList(c.ProductNamesFilter), plainURL, urlSealed, secretSealed, settings, jsonList(c.Recipients),
 		scheduleMS(c.RetrySchedule), c.System, micros(c.CreatedAt), micros(c.UpdatedAt)); err != nil {
 		return err
 	}
@@ -257,12 +297,16 @@ func (q *Queries) ChannelUpdate(ctx context.Context, c *shiplog.Channel) error {
 	if err != nil {
 		return err
 	}
+	settings, err := packSettings(c)
+	if err != nil {
+		return err
+	}
 	res, err := q.exec(ctx, `UPDATE channels SET name = ?, description = ?, enabled = ?, environment_types_filter = ?,
 		product_names_filter = ?, url = ?, url_sealed = ?, secret_sealed = ?, signature_scheme = ?, recipients = ?,
 		retry_schedule = ?, disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ?
 		WHERE org_id = ? AND id = ?`,
 		c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter), jsonList(c.ProductNamesFilter), plainURL,
-		urlSealed, secretSealed, c.SignatureScheme, jsonList(c.Recipients), scheduleMS(c.RetrySchedule), c.DisabledReason,
+		urlSealed, secretSealed, settings, jsonList(c.Recipients), scheduleMS(c.RetrySchedule), c.DisabledReason,
 		nullMicros(c.DisabledAt), nullMicros(c.FailingSince), micros(c.UpdatedAt), c.OrgID, c.ID)
 	if err != nil {
 		return err

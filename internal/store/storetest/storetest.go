@@ -51,6 +51,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DeliveryLease", testDeliveryLease},
 		{"Stream", testStream},
 		{"OrgSettings", testOrgSettings},
+		{"ChannelSettings", testChannelSettings},
 		{"DRCreators", testDRCreators},
 		{"DeploymentRequest", testDeploymentRequest},
 	}
