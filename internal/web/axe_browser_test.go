@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/apiv1"
+	"github.com/shiplog/shiplog/internal/cli"
 	"github.com/shiplog/shiplog/internal/web"
 )
 
@@ -34,7 +37,7 @@ type axePage struct {
 
 // notWalked are GET routes that are not pages: assets, fragments, streams,
 // raw JSON, redirects.
-var notWalked = []string{"GET /ui/static/", "GET /ui/fragments/matrix", "GET /ui/live", "GET /ui/deployments/{id}/raw",
+var notWalked = []string{"GET /ui/static/", "GET /ui/fragments/matrix", "GET /ui/fragments/first-steps", "GET /ui/live", "GET /ui/deployments/{id}/raw",
 	"GET /ui/builds/{id}/raw", "GET /ui/settings", "GET /ui/settings/{$}", "GET /ui/versions"}
 
 // axeFinding is one serious or critical axe violation on one node.
@@ -49,8 +52,23 @@ type axeFinding struct {
 // serious or critical finding. A new page without an entry in the walk
 // fails too.
 func TestBrowserAxeEveryPage(t *testing.T) {
-	s := start(t)
+	db := "sqlite://" + filepath.Join(t.TempDir(), "shiplog.db")
+	s := startDB(t, db)
 	owner := s.user("ann@acme.test", "correct horse battery", "owner")
+	// Another org, new, whose first owner has a setup link to open.
+	var out, errb bytes.Buffer
+	if code := cli.Run(context.Background(), []string{"org", "create", "beta", "--db", db, "--base-url", s.url}, &out, &errb); code != 0 {
+		t.Fatalf("org create: exit %d: %s", code, errb.String())
+	}
+	setup := ""
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, s.url+"/ui/setup?token=") {
+			setup = strings.TrimPrefix(l, s.url)
+		}
+	}
+	if setup == "" {
+		t.Fatalf("org create printed no setup link:\n%s", out.String())
+	}
 	dee := s.user("dee@acme.test", pw, "developer")
 	s.deploy("api", "1.4.0", "staging", "success")
 	s.deploy("api", "1.4.0", "prod-eu", "success")
@@ -90,11 +108,13 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		t.Fatal("no refused deployment to show")
 	}
 
-	const publicPages = 2 // the first pages are seen signed out
+	const publicPages = 3 // the first pages are seen signed out
 	pages := []axePage{
 		{"GET /ui/sign-in", "/ui/sign-in"},
 		{"GET /ui/reset-password", "/ui/reset-password?token=not-a-real-token"},
+		{"GET /ui/setup", setup},
 		{"GET /ui/{$}", "/ui/"},
+		{"GET /ui/connect", "/ui/connect"},
 		{"GET /ui/deployments", "/ui/deployments"},
 		{"GET /ui/deployments/{id}", "/ui/deployments/" + blocked},
 		{"GET /ui/builds", "/ui/builds"},
