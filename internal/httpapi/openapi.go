@@ -274,7 +274,7 @@ func newReflector() *openapi.Reflector {
 		Enums: map[reflect.Type][]string{
 			reflect.TypeFor[shiplog.Status]():        {"pending", "started", "completed", "failed", "aborted"},
 			reflect.TypeFor[shiplog.EnvType]():       envTypes,
-			reflect.TypeFor[shiplog.ChannelKind]():   {"slack", "email", "webhook"},
+			reflect.TypeFor[shiplog.ChannelKind]():   channelKinds(),
 			reflect.TypeFor[shiplog.DeliveryState](): {"queued", "succeeded", "failed", "cancelled"},
 			reflect.TypeFor[shiplog.DRStatus](): {"draft", "in_progress", "approved", "rejected", "completed",
 				"cancelled"},
@@ -317,7 +317,9 @@ func newReflector() *openapi.Reflector {
 		"BuildEventRequest.extra_metadata": metadata,
 		"EnvironmentPatch.type":            {Enum: envTypes},
 		"EnvironmentPatch.description":     {Description: "At most 2000 bytes."},
-		"ChannelInput.kind":                {Enum: []string{"slack", "email", "webhook"}, Description: "Required on create; cannot be changed."},
+		"ChannelInput.kind":                {Enum: channelKinds(), Description: "Required on create; cannot be changed."},
+		"ChannelInput.config": {Description: "The kind's own settings (see docs/notifications.md); on PATCH the keys given replace " +
+			"the channel's, null removes one. signature_scheme and recipients may also be given top-level."},
 		"ChannelInput.events": {Description: "Subscribed event types; governance events reach webhook channels only.",
 			Schema: arrayOf(eventTypes(append(append([]shiplog.EventType{}, notify.CICDEvents...), notify.GovernanceEvents...)))},
 		"ChannelInput.environment_types_filter": {Schema: arrayOf(notify.EnvFilterValues),

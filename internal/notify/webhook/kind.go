@@ -19,7 +19,7 @@ func (Kind) Spec() notify.Spec {
 		Label:  "Webhook",
 		Events: func(*shiplog.Channel) []shiplog.EventType { return notify.AllEvents },
 		Fields: []notify.Field{
-			{Key: "url", Label: "Endpoint URL", Type: notify.FieldURL, Required: true},
+			{Key: "url", Label: "Endpoint URL", Type: notify.FieldURL, Required: true, Placeholder: "https://example.com/hooks/shiplog"},
 			{Key: "signature_scheme", Label: "Signature scheme", Type: notify.FieldChoice,
 				Choices: []notify.Choice{{Value: string(SchemeVersioner), Label: "versioner"}, {Value: string(SchemeStandard), Label: "standard-webhooks"}},
 				Help:    "versioner: X-Versioner-Signature: sha256=<hex HMAC> when there is a secret. standard-webhooks: webhook-signature with a whsec_… secret, generated and shown once if you leave it empty."},
@@ -35,16 +35,17 @@ func (Kind) Validate(c *shiplog.Channel) (generated string, err error) {
 	if c.URL == "" {
 		return "", bad("Field 'url' is required for webhook channels")
 	}
-	if len(c.Recipients) > 0 {
+	if len(c.Settings("recipients")) > 0 {
 		return "", bad("Webhook channels take no 'recipients'")
 	}
-	if c.SignatureScheme == "" {
-		c.SignatureScheme = string(SchemeVersioner)
+	scheme := Scheme(c.Setting("signature_scheme"))
+	if scheme == "" {
+		scheme = SchemeVersioner
 	}
-	scheme := Scheme(c.SignatureScheme)
 	if scheme != SchemeVersioner && scheme != SchemeStandard {
 		return "", bad("Field 'signature_scheme' must be versioner or standard-webhooks")
 	}
+	c.Set("signature_scheme", string(scheme))
 	if scheme == SchemeStandard && c.Secret == "" {
 		generated = NewStandardSecret()
 		c.Secret = generated
@@ -74,7 +75,7 @@ func (Kind) Variant(*shiplog.Channel) string { return "" }
 func (Kind) Send(ctx context.Context, env notify.Env, t notify.Target) notify.Outcome {
 	now := env.Clock.Now()
 	c := t.Channel
-	hdr, err := Headers(string(t.EventType), t.DeliveryID, Scheme(c.SignatureScheme), c.Secret, t.Payload, now)
+	hdr, err := Headers(string(t.EventType), t.DeliveryID, Scheme(c.Setting("signature_scheme")), c.Secret, t.Payload, now)
 	if err != nil {
 		return notify.Outcome{Err: "cannot sign: " + err.Error()}
 	}

@@ -78,24 +78,24 @@ func (q *Queries) OrgSetOwnerEmails(ctx context.Context, orgID string, emails []
 }
 
 const channelCols = `c.id, c.org_id, c.kind, c.name, c.description, c.enabled, c.environment_types_filter, c.product_names_filter,
-	c.url, c.url_sealed, c.secret_sealed, c.signature_scheme, c.recipients, c.retry_schedule, c.disabled_reason,
+	c.url, c.url_sealed, c.secret_sealed, c.config, c.retry_schedule, c.disabled_reason,
 	c.disabled_at, c.failing_since, c.system, c.created_at, c.updated_at`
 
 func (q *Queries) scanChannel(sc interface{ Scan(...any) error }) (*shiplog.Channel, error) {
 	var c shiplog.Channel
-	var envs, prods, recips, sched string
+	var envs, prods, config, sched string
 	var urlSealed, secretSealed []byte
 	var disabledAt, failingSince sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&c.ID, &c.OrgID, &c.Kind, &c.Name, &c.Description, &c.Enabled, &envs, &prods, &c.URL, &urlSealed,
-		&secretSealed, &c.SignatureScheme, &recips, &sched, &c.DisabledReason, &disabledAt, &failingSince, &c.System, &created, &updated); err != nil {
+		&secretSealed, &config, &sched, &c.DisabledReason, &disabledAt, &failingSince, &c.System, &created, &updated); err != nil {
 		return nil, err
 	}
 	var ms []int64
 	for _, u := range []struct {
 		s   string
 		dst any
-	}{{envs, &c.EnvironmentTypesFilter}, {prods, &c.ProductNamesFilter}, {recips, &c.Recipients}, {sched, &ms}} {
+	}{{envs, &c.EnvironmentTypesFilter}, {prods, &c.ProductNamesFilter}, {config, &c.Config}, {sched, &ms}} {
 		if err := json.Unmarshal([]byte(u.s), u.dst); err != nil {
 			return nil, err
 		}
@@ -104,6 +104,7 @@ func (q *Queries) scanChannel(sc interface{ Scan(...any) error }) (*shiplog.Chan
 		c.RetrySchedule = append(c.RetrySchedule, time.Duration(m)*time.Millisecond)
 	}
 	var err error
+	// Rows written before URLs were always sealed keep theirs in url.
 	if len(urlSealed) > 0 {
 		if c.URL, err = q.open(urlSealed); err != nil {
 			return nil, err
@@ -209,30 +210,33 @@ func scheduleMS(d []time.Duration) string {
 	return jsonList(ms)
 }
 
-// channelSecrets splits the URL into the plain column (webhooks) or the
-// sealed one (Slack, whose URL is itself the credential).
-func (q *Queries) channelSecrets(c *shiplog.Channel) (plainURL string, urlSealed, secretSealed any, err error) {
-	plainURL = c.URL
-	if c.Kind == shiplog.ChannelSlack {
-		plainURL = ""
-		if urlSealed, err = q.seal(c.URL); err != nil {
-			return
-		}
+// channelSecrets seals the URL (for some kinds it is the credential, and
+// for any it says where an org's events go) and the signing secret, and
+// encodes the kind's settings.
+func (q *Queries) channelSecrets(c *shiplog.Channel) (urlSealed, secretSealed any, config string, err error) {
+	if urlSealed, err = q.seal(c.URL); err != nil {
+		return
 	}
-	secretSealed, err = q.seal(c.Secret)
-	return
+	if secretSealed, err = q.seal(c.Secret); err != nil {
+		return
+	}
+	b, err := json.Marshal(c.Config)
+	if c.Config == nil {
+		b = []byte("{}")
+	}
+	return urlSealed, secretSealed, string(b), err
 }
 
 func (q *Queries) ChannelCreate(ctx context.Context, c *shiplog.Channel) error {
-	plainURL, urlSealed, secretSealed, err := q.channelSecrets(c)
+	urlSealed, secretSealed, config, err := q.channelSecrets(c)
 	if err != nil {
 		return err
 	}
 	if _, err := q.exec(ctx, `INSERT INTO channels (id, org_id, kind, name, description, enabled, environment_types_filter,
-		product_names_filter, url, url_sealed, secret_sealed, signature_scheme, recipients, retry_schedule, system, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		product_names_filter, url, url_sealed, secret_sealed, config, retry_schedule, system, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.OrgID, string(c.Kind), c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter),
-		jsonList(c.ProductNamesFilter), plainURL, urlSealed, secretSealed, c.SignatureScheme, jsonList(c.Recipients),
+		jsonList(c.ProductNamesFilter), urlSealed, secretSealed, config,
 		scheduleMS(c.RetrySchedule), c.System, micros(c.CreatedAt), micros(c.UpdatedAt)); err != nil {
 		return err
 	}
@@ -253,16 +257,16 @@ func (q *Queries) setSubscriptions(ctx context.Context, c *shiplog.Channel) erro
 }
 
 func (q *Queries) ChannelUpdate(ctx context.Context, c *shiplog.Channel) error {
-	plainURL, urlSealed, secretSealed, err := q.channelSecrets(c)
+	urlSealed, secretSealed, config, err := q.channelSecrets(c)
 	if err != nil {
 		return err
 	}
 	res, err := q.exec(ctx, `UPDATE channels SET name = ?, description = ?, enabled = ?, environment_types_filter = ?,
-		product_names_filter = ?, url = ?, url_sealed = ?, secret_sealed = ?, signature_scheme = ?, recipients = ?,
+		product_names_filter = ?, url = '', url_sealed = ?, secret_sealed = ?, config = ?,
 		retry_schedule = ?, disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ?
 		WHERE org_id = ? AND id = ?`,
-		c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter), jsonList(c.ProductNamesFilter), plainURL,
-		urlSealed, secretSealed, c.SignatureScheme, jsonList(c.Recipients), scheduleMS(c.RetrySchedule), c.DisabledReason,
+		c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter), jsonList(c.ProductNamesFilter),
+		urlSealed, secretSealed, config, scheduleMS(c.RetrySchedule), c.DisabledReason,
 		nullMicros(c.DisabledAt), nullMicros(c.FailingSince), micros(c.UpdatedAt), c.OrgID, c.ID)
 	if err != nil {
 		return err
