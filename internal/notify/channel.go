@@ -170,7 +170,8 @@ func Validate(c *shiplog.Channel) (generated string, err error) {
 	}
 	// What the kind did not take is a mistake, not something to keep.
 	for key := range c.Config {
-		if !slices.ContainsFunc(kind.Spec().Fields, func(f Field) bool { return f.Key == key }) {
+		// url and secret are the channel's own (sealed), never settings.
+		if key == "url" || key == "secret" || !slices.ContainsFunc(kind.Spec().Fields, func(f Field) bool { return f.Key == key }) {
 			return "", bad("%s channels take no setting '%s'", kind.Spec().Label, key)
 		}
 	}

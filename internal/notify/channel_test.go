@@ -125,6 +125,8 @@ func TestValidateErrors(t *testing.T) {
 		{"slack with recipients", slack, func(c *shiplog.Channel) { c.Set("recipients", []string{"a@example.com"}) },
 			"Slack channels take 'url' only, not 'secret' or 'recipients'"},
 		{"webhook without url", webhook, func(c *shiplog.Channel) { c.URL = "" }, "Field 'url' is required for webhook channels"},
+		{"a setting the kind lacks", webhook, func(c *shiplog.Channel) { c.Set("colour", "red") }, "Webhook channels take no setting 'colour'"},
+		{"the URL as a setting", email, func(c *shiplog.Channel) { c.Set("url", "https://example.com") }, "Email channels take no setting 'url'"},
 		{"webhook with recipients", webhook, func(c *shiplog.Channel) { c.Set("recipients", []string{"owners"}) }, "Webhook channels take no 'recipients'"},
 		{"unknown signature scheme", webhook, func(c *shiplog.Channel) { c.Set("signature_scheme", "hmac") },
 			"Field 'signature_scheme' must be versioner or standard-webhooks"},
