@@ -87,6 +87,13 @@ type ChannelInput struct {
 	SignatureScheme        *string   `json:"signature_scheme"` // config.signature_scheme, as before config
 	Recipients             *[]string `json:"recipients"`       // config.recipients, as before config
 	RetrySchedule          *[]string `json:"retry_schedule"`   // Go durations: "5s", "5m", "2h"
+	// Format is a webhook's body (config.format): versioner (default),
+	// qovery, clever, standard-webhooks.
+	Format *string `json:"format,omitempty"`
+	// Qovery's names for url and product_names_filter, so a Qovery
+	// webhook's definition is accepted as Qovery spells it.
+	TargetURL          *string   `json:"target_url,omitempty"`
+	ProjectNamesFilter *[]string `json:"project_names_filter,omitempty"`
 	// Config sets the kind's own settings; on PATCH, the keys given
 	// replace the channel's (null removes one), the others stay.
 	Config map[string]any `json:"config"`
@@ -104,6 +111,8 @@ type Channel struct {
 	RetrySchedule   []string `json:"retry_schedule"`
 	// Secret is present once, in the answer that generated it.
 	Secret string `json:"secret,omitempty"`
+	// Format is a webhook's format (versioner when it has none set).
+	Format string `json:"format,omitempty"`
 }
 
 // PreferenceInput is POST /notification-preferences/ (the seed's call).

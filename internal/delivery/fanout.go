@@ -56,6 +56,15 @@ func Message(e *shiplog.Event, baseURL string) notify.Message {
 	return m
 }
 
+// WithOrg adds the org's name, which some formats carry (Qovery's
+// organization.name); a failed lookup leaves it out, as renderers allow.
+func WithOrg(ctx context.Context, r store.Reader, m notify.Message) notify.Message {
+	if o, err := r.OrgGet(ctx, m.Event.OrgID); err == nil {
+		m.OrgName = o.Name
+	}
+	return m
+}
+
 func first(vals ...string) string {
 	for _, v := range vals {
 		if strings.TrimSpace(v) != "" {
@@ -107,5 +116,5 @@ func Payload(ctx context.Context, r store.Reader, d *shiplog.Delivery, c *shiplo
 	if err != nil {
 		return nil, err
 	}
-	return Render(c, Message(e, baseURL))
+	return Render(c, WithOrg(ctx, r, Message(e, baseURL)))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/shiplog/shiplog/internal/delivery"
 	"github.com/shiplog/shiplog/internal/notify"
 	"github.com/shiplog/shiplog/internal/notify/outbound"
+	"github.com/shiplog/shiplog/internal/notify/webhook"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -51,6 +53,9 @@ func channelKinds() []string {
 
 func channelOut(c *shiplog.Channel) apiv1.Channel {
 	out := apiv1.Channel{Channel: c, URL: c.URL, RetrySchedule: []string{}}
+	if c.Kind == shiplog.ChannelWebhook {
+		out.Format = webhook.FormatOf(c)
+	}
 	if spec, _ := notify.SpecOf(c.Kind); spec.URLIsSecret {
 		out.URL = notify.MaskURL(c.URL)
 	}
@@ -74,8 +79,27 @@ func channelOut(c *shiplog.Channel) apiv1.Channel {
 	return out
 }
 
-// applyChannel copies the given fields of in onto c.
+// applyChannel copies the given fields of in onto c. Qovery's spellings
+// (target_url, project_names_filter, its event names) stand for shiplog's.
 func applyChannel(c *shiplog.Channel, in *apiv1.ChannelInput) error {
+	if in.TargetURL != nil {
+		if in.URL != nil && strings.TrimSpace(*in.URL) != strings.TrimSpace(*in.TargetURL) {
+			return invalid("Fields 'url' and 'target_url' are the same setting: give one")
+		}
+		in.URL = in.TargetURL
+	}
+	if in.ProjectNamesFilter != nil {
+		if in.ProductNamesFilter != nil {
+			return invalid("Fields 'product_names_filter' and 'project_names_filter' are the same setting: give one")
+		}
+		in.ProductNamesFilter = in.ProjectNamesFilter
+	}
+	if in.Format != nil {
+		if c.Kind != shiplog.ChannelWebhook {
+			return invalid("Field 'format' is a webhook setting; %s channels have one format", c.Kind)
+		}
+		setting(c, "format", *in.Format)
+	}
 	if in.Name != nil {
 		c.Name = *in.Name
 	}
@@ -88,7 +112,11 @@ func applyChannel(c *shiplog.Channel, in *apiv1.ChannelInput) error {
 	if in.Events != nil {
 		c.Events = nil
 		for _, e := range *in.Events {
-			c.Events = append(c.Events, shiplog.EventType(strings.TrimSpace(e)))
+			t := shiplog.EventType(strings.TrimSpace(e))
+			if q, ok := webhook.ParseQoveryEvent(e); ok {
+				t = q
+			}
+			c.Events = append(c.Events, t)
 		}
 	}
 	if in.EnvironmentTypesFilter != nil {
@@ -184,13 +212,33 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Kind == nil {
-		return invalid("Field 'kind' is required: %s", strings.Join(channelKinds(), ", "))
+		return invalid("Field 'kind' is required: one of %s", strings.Join(channelKinds(), ", "))
 	}
 	now := s.Clock.Now()
-	c := &shiplog.Channel{ID: shiplog.NewID(), OrgID: principal(r).OrgID, Kind: shiplog.ChannelKind(strings.ToLower(*in.Kind)),
+	c := &shiplog.Channel{ID: shiplog.NewID(), OrgID: principal(r).OrgID, Kind: shiplog.ChannelKind(strings.ToLower(strings.TrimSpace(*in.Kind))),
 		Enabled: true, CreatedAt: now, UpdatedAt: now}
+	qovery := c.Kind == "standard" || c.Kind == shiplog.ChannelSlack && in.TargetURL != nil
+	if c.Kind == "standard" {
+		// Qovery's STANDARD webhook: its payload unless a format is given.
+		c.Kind = shiplog.ChannelWebhook
+		if in.Format == nil {
+			f := webhook.FormatQovery
+			in.Format = &f
+		}
+	}
 	if err := applyChannel(c, &in); err != nil {
 		return err
+	}
+	if qovery && strings.TrimSpace(c.Name) == "" {
+		// Qovery's webhooks have no name: the description, else the host.
+		c.Name = strings.TrimSpace(c.Description)
+		if u, err := url.Parse(c.URL); err == nil && c.Name == "" {
+			c.Name = u.Hostname()
+		}
+		for len(c.Name) > 200 {
+			c.Name = c.Name[:len(c.Name)-1]
+			c.Name = strings.ToValidUTF8(c.Name, "")
+		}
 	}
 	generated, err := s.checkChannel(c, true)
 	if err != nil {
@@ -475,7 +523,7 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := s.Clock.Now()
 	e := s.sampleEvent(c.OrgID, now)
-	payload, err := delivery.Render(c, delivery.Message(e, s.BaseURL))
+	payload, err := delivery.Render(c, delivery.WithOrg(r.Context(), s.Store, delivery.Message(e, s.BaseURL)))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/shiplog/shiplog/apiv1"
 	"github.com/shiplog/shiplog/internal/input"
 	"github.com/shiplog/shiplog/internal/notify"
+	"github.com/shiplog/shiplog/internal/notify/webhook"
 	"github.com/shiplog/shiplog/internal/openapi"
 	"github.com/shiplog/shiplog/internal/rule"
 )
@@ -317,22 +318,30 @@ func newReflector() *openapi.Reflector {
 		"BuildEventRequest.extra_metadata": metadata,
 		"EnvironmentPatch.type":            {Enum: envTypes},
 		"EnvironmentPatch.description":     {Description: "At most 2000 bytes."},
-		"ChannelInput.kind":                {Enum: channelKinds(), Description: "Required on create; cannot be changed."},
+		"ChannelInput.kind": {Enum: append(channelKinds(), "STANDARD", "SLACK"),
+			Description: "Required on create; cannot be changed. Qovery's STANDARD is a webhook with format qovery, its SLACK a slack channel."},
 		"ChannelInput.config": {Description: "The kind's own settings (see docs/notifications.md); on PATCH the keys given replace " +
-			"the channel's, null removes one. signature_scheme and recipients may also be given top-level."},
-		"ChannelInput.events": {Description: "Subscribed event types; governance events reach webhook channels only.",
-			Schema: arrayOf(eventTypes(append(append([]shiplog.EventType{}, notify.CICDEvents...), notify.GovernanceEvents...)))},
+			"the channel's, null removes one. signature_scheme, recipients and format may also be given top-level."},
+		"ChannelInput.events": {Description: "Subscribed event types; governance events reach webhook channels only. " +
+			"Qovery's names (DEPLOYMENT_STARTED…) stand for shiplog's.",
+			Schema: arrayOf(append(eventTypes(append(append([]shiplog.EventType{}, notify.CICDEvents...), notify.GovernanceEvents...)),
+				webhook.QoveryEventNames...))},
+		"ChannelInput.format": {Enum: webhook.Formats,
+			Description: "Webhooks: the body's format (docs/notifications.md#webhook-formats); versioner by default."},
+		"ChannelInput.target_url":           {Description: "Qovery's name for url."},
+		"ChannelInput.project_names_filter": {Description: "Qovery's name for product_names_filter."},
+		"Channel.format":                    {Enum: webhook.Formats, Description: "Webhooks: the body's format."},
 		"ChannelInput.environment_types_filter": {Schema: arrayOf(notify.EnvFilterValues),
 			Description: "Only events in environments of these types (any case); empty: all."},
 		"ChannelInput.product_names_filter": {Description: "Product names, or prefixes ending in *; empty: all."},
-		"ChannelInput.url":                  {Description: "Webhook URL, or the Slack incoming-webhook URL (kept secret)."},
+		"ChannelInput.url":                  {Description: "Webhook URL, or the Slack, Teams or Discord webhook URL (kept secret)."},
 		"ChannelInput.secret": {Description: "Webhook signing secret (write-only); \"\" removes it. " +
 			"standard-webhooks channels get one generated (whsec_…) when none is given."},
 		"ChannelInput.signature_scheme": {Enum: []string{"versioner", "standard-webhooks"}},
 		"ChannelInput.recipients":       {Description: "Email channels: addresses, lists, or \"owners\"."},
 		"ChannelInput.retry_schedule": {Description: "Delays between attempts as Go durations (\"5s\", \"5m\", \"2h\"), " +
 			"1 s to 24 h, at most 20."},
-		"Channel.url":                        {Description: "Webhooks: the URL. Slack: masked."},
+		"Channel.url":                        {Description: "Webhooks: the URL. Slack, Teams, Discord: masked."},
 		"Channel.secret":                     {Description: "Present once: in the answer that generated the secret."},
 		"Channel.secret_hint":                {Description: "The secret's last characters (…abcd), or null."},
 		"RecoverInput.since":                 {Format: "date-time", Description: "Failed deliveries created since then are queued again."},

@@ -169,13 +169,22 @@ func Validate(c *shiplog.Channel) (generated string, err error) {
 		return "", err
 	}
 	// What the kind did not take is a mistake, not something to keep.
-	for key := range c.Config {
-		// url and secret are the channel's own (sealed), never settings.
-		if key == "url" || key == "secret" || !slices.ContainsFunc(kind.Spec().Fields, func(f Field) bool { return f.Key == key }) {
-			return "", bad("%s channels take no setting '%s'", kind.Spec().Label, key)
-		}
+	if err := CheckSettings(c, kind.Spec()); err != nil {
+		return "", err
 	}
 	return generated, nil
+}
+
+// CheckSettings refuses settings (Config keys) that are not among the
+// kind's fields; url and secret are the channel's own (sealed), never
+// settings.
+func CheckSettings(c *shiplog.Channel, spec Spec) error {
+	for key := range c.Config {
+		if key == "url" || key == "secret" || !slices.ContainsFunc(spec.Fields, func(f Field) bool { return f.Key == key }) {
+			return shiplog.Errorf(shiplog.EINVALID, "%s channels take no setting '%s'", spec.Label, key)
+		}
+	}
+	return nil
 }
 
 func joinTypes(ts []shiplog.EventType) string {

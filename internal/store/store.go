@@ -53,6 +53,7 @@ type Reader interface {
 	MetricsReader
 	StreamReader // stream.go
 	OrgGetByName(ctx context.Context, name string) (*shiplog.Org, error)
+	OrgGet(ctx context.Context, id string) (*shiplog.Org, error)
 	// APIKeyAuthLookup returns the key for (org name, key id), including its
 	// hash, for constant-time comparison by the caller.
 	APIKeyAuthLookup(ctx context.Context, orgName, keyID string) (*APIKeyAuth, error)

@@ -124,6 +124,9 @@ func newCard(c apiv1.Channel) channelCard {
 		card.Signing = "signed (" + strings.Join(append(choices, "secret ending "+*c.SecretHint), ", ") + ")"
 	case signed:
 		card.Signing = "unsigned: no secret"
+		if len(choices) > 0 {
+			card.Signing += " (" + strings.Join(choices, ", ") + ")"
+		}
 	}
 	return card
 }

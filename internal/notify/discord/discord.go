@@ -383,37 +383,21 @@ func texts(msg *Message) []*string {
 // or its channel was deleted) and 401 (Invalid Webhook Token) disable the
 // channel; any other 4xx is final.
 func (Kind) Send(ctx context.Context, env notify.Env, t notify.Target) notify.Outcome {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Channel.URL, bytes.NewReader(t.Payload))
-	if err != nil {
-		return notify.Outcome{Err: "invalid URL: " + err.Error()}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "shiplog-discord/1 (https://github.com/shiplog/shiplog, 1)")
-	client := env.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		if outbound.IsBlocked(err) {
-			return notify.Outcome{Err: "refused: the address is private, loopback or link-local (start shiplog with " + outbound.AllowPrivateFlag + " to allow it)"}
-		}
-		return notify.Outcome{Retryable: true, Err: "network error: " + err.Error()}
-	}
-	body, _ := outbound.ReadLimited(res, 4096)
-	o := notify.Outcome{StatusCode: res.StatusCode, Body: string(body), Headers: map[string]string{}}
-	for _, h := range []string{"Content-Type", "Retry-After", "X-RateLimit-Scope", "X-RateLimit-Bucket"} {
-		if v := res.Header.Get(h); v != "" {
-			o.Headers[h] = v
-		}
-	}
-	now := time.Now()
-	if env.Clock != nil {
-		now = env.Clock.Now()
-	}
+	hdr := http.Header{}
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("User-Agent", "shiplog-discord/1 (https://github.com/shiplog/shiplog, 1)")
+	now := env.Clock.Now()
 	var wait time.Duration
-	o.OK, o.Retryable, o.Disable, wait, o.Err = Classify(res.StatusCode, res.Header, body, now)
-	o.RetryAfter = wait
+	o := outbound.Post(ctx, env.HTTP, t.Channel.URL, hdr, t.Payload, now, func(status int, body []byte) (bool, bool, string) {
+		_, retry, disable, w, reason := Classify(status, nil, body, now)
+		wait = w
+		return retry, disable, reason
+	})
+	if wait > 0 {
+		// Discord's retry_after (in the body, to the millisecond) is
+		// more precise than the whole seconds of Retry-After.
+		o.RetryAfter = wait
+	}
 	return o
 }
 

@@ -5,8 +5,10 @@ package kinds
 
 import (
 	"github.com/shiplog/shiplog/internal/notify"
+	"github.com/shiplog/shiplog/internal/notify/discord"
 	"github.com/shiplog/shiplog/internal/notify/email"
 	"github.com/shiplog/shiplog/internal/notify/slack"
+	"github.com/shiplog/shiplog/internal/notify/teams"
 	"github.com/shiplog/shiplog/internal/notify/webhook"
 )
 
@@ -14,4 +16,6 @@ func init() {
 	notify.Register(slack.Kind{})
 	notify.Register(email.Kind{})
 	notify.Register(webhook.Kind{})
+	notify.Register(teams.Kind{})
+	notify.Register(discord.Kind{})
 }

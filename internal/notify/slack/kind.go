@@ -25,7 +25,7 @@ func (Kind) Spec() notify.Spec {
 		Events: func(*shiplog.Channel) []shiplog.EventType { return notify.CICDEvents },
 		Fields: []notify.Field{{Key: "url", Label: "Incoming-webhook URL", Type: notify.FieldURL, Required: true,
 			Placeholder: "https://hooks.slack.com/services/…",
-			Help:        "From api.slack.com/apps → Incoming Webhooks. It is a secret: shiplog stores it encrypted and shows only its end."}},
+			Help:        "From api.slack.com/apps → Incoming Webhooks."}},
 		URLIsSecret: true,
 		Help:        "Create an incoming webhook at api.slack.com/apps, then add a channel with its URL.",
 		MinInterval: Interval,

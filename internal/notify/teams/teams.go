@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/shiplog/shiplog"
@@ -261,41 +260,13 @@ func truncate(s string, n int) string {
 // deleted and disable the channel; any other 4xx gets the same answer
 // again and is final.
 func (Kind) Send(ctx context.Context, env notify.Env, t notify.Target) notify.Outcome {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Channel.URL, bytes.NewReader(t.Payload))
-	if err != nil {
-		return notify.Outcome{Err: "invalid URL: " + err.Error()}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "shiplog-teams/1")
-	client := env.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		if outbound.IsBlocked(err) {
-			return notify.Outcome{Err: "refused: the address is private, loopback or link-local (start shiplog with " + outbound.AllowPrivateFlag + " to allow it)"}
-		}
-		return notify.Outcome{Retryable: true, Err: "network error: " + err.Error()}
-	}
-	body, _ := outbound.ReadLimited(res, 4096)
-	o := notify.Outcome{StatusCode: res.StatusCode, Body: string(body), Headers: map[string]string{}}
-	for _, h := range []string{"Content-Type", "Retry-After", "x-ms-request-id", "x-ms-workflow-run-id"} {
-		if v := res.Header.Get(h); v != "" {
-			o.Headers[h] = v
-		}
-	}
-	o.OK, o.Retryable, o.Disable, o.Err = Classify(res.StatusCode)
-	if o.Retryable {
-		now := time.Now()
-		if env.Clock != nil {
-			now = env.Clock.Now()
-		}
-		if d, ok := outbound.RetryAfter(res.Header, now); ok {
-			o.RetryAfter = d
-		}
-	}
-	return o
+	hdr := http.Header{}
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("User-Agent", "shiplog-teams/1")
+	return outbound.Post(ctx, env.HTTP, t.Channel.URL, hdr, t.Payload, env.Clock.Now(), func(status int, _ []byte) (bool, bool, string) {
+		_, retry, disable, reason := Classify(status)
+		return retry, disable, reason
+	})
 }
 
 // Classify interprets the HTTP status of a Workflows webhook's answer.

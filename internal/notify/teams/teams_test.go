@@ -146,7 +146,7 @@ func send(t *testing.T, url string, m notify.Message) notify.Outcome {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return kind.Send(context.Background(), notify.Env{HTTP: http.DefaultClient},
+	return kind.Send(context.Background(), notify.Env{HTTP: http.DefaultClient, Clock: shiplog.SystemClock{}},
 		notify.Target{DeliveryID: "d1", EventType: m.Event.Type, Channel: &shiplog.Channel{URL: url}, Payload: body})
 }
 

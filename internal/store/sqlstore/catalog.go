@@ -32,6 +32,17 @@ func (q *Queries) OrgGetByName(ctx context.Context, name string) (*shiplog.Org, 
 	return &o, nil
 }
 
+func (q *Queries) OrgGet(ctx context.Context, id string) (*shiplog.Org, error) {
+	var o shiplog.Org
+	var created int64
+	err := q.row(ctx, `SELECT id, name, created_at FROM orgs WHERE id = ?`, id).Scan(&o.ID, &o.Name, &created)
+	if err != nil {
+		return nil, q.mapErr(err)
+	}
+	o.CreatedAt = fromMicros(created)
+	return &o, nil
+}
+
 func (q *Queries) APIKeyCreate(ctx context.Context, p *store.APIKeyCreateParams) (*shiplog.APIKey, error) {
 	// Key numbers are MAX+1: serialise creators of one org's keys, or two
 	// PostgreSQL transactions would pick the same number.

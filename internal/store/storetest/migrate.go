@@ -79,9 +79,15 @@ func RunMigrationTests(t *testing.T, m Migrations) {
 		VALUES (?, ?, 'email', 'mail', TRUE, '["PRODUCTION"]', '[]', '["owners","ops@example.com"]', '[5000]', 0, 0)`, mail, org)
 	exec(`INSERT INTO subscriptions (id, org_id, channel_id, event_type, created_at) VALUES (?, ?, ?, 'deployment.failed', 0)`,
 		shiplog.NewID(), org, mail)
+	// Written while a webhook's format was packed into signature_scheme.
+	packed := shiplog.NewID()
+	exec(`INSERT INTO channels (id, org_id, kind, name, enabled, environment_types_filter, product_names_filter, url,
+		signature_scheme, recipients, retry_schedule, created_at, updated_at)
+		VALUES (?, ?, 'webhook', 'packed', TRUE, '[]', '[]', 'https://example.com/q',
+		'{"signature_scheme":"versioner","config":{"format":"qovery"}}', '[]', '[]', 0, 0)`, packed, org)
 	ok(t, "migrate to 16", m.UpTo(ctx, 16))
 	configs := map[string]map[string]any{}
-	for _, id := range []string{hook, mail} {
+	for _, id := range []string{hook, mail, packed} {
 		var raw string
 		if err := m.DB.QueryRowContext(ctx, rebind(`SELECT config FROM channels WHERE id = ?`, m.Numbered), id).Scan(&raw); err != nil {
 			t.Fatal(err)
@@ -97,6 +103,9 @@ func RunMigrationTests(t *testing.T, m Migrations) {
 	}
 	if want := map[string]any{"recipients": []any{"owners", "ops@example.com"}}; !reflect.DeepEqual(configs[mail], want) {
 		t.Errorf("email config after 00016 = %v, want %v", configs[mail], want)
+	}
+	if want := map[string]any{"signature_scheme": "versioner", "format": "qovery"}; !reflect.DeepEqual(configs[packed], want) {
+		t.Errorf("packed webhook config after 00016 = %v, want %v", configs[packed], want)
 	}
 	if m.Open == nil {
 		return

@@ -53,6 +53,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DeliveryLease", testDeliveryLease},
 		{"Stream", testStream},
 		{"OrgSettings", testOrgSettings},
+		{"ChannelSettings", testChannelSettings},
 		{"DRCreators", testDRCreators},
 		{"DeploymentRequest", testDeploymentRequest},
 	}

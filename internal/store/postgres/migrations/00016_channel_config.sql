@@ -5,6 +5,11 @@
 -- and signing secrets stay in their sealed columns; rows whose URL is in
 -- the old plain url column are read from it until they are next written.
 ALTER TABLE channels ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+-- Channels written while the webhook's format was packed into the
+-- signature_scheme column hold {"signature_scheme": …, "config": {…}}.
+UPDATE channels SET config = COALESCE(signature_scheme::jsonb -> 'config', '{}'::jsonb)::text,
+    signature_scheme = COALESCE(signature_scheme::jsonb ->> 'signature_scheme', '')
+    WHERE signature_scheme LIKE '{%';
 UPDATE channels SET config = (config::jsonb || jsonb_build_object('signature_scheme', signature_scheme))::text
     WHERE signature_scheme <> '';
 UPDATE channels SET config = (config::jsonb || jsonb_build_object('recipients', recipients::jsonb))::text
