@@ -195,6 +195,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		lock.Close()
 		return nil, err
 	}
+	configuredURL := strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://" + ln.Addr().String()
 	}
@@ -246,6 +247,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	apiHandler, apiInProcess := api.Handlers()
 	console := &web.Server{Store: st, API: apiInProcess, Clock: cfg.Clock, Log: cfg.Log,
 		Secure: strings.HasPrefix(cfg.BaseURL, "https://"), ObserveHTTP: met.HTTPRequest, TrustedOrigins: origin(cfg.BaseURL),
+		Setup: api.People, BaseURL: configuredURL,
 		Live: func(w http.ResponseWriter, r *http.Request, orgID string) error {
 			return hub.Serve(w, r, orgID, stream.LastEventID(r), stream.Filter{})
 		}}
@@ -258,6 +260,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	}}
 	// Shutdown waits for active requests; streams never finish by themselves.
 	a.srv.RegisterOnShutdown(hub.Close)
+	// Before serving, so it never races an org being made meanwhile.
+	a.logSetupLinks(ctx) // setup.go
 	return a, nil
 }
 

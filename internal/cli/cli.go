@@ -98,7 +98,8 @@ func (c *migrateCmd) Run(env *Env) error {
 
 type orgCreateCmd struct {
 	Name        string   `arg:"" help:"Organisation name: lowercase letters, digits and hyphens, 1-63 characters."`
-	OwnerEmails []string `name:"owner-email" help:"An owner's email address (repeatable): they get the default deployment result e-mails."`
+	OwnerEmails []string `name:"owner-email" help:"An owner's email address (repeatable): they get the default deployment result e-mails; the first is the first owner's sign-in."`
+	linkFlag
 	dbFlag
 }
 
@@ -131,9 +132,11 @@ func (c *orgCreateCmd) Run(env *Env) error {
 	}
 	defer st.Close()
 	var key string
+	var org *shiplog.Org
 	err = st.Write(env.Ctx, func(ctx context.Context, tx store.Tx) error {
 		now := shiplog.SystemClock{}.Now()
-		org, err := tx.OrgCreate(ctx, c.Name, now)
+		var err error
+		org, err = tx.OrgCreate(ctx, c.Name, now)
 		if errors.Is(err, store.ErrConflict) {
 			return fmt.Errorf("organisation %q already exists; use 'shiplog apikey create --org %s' for another key", c.Name, c.Name)
 		}
@@ -152,7 +155,12 @@ func (c *orgCreateCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Created organisation %s. Its API key is shown once; store it now:\n%s\n", c.Name, key)
+	fmt.Fprintf(env.Stdout, "Created organisation %s.\n", c.Name)
+	if err := printFirstOwnerLink(env, c.people(st), org); err != nil {
+		return err
+	}
+	// The key stays alone on the last line: scripts take it from there.
+	fmt.Fprintf(env.Stdout, "Its API key is shown once; store it now:\n%s\n", key)
 	return nil
 }
 
@@ -295,8 +303,9 @@ type root struct {
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit (serve also does this on start)."`
 	Backup  backupCmd  `cmd:"" help:"Write a consistent copy of the SQLite database (and its secret key) while the server runs."`
 	Org     struct {
-		Create orgCreateCmd `cmd:"" help:"Create an organisation and print its first API key."`
-		Owners orgOwnersCmd `cmd:"" help:"Show or set the owners' email addresses (recipients of 'owners' email channels)."`
+		Create    orgCreateCmd    `cmd:"" help:"Create an organisation: print a setup link for its first owner, and its first API key on the last line."`
+		SetupLink orgSetupLinkCmd `cmd:"" name:"setup-link" help:"Print a new one-time setup link for the first owner of an organisation nobody can sign in to yet."`
+		Owners    orgOwnersCmd    `cmd:"" help:"Show or set the owners' email addresses (recipients of 'owners' email channels)."`
 	} `cmd:"" help:"Manage organisations."`
 	Apikey struct {
 		Create apikeyCreateCmd `cmd:"" help:"Create another API key and print it."`
@@ -304,7 +313,7 @@ type root struct {
 		Revoke apikeyRevokeCmd `cmd:"" help:"Revoke an API key."`
 	} `cmd:"" name:"apikey" help:"Manage organisation API keys."`
 	User struct {
-		Create     userCreateCmd     `cmd:"" help:"Add a person to an organisation with roles (prints nothing secret)."`
+		Create     userCreateCmd     `cmd:"" help:"Add a person to an organisation with roles; without --password-stdin, print a one-time link where they set their password."`
 		List       userListCmd       `cmd:"" help:"List an organisation's people, their roles and whether they are active."`
 		Deactivate userDeactivateCmd `cmd:"" help:"Deactivate a person: their sessions end and their tokens are refused until reactivated."`
 		Reactivate userReactivateCmd `cmd:"" help:"Reactivate a deactivated person."`

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/auth"
@@ -20,7 +21,8 @@ type userCreateCmd struct {
 	Email         string   `name:"email" required:"" help:"The person's email address (their sign-in)."`
 	Name          string   `name:"name" required:"" help:"Display name, shown on approvals."`
 	Roles         []string `name:"role" required:"" help:"A role (repeatable): owner, admin, release_manager, product, qa, sre, security, developer, compliance, viewer, billing."`
-	PasswordStdin bool     `name:"password-stdin" help:"Read a console password from standard input."`
+	PasswordStdin bool     `name:"password-stdin" help:"Read a console password from standard input (else a setup link is printed)."`
+	linkFlag
 	dbFlag
 }
 
@@ -52,6 +54,16 @@ func (c *userCreateCmd) Run(env *Env) error {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "Created user %s (%s) in %s with roles %s.\n", u.Email, u.Name, org.Name, strings.Join(u.Roles, ", "))
+		if hash != "" {
+			return nil
+		}
+		// Without a password nobody signs in: hand over a link to set one.
+		l, err := c.people(st).IssueSetupLink(env.Ctx, org.ID, u.ID)
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(env.Stdout, "They have no password yet. This link lets them set one; it works once, until %s; pass it on privately:\n%s\n",
+			l.ExpiresAt.Format(time.RFC3339), l.URL)
 		return nil
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/notify"
+	"github.com/shiplog/shiplog/internal/people"
 )
 
 // peopleReader is what Audience reads.
@@ -27,7 +28,9 @@ func Audience(ctx context.Context, r peopleReader, orgID string) (notify.People,
 	}
 	p := notify.People{Owners: owners}
 	for _, u := range users {
-		if !u.Active() || u.Email == "" {
+		// A first owner nobody has set up yet has a stand-in address
+		// (people.Placeholder) that no mail reaches.
+		if !u.Active() || u.Email == "" || people.Placeholder(u.Email) {
 			continue
 		}
 		p.Members = append(p.Members, u.Email)

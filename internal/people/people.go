@@ -93,7 +93,9 @@ func LastAdminStays(ctx context.Context, rd store.Reader, changed *shiplog.User)
 		return err
 	}
 	for _, u := range us {
-		if u.ID != changed.ID && u.Active() && shiplog.HasRole(u.Roles, shiplog.CanManageUsers...) {
+		// A first owner nobody has set up yet (setup.go) does not count:
+		// their address is a stand-in, so they are no one to ask.
+		if u.ID != changed.ID && u.Active() && shiplog.HasRole(u.Roles, shiplog.CanManageUsers...) && !Placeholder(u.Email) {
 			return nil
 		}
 	}

@@ -53,6 +53,9 @@ type Reader interface {
 	MetricsReader
 	StreamReader // stream.go
 	OrgGetByName(ctx context.Context, name string) (*shiplog.Org, error)
+	// OrgList returns every org, by name (the server's start looks for
+	// orgs that still wait for their first owner).
+	OrgList(ctx context.Context) ([]*shiplog.Org, error)
 	OrgGet(ctx context.Context, id string) (*shiplog.Org, error)
 	// APIKeyAuthLookup returns the key for (org name, key id), including its
 	// hash, for constant-time comparison by the caller.
@@ -200,6 +203,10 @@ type Tx interface {
 	UserCreate(ctx context.Context, u *shiplog.User, passwordHash string) error
 	UserUpdate(ctx context.Context, u *shiplog.User) error
 	UserSetPassword(ctx context.Context, orgID, userID, passwordHash string) error
+	// UserSetEmail changes a person's sign-in address (first-run setup):
+	// ErrConflict when someone in the org has it, ErrNotFound when the
+	// person is absent or deleted.
+	UserSetEmail(ctx context.Context, orgID, userID, email string) error
 	// UserSetActive deactivates (Active false: deactivated_at = Now, kept
 	// when already set) or reactivates a person who is not deleted;
 	// ErrNotFound otherwise.
@@ -217,7 +224,7 @@ type Tx interface {
 	// whose id hash is keep (nil: all).
 	SessionDeleteUser(ctx context.Context, orgID, userID string, keep []byte) error
 	// PasswordResetCreate stores a reset link and drops the person's
-	// earlier links, so only the newest works.
+	// earlier links, so only the newest works (unless p.KeepEarlier).
 	PasswordResetCreate(ctx context.Context, p *PasswordResetCreateParams) error
 	// PasswordResetUse marks a link used, once: ErrConflict when it was
 	// used already or expired at now, ErrNotFound when absent.
@@ -308,6 +315,10 @@ type PasswordResetCreateParams struct {
 	Hash              []byte
 	CreatedBy         string // who issued it: a user id, or "cli"
 	Now, ExpiresAt    time.Time
+	// KeepEarlier leaves the person's earlier links working: first-run
+	// setup links, where the one `org create` printed and the ones the
+	// server logs at each start must all work until one is used.
+	KeepEarlier bool
 }
 
 type TokenCreateParams struct {

@@ -213,6 +213,10 @@ type homeData struct {
 	// LiveTypes names every event type, so the feed can listen for each
 	// (EventSource dispatches named events only to their own listeners).
 	LiveTypes string
+	// Steps is the first-steps checklist until it is done; Connect is set
+	// until the first event (connect.go).
+	Steps   *firstSteps
+	Connect *connectData
 }
 
 func (s *Server) matrix(r *http.Request, v *view, f homeFilter) (*matrix, error) {
@@ -249,6 +253,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view) error {
 		return err
 	}
 	d.Recent = recent.Items
+	if d.Steps, d.Connect, err = s.homeStart(r, v); err != nil {
+		return err
+	}
 	return s.render(w, r, http.StatusOK, "home", v, d)
 }
 

@@ -46,6 +46,7 @@ func (s *Server) Mount(api http.Handler) http.Handler {
 		})
 	}
 	manageLinks(root) // manage.go: Versioner's "View in Versioner" links
+	root.HandleFunc("GET /favicon.ico", favicon)
 	root.Handle("/", api)
 	return root
 }

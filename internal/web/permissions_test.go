@@ -31,7 +31,7 @@ type consoleForm struct {
 }
 
 // noForm are the console's unsafe routes that perform no API operation.
-var noForm = []string{"POST /ui/sign-in", "POST /ui/sign-out"}
+var noForm = []string{"POST /ui/sign-in", "POST /ui/sign-out", "POST /ui/setup"}
 
 var consoleForms = []consoleForm{
 	{"POST /ui/versions/{id}/approvals", "POST /versions/{product}/{version}/approvals", func(w *formWalk, roles []string) (string, url.Values) {
@@ -76,6 +76,9 @@ var consoleForms = []consoleForm{
 	}},
 	{"POST /ui/settings/api-keys", "POST /api-keys/", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/api-keys", url.Values{"name": {fmt.Sprintf("walk %d", w.fx.Next())}}
+	}},
+	{"POST /ui/connect/key", "POST /api-keys/", func(w *formWalk, roles []string) (string, url.Values) {
+		return "/ui/connect/key", url.Values{"name": {fmt.Sprintf("walk %d", w.fx.Next())}}
 	}},
 	{"POST /ui/settings/api-keys/{id}/revoke", "DELETE /api-keys/{id}", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/api-keys/" + w.fx.APIKey() + "/revoke", url.Values{}

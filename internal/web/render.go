@@ -284,6 +284,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 		}
 		return
 	}
+	if status == http.StatusNotFound && v.User != nil {
+		// A page of its own: where to go instead (not_found.html).
+		if rerr := s.render(w, r, status, "not_found", v, msg); rerr == nil {
+			return
+		}
+	}
 	v.Error = msg
 	if rerr := s.render(w, r, status, "error", v, nil); rerr != nil {
 		http.Error(w, msg, status)

@@ -44,6 +44,12 @@ type Server struct {
 	// requests are same-origin whatever the Host header says: the public
 	// URL, for a reverse proxy that rewrites Host.
 	TrustedOrigins []string
+	// Setup is first-run setup (the page setup links open); nil turns it off.
+	Setup Setups
+	// BaseURL is the configured public URL ("" when none was: pages then
+	// use the address the browser used), for the snippets that tell
+	// pipelines where to report.
+	BaseURL string
 
 	pages    *pageSet
 	limiter  *throttle.Limiter
@@ -86,12 +92,13 @@ func (s *Server) Handler() http.Handler {
 	handle("POST /ui/sign-out", s.signedIn(s.signOut))
 	handle("GET /ui/reset-password", s.public(s.resetPasswordPage)) // account.go
 	handle("POST /ui/reset-password", s.public(s.resetPassword))
+	s.setupRoutes(handle) // setup.go: first-run setup
 
 	s.routes(func(pattern string, h pageFunc) { handle(pattern, s.signedIn(h)) })
 	mux.Handle("/ui/", s.signedIn(func(w http.ResponseWriter, r *http.Request, v *view) error {
 		return notFound("No console page at " + r.URL.Path)
 	}))
-	return reqid.Middleware(httpobs.Middleware(securityHeaders(s.sameOrigin(mux)), httpobs.Options{Log: s.Log, Observe: s.ObserveHTTP}))
+	return reqid.Middleware(httpobs.Middleware(securityHeaders(s.sameOrigin(compress(mux))), httpobs.Options{Log: s.Log, Observe: s.ObserveHTTP}))
 }
 
 // sameOrigin refuses every unsafe console request a browser says came
@@ -128,6 +135,7 @@ func (s *Server) routes(page func(pattern string, h pageFunc)) {
 	s.releaseRoutes(page)  // releases.go: deployments, builds, versions, deployment requests
 	s.insightRoutes(page)  // insight.go: DORA charts
 	s.accountRoutes(page)  // account.go: one's own tokens and password
+	s.connectRoutes(page)  // connect.go: connect a pipeline, first steps
 }
 
 // securityHeaders keeps the console's pages from being framed, sniffed or

@@ -32,6 +32,25 @@ func (q *Queries) OrgGetByName(ctx context.Context, name string) (*shiplog.Org, 
 	return &o, nil
 }
 
+func (q *Queries) OrgList(ctx context.Context) ([]*shiplog.Org, error) {
+	rows, err := q.query(ctx, `SELECT id, name, created_at FROM orgs ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*shiplog.Org
+	for rows.Next() {
+		var o shiplog.Org
+		var created int64
+		if err := rows.Scan(&o.ID, &o.Name, &created); err != nil {
+			return nil, err
+		}
+		o.CreatedAt = fromMicros(created)
+		out = append(out, &o)
+	}
+	return out, rows.Err()
+}
+
 func (q *Queries) OrgGet(ctx context.Context, id string) (*shiplog.Org, error) {
 	var o shiplog.Org
 	var created int64

@@ -94,6 +94,12 @@ func (q *Queries) UserUpdate(ctx context.Context, u *shiplog.User) error {
 	return affected(res, err)
 }
 
+func (q *Queries) UserSetEmail(ctx context.Context, orgID, userID, email string) error {
+	res, err := q.exec(ctx, `UPDATE users SET email = ? WHERE org_id = ? AND id = ? AND deleted_at IS NULL`, strings.ToLower(email),
+		orgID, userID)
+	return affected(res, err)
+}
+
 func (q *Queries) UserSetPassword(ctx context.Context, orgID, userID, passwordHash string) error {
 	res, err := q.exec(ctx, `UPDATE users SET password_hash = ? WHERE org_id = ? AND id = ? AND deleted_at IS NULL`, passwordHash,
 		orgID, userID)

@@ -107,7 +107,13 @@ func (q *Queries) TokenRevoke(ctx context.Context, orgID, id string, now time.Ti
 }
 
 func (q *Queries) PasswordResetCreate(ctx context.Context, p *store.PasswordResetCreateParams) error {
-	if _, err := q.exec(ctx, `DELETE FROM password_resets WHERE org_id = ? AND user_id = ?`, p.OrgID, p.UserID); err != nil {
+	if p.KeepEarlier {
+		// Sweep the person's dead links instead, so restarts do not pile them up.
+		if _, err := q.exec(ctx, `DELETE FROM password_resets WHERE org_id = ? AND user_id = ? AND (used_at IS NOT NULL OR expires_at <= ?)`,
+			p.OrgID, p.UserID, micros(p.Now)); err != nil {
+			return err
+		}
+	} else if _, err := q.exec(ctx, `DELETE FROM password_resets WHERE org_id = ? AND user_id = ?`, p.OrgID, p.UserID); err != nil {
 		return err
 	}
 	_, err := q.exec(ctx, `INSERT INTO password_resets (id, org_id, user_id, hash, created_by, created_at, expires_at)

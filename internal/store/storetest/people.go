@@ -19,6 +19,7 @@ func testPeople(t *testing.T, open OpenFunc) {
 		"Tokens":        func(t *testing.T) { testTokens(t, open(t)) },
 		"SessionsEnd":   func(t *testing.T) { testSessionDeleteUser(t, open(t)) },
 		"PasswordReset": func(t *testing.T) { testPasswordReset(t, open(t)) },
+		"FirstRun":      func(t *testing.T) { testFirstRun(t, open(t)) },
 	})
 }
 
@@ -291,4 +292,51 @@ func testPasswordReset(t *testing.T, s store.Store) {
 	got, err = s.PasswordResetGet(t.Context(), "second-link-0002")
 	ok(t, "PasswordResetGet", err)
 	same(t, "used at", got.UsedAt, ptr(at(69)))
+}
+
+// testFirstRun: what first-run setup needs: every org listed, setup links
+// that leave the earlier ones working (but sweep dead ones), and a
+// person's address changed once, not onto someone else's.
+func testFirstRun(t *testing.T, s store.Store) {
+	zeta, acme := createOrg(t, s, "zeta"), createOrg(t, s, "acme")
+	orgs, err := s.OrgList(t.Context())
+	ok(t, "OrgList", err)
+	if len(orgs) != 2 || orgs[0].ID != acme.ID || orgs[1].ID != zeta.ID || orgs[0].Name != "acme" || !orgs[0].CreatedAt.Equal(t0) {
+		t.Errorf("OrgList = %+v, want acme then zeta", orgs)
+	}
+	ann := newUser(t, s, acme, "owner@acme.invalid", "owner")
+	newUser(t, s, acme, "bob@acme.test", "qa")
+	create := func(id string, now time.Time, keep bool) {
+		write(t, s, func(ctx context.Context, tx store.Tx) error {
+			return tx.PasswordResetCreate(ctx, &store.PasswordResetCreateParams{ID: id, OrgID: acme.ID, UserID: ann.ID, Hash: []byte("h" + id),
+				CreatedBy: "setup", Now: now, ExpiresAt: now.Add(time.Hour), KeepEarlier: keep})
+		})
+	}
+	create("setup-link-00001", at(0), true)
+	create("setup-link-00002", at(10), true)
+	for _, id := range []string{"setup-link-00001", "setup-link-00002"} {
+		_, err := s.PasswordResetGet(t.Context(), id)
+		ok(t, "kept "+id, err)
+	}
+	create("setup-link-00003", at(65), true) // the first expired at 60
+	_, err = s.PasswordResetGet(t.Context(), "setup-link-00001")
+	wantErr(t, "the expired link", err, store.ErrNotFound)
+	_, err = s.PasswordResetGet(t.Context(), "setup-link-00002")
+	ok(t, "the live link", err)
+	create("reset-link-00004", at(66), false)
+	_, err = s.PasswordResetGet(t.Context(), "setup-link-00003")
+	wantErr(t, "a link a plain reset replaced", err, store.ErrNotFound)
+
+	setEmail := func(id, email string) error {
+		_, err := tryWrite(t, s, func(ctx context.Context, tx store.Tx) (struct{}, error) {
+			return struct{}{}, tx.UserSetEmail(ctx, acme.ID, id, email)
+		})
+		return err
+	}
+	wantErr(t, "someone else's address", setEmail(ann.ID, "bob@acme.test"), store.ErrConflict)
+	wantErr(t, "no such person", setEmail(shiplog.NewID(), "x@acme.test"), store.ErrNotFound)
+	ok(t, "UserSetEmail", setEmail(ann.ID, "Ann@Acme.test"))
+	u, err := s.UserByEmail(t.Context(), acme.ID, "ann@acme.test")
+	ok(t, "UserByEmail", err)
+	same(t, "renamed person", u.ID, ann.ID)
 }
