@@ -82,7 +82,7 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 	if c.URL == "" {
 		return "", bad("Field 'url' is required for Discord channels: the channel's webhook URL (https://discord.com/api/webhooks/…)")
 	}
-	if c.Secret != "" || len(c.Recipients) > 0 || c.SignatureScheme != "" || len(c.Config) > 0 {
+	if c.Secret != "" || len(c.Config) > 0 {
 		return "", bad("Discord channels take 'url' only")
 	}
 	u, err := url.Parse(c.URL)

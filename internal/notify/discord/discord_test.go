@@ -313,7 +313,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%q: err = %v, want %q", u, err, want)
 		}
 	}
-	if _, err := kind.Validate(&shiplog.Channel{URL: ok[0], Recipients: []string{"a@b.c"}}); err == nil {
+	if _, err := kind.Validate(&shiplog.Channel{URL: ok[0], Config: map[string]any{"recipients": []string{"a@b.c"}}}); err == nil {
 		t.Error("recipients accepted")
 	}
 }

@@ -68,7 +68,7 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 	if c.URL == "" {
 		return "", bad("Field 'url' is required for Microsoft Teams channels: the URL of a Teams Workflows webhook (\"Post to a channel when a webhook request is received\")")
 	}
-	if c.Secret != "" || len(c.Recipients) > 0 || c.SignatureScheme != "" || len(c.Config) > 0 {
+	if c.Secret != "" || len(c.Config) > 0 {
 		return "", bad("Microsoft Teams channels take 'url' only")
 	}
 	u, err := url.Parse(c.URL)
