@@ -59,6 +59,9 @@ type StatusDeployment struct {
 	Status       shiplog.Status `json:"status"`
 	DeployedBy   *string        `json:"deployed_by"`
 	DeployedAt   string         `json:"deployed_at"`
+	// PreflightStatus is the rules' verdict: "failed" on a run they
+	// refused (a blocked deployment), absent when never judged.
+	PreflightStatus *string `json:"preflight_status,omitempty"`
 }
 
 // EnvironmentPatch is PATCH /environments/{id}.
