@@ -28,15 +28,15 @@ type Channel struct {
 	Events                 []EventType `json:"events"`
 	EnvironmentTypesFilter []string    `json:"environment_types_filter"` // PRODUCTION, STAGING, DEVELOPMENT, PREVIEW, TEST
 	ProductNamesFilter     []string    `json:"product_names_filter"`
-	// URL is the webhook or Slack URL. For Slack it is a secret.
+	// URL is where the channel delivers (webhook, Slack…); sealed at rest,
+	// and for kinds whose URL is the credential, masked in answers.
 	URL string `json:"-"`
-	// Secret is the webhook signing secret; empty for none.
-	Secret          string          `json:"-"`
-	SignatureScheme string          `json:"signature_scheme,omitempty"` // webhook: versioner | standard-webhooks
-	Recipients      []string        `json:"recipients,omitempty"`       // email: addresses, lists, or "owners"
-	RetrySchedule   []time.Duration `json:"-"`
-	// Config holds the kind's own settings (format, signature scheme,
-	// recipients…), as its notify.Kind validated them; stored as JSON.
+	// Secret is the signing secret; empty for none.
+	Secret        string          `json:"-"`
+	RetrySchedule []time.Duration `json:"-"`
+	// Config holds the kind's own settings (the webhook's signature_scheme
+	// and format, the email channel's recipients…), as its notify.Kind
+	// validated them; stored as JSON.
 	Config         map[string]any `json:"config"`
 	DisabledReason string         `json:"disabled_reason"`
 	DisabledAt     *time.Time     `json:"disabled_at"`

@@ -59,6 +59,9 @@ type StatusDeployment struct {
 	Status       shiplog.Status `json:"status"`
 	DeployedBy   *string        `json:"deployed_by"`
 	DeployedAt   string         `json:"deployed_at"`
+	// PreflightStatus is the rules' verdict: "failed" on a run they
+	// refused (a blocked deployment), absent when never judged.
+	PreflightStatus *string `json:"preflight_status,omitempty"`
 }
 
 // EnvironmentPatch is PATCH /environments/{id}.
@@ -84,24 +87,31 @@ type ChannelInput struct {
 	ProductNamesFilter     *[]string `json:"product_names_filter"`
 	URL                    *string   `json:"url"`
 	Secret                 *string   `json:"secret"`
-	SignatureScheme        *string   `json:"signature_scheme"`
-	Recipients             *[]string `json:"recipients"`
-	RetrySchedule          *[]string `json:"retry_schedule"` // Go durations: "5s", "5m", "2h"
-	// Format is a webhook's body: versioner (default), qovery, clever,
-	// standard-webhooks.
+	SignatureScheme        *string   `json:"signature_scheme"` // config.signature_scheme, as before config
+	Recipients             *[]string `json:"recipients"`       // config.recipients, as before config
+	RetrySchedule          *[]string `json:"retry_schedule"`   // Go durations: "5s", "5m", "2h"
+	// Format is a webhook's body (config.format): versioner (default),
+	// qovery, clever, standard-webhooks.
 	Format *string `json:"format,omitempty"`
 	// Qovery's names for url and product_names_filter, so a Qovery
 	// webhook's definition is accepted as Qovery spells it.
 	TargetURL          *string   `json:"target_url,omitempty"`
 	ProjectNamesFilter *[]string `json:"project_names_filter,omitempty"`
+	// Config sets the kind's own settings; on PATCH, the keys given
+	// replace the channel's (null removes one), the others stay.
+	Config map[string]any `json:"config"`
 }
 
 // Channel is a channel as the API shows it: write-only values masked.
 type Channel struct {
 	*shiplog.Channel
-	URL           string   `json:"url,omitempty"` // webhooks: the URL; Slack: masked
-	SecretHint    *string  `json:"secret_hint"`   // "…abcd" or null
-	RetrySchedule []string `json:"retry_schedule"`
+	URL        string  `json:"url,omitempty"` // webhooks: the URL; Slack: masked
+	SecretHint *string `json:"secret_hint"`   // "…abcd" or null
+	// The settings that were top-level fields before config, still shown
+	// there (the same values as in config).
+	SignatureScheme string   `json:"signature_scheme,omitempty"`
+	Recipients      []string `json:"recipients,omitempty"`
+	RetrySchedule   []string `json:"retry_schedule"`
 	// Secret is present once, in the answer that generated it.
 	Secret string `json:"secret,omitempty"`
 	// Format is a webhook's format (versioner when it has none set).

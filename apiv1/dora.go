@@ -10,13 +10,15 @@ import (
 // that finished in [from, to), over the whole scope (total) and per product
 // × environment (groups). docs/dora.md defines every field.
 type DoraResponse struct {
-	From            time.Time   `json:"from"`
-	To              time.Time   `json:"to"`
-	Days            float64     `json:"days"`             // the window's length, the denominator of frequency
-	ProductName     *string     `json:"product_name"`     // the filter asked for; null: every product
-	EnvironmentName *string     `json:"environment_name"` // null: every environment
-	Total           DoraReport  `json:"total"`
-	Groups          []DoraGroup `json:"groups"` // sorted by product, then environment
+	From            time.Time `json:"from"`
+	To              time.Time `json:"to"`
+	Days            float64   `json:"days"`             // the window's length, the denominator of frequency
+	ProductName     *string   `json:"product_name"`     // the filter asked for; null: every product
+	EnvironmentName *string   `json:"environment_name"` // null: every environment
+	// EnvironmentType is the type asked for (environment_type); null: any.
+	EnvironmentType *shiplog.EnvType `json:"environment_type"`
+	Total           DoraReport       `json:"total"`
+	Groups          []DoraGroup      `json:"groups"` // sorted by product, then environment
 }
 
 // DoraGroup is one product × environment's report.

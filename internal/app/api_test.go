@@ -133,7 +133,7 @@ func TestNotFoundAndBadIDs(t *testing.T) {
 			t.Errorf("GET %s: %d %s", path, r.status, r.body)
 		}
 	}
-	for _, q := range []string{"limit=0", "limit=501", "limit=x", "cursor=zzz", "status=bogus"} {
+	for _, q := range []string{"limit=0", "limit=501", "limit=x", "cursor=zzz", "status=bogus", "order=newest"} {
 		if r := s.get("/deployments/?"+q, key); r.status != 400 || r.detail(t) == "" {
 			t.Errorf("?%s: %d %s", q, r.status, r.body)
 		}

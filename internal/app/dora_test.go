@@ -130,6 +130,8 @@ func TestDoraMetrics(t *testing.T) {
 			{"?from=2026-05-01&to=2026-05-25&product_name=api", []string{"api/production", "api/staging"}},
 			{"?from=2026-05-01&to=2026-05-25&environment_name=production", []string{"api/production", "web/production"}},
 			{"?from=2026-05-01&to=2026-05-25&product=web&environment=production", []string{"web/production"}},
+			{"?from=2026-05-01&to=2026-05-25&environment_type=production", []string{"api/production", "web/production"}},
+			{"?from=2026-05-01&to=2026-05-25&environment_type=staging&product_name=api", []string{"api/staging"}},
 			{"?from=2026-05-02&to=2026-05-02", []string{"api/production"}},
 			{"?from=2026-06-01&to=2026-06-30", nil},
 		} {
@@ -184,6 +186,7 @@ func TestDoraMetricsErrors(t *testing.T) {
 			{"?from=1900-01-01&to=1900-02-01", 400, "Query parameter 'from' must be between 1970-01-01 and 9999-12-30"},
 			{"?product_name=nope", 404, "No product named 'nope' (query parameter 'product_name')"},
 			{"?environment_name=nope", 404, "No environment named 'nope' (query parameter 'environment_name')"},
+			{"?environment_type=prod", 400, "Query parameter 'environment_type' must be one of"},
 		} {
 			expectStatus(t, s.get("/metrics/dora"+tt.query, key), tt.status, tt.detail)
 		}

@@ -107,7 +107,7 @@ func TestWebhookSendClassification(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := &shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: srv.URL + "/hook?" + tt.query, SignatureScheme: "versioner"}
+			c := &shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: srv.URL + "/hook?" + tt.query, Config: map[string]any{"signature_scheme": "versioner"}}
 			o := sendWith(webhook.Kind{}, client, clock, webhookDelivery(), c)
 			status, _ := strconv.Atoi(strings.TrimPrefix(strings.SplitN(tt.query, "&", 2)[0], "status="))
 			if o.OK != tt.ok || o.Retryable != tt.retry || o.Disable != tt.disable {
@@ -163,7 +163,7 @@ func TestWebhookSendRequest(t *testing.T) {
 	t.Cleanup(srv.Close)
 	client := outbound.NewClient(outbound.Options{AllowPrivate: true, Timeout: 10 * time.Second})
 	d := webhookDelivery()
-	c := &shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: srv.URL, Secret: "s3cret", SignatureScheme: "versioner"}
+	c := &shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: srv.URL, Secret: "s3cret", Config: map[string]any{"signature_scheme": "versioner"}}
 	o := sendWith(webhook.Kind{}, client, fakeclock.New(fakeclock.Epoch), d, c)
 	if !o.OK || o.StatusCode != http.StatusNoContent {
 		t.Fatalf("outcome %+v", o)
@@ -220,7 +220,7 @@ func TestWebhookSendNetworkFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := &shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: tt.url, SignatureScheme: "versioner"}
+			c := &shiplog.Channel{Kind: shiplog.ChannelWebhook, URL: tt.url, Config: map[string]any{"signature_scheme": "versioner"}}
 			o := sendWith(webhook.Kind{}, outbound.NewClient(tt.opts), fakeclock.New(fakeclock.Epoch), webhookDelivery(), c)
 			if o.OK || o.Retryable != tt.retry || o.Disable || o.StatusCode != 0 {
 				t.Errorf("outcome %+v; want failed, Retryable=%v, no status", o, tt.retry)
@@ -292,7 +292,7 @@ func TestRecipients(t *testing.T) {
 		{[]string{"owners", "members"}, owners, "alice@example.com,bob@example.com,dev@example.com"},
 	}
 	for _, tt := range tests {
-		got := email.Kind{}.Recipients(&shiplog.Channel{Recipients: tt.recipients}, notify.People{Owners: tt.owners,
+		got := email.Kind{}.Recipients(&shiplog.Channel{Config: map[string]any{"recipients": tt.recipients}}, notify.People{Owners: tt.owners,
 			Members: append(slices.Clone(tt.owners), "dev@example.com")})
 		if strings.Join(got, ",") != tt.want {
 			t.Errorf("Recipients(%v, %v) = %v, want %s", tt.recipients, tt.owners, got, tt.want)

@@ -266,7 +266,7 @@ func TestWorkerLeaseRescue(t *testing.T) {
 func TestWorkerEmailWithoutSMTP(t *testing.T) {
 	t.Parallel()
 	h := setup(t)
-	c := h.channel(&shiplog.Channel{Kind: shiplog.ChannelEmail, Recipients: []string{"ops@example.com"}})
+	c := h.channel(&shiplog.Channel{Kind: shiplog.ChannelEmail, Config: map[string]any{"recipients": []string{"ops@example.com"}}})
 	d := h.publishOne()
 	h.w.Dispatch([]*shiplog.Delivery{d})
 	got := h.waitState(d.ID, shiplog.DeliveryFailed)
@@ -353,9 +353,9 @@ func TestWorkerEmailToOwners(t *testing.T) {
 		return tx.OrgSetOwnerEmails(ctx, h.org.ID, []string{"alice@example.com", "bob@example.com"})
 	})
 	c := h.channel(&shiplog.Channel{Kind: shiplog.ChannelEmail,
-		Recipients: []string{"OWNERS", " ops@example.com ", "ALICE@example.com"}})
-	if want := []string{"owners", "ops@example.com", "ALICE@example.com"}; !slices.Equal(c.Recipients, want) {
-		t.Fatalf("validated recipients %q, want %q", c.Recipients, want)
+		Config: map[string]any{"recipients": []string{"OWNERS", " ops@example.com ", "ALICE@example.com"}}})
+	if want := []string{"owners", "ops@example.com", "ALICE@example.com"}; !slices.Equal(c.Settings("recipients"), want) {
+		t.Fatalf("validated recipients %q, want %q", c.Settings("recipients"), want)
 	}
 	d := h.publishOne()
 	var rendered email.Message
@@ -399,7 +399,7 @@ func TestWorkerEmailOwnersWithoutAddresses(t *testing.T) {
 	}
 	h := setup(t, func(w *delivery.Worker) { w.Env.Mail = sender })
 	r.h = h
-	h.channel(&shiplog.Channel{Kind: shiplog.ChannelEmail, Recipients: []string{"owners"}})
+	h.channel(&shiplog.Channel{Kind: shiplog.ChannelEmail, Config: map[string]any{"recipients": []string{"owners"}}})
 	d := h.publishOne()
 	h.w.Dispatch([]*shiplog.Delivery{d})
 	got := h.waitState(d.ID, shiplog.DeliveryFailed)

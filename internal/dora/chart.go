@@ -12,14 +12,26 @@ import (
 // the tenant's own strings), and each chart is an image with an accessible
 // name (role="img", aria-label, <title>) that states the numbers it shows,
 // so a screen reader gets the chart's content, not just its caption.
+//
+// Colours come twice: as presentation attributes (a chart opened on its
+// own is readable) and as ch-* classes, which a page's stylesheet wins with,
+// so the console's charts follow its light or dark scheme. Each chart is
+// drawn for a width in CSS pixels: the console draws one per breakpoint and
+// shows the one that fits, so text stays at its size on a phone and the
+// chart fills a wide screen.
 
 const (
-	chartWidth = 640
-	fontAttrs  = `font-family="system-ui, -apple-system, sans-serif" font-size="11" fill="#333"`
-	colorOK    = "#2e7d32"
-	colorBad   = "#c62828"
-	colorAxis  = "#999"
+	fontAttrs = `class="ch-text" font-family="system-ui, -apple-system, sans-serif" font-size="12" fill="#1b1f24"`
+	colorOK   = "#2e7d32"
+	colorBad  = "#c62828"
+	colorAxis = "#6e7781"
+	// MinWidth is the narrowest chart drawn; narrower asks get this.
+	MinWidth = 320
 )
+
+// Widths are the chart widths the console draws, one per breakpoint: a
+// phone, a tablet or narrow window, a desktop.
+var Widths = []int{360, 720, 1200}
 
 // esc escapes text for an XML text node or a quoted attribute value;
 // characters XML cannot carry at all become U+FFFD.
@@ -31,9 +43,9 @@ func esc(s string) string {
 
 // svgOpen starts a chart: the root element with its accessible name, and a
 // <title> (tooltip, and the name where aria-label is not read).
-func svgOpen(b *strings.Builder, height int, title, label string) {
-	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
-		chartWidth, height, chartWidth, height, esc(label))
+func svgOpen(b *strings.Builder, width, height int, title, label string) {
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s" data-width="%d">`,
+		width, height, width, height, esc(label), width)
 	fmt.Fprintf(b, `<title>%s</title>`, esc(label))
 	fmt.Fprintf(b, `<text x="8" y="16" %s font-weight="bold">%s</text>`, fontAttrs, esc(title))
 }
@@ -42,9 +54,10 @@ func svgOpen(b *strings.Builder, height int, title, label string) {
 // deployments (green) with its failed ones stacked on top (red), a tooltip
 // per day, the highest count on the y axis and the first and last dates
 // under the x axis. An empty series, or one without any deployment, draws
-// the frame and says so.
-func DailyChart(title string, days []Day) string {
-	const height, left, right, top, bottom = 220, 40, 10, 28, 30
+// the frame and says so. width is in CSS pixels (at least MinWidth).
+func DailyChart(title string, days []Day, width int) string {
+	const height, left, right, top, bottom = 220, 40, 10, 44, 30
+	chartWidth := max(width, MinWidth)
 	plotW, plotH := float64(chartWidth-left-right), float64(height-top-bottom)
 	completed, failed, peak := 0, 0, 0
 	for _, d := range days {
@@ -58,15 +71,16 @@ func DailyChart(title string, days []Day) string {
 			title, completed, failed, len(days), days[0].Date.Format(dateLayout), days[len(days)-1].Date.Format(dateLayout), peak)
 	}
 	var b strings.Builder
-	svgOpen(&b, height, title, label)
-	for i, k := range []struct{ color, name string }{{colorOK, "completed"}, {colorBad, "failed"}} {
-		x := chartWidth - right - 150 + i*80
-		fmt.Fprintf(&b, `<rect x="%d" y="7" width="10" height="10" fill="%s"/><text x="%d" y="16" %s>%s</text>`,
-			x, k.color, x+14, fontAttrs, k.name)
+	svgOpen(&b, chartWidth, height, title, label)
+	// The legend sits under the title, so a long title never runs into it.
+	for i, k := range []struct{ color, class, name string }{{colorOK, "ch-ok", "completed"}, {colorBad, "ch-bad", "failed"}} {
+		x := 8 + i*100
+		fmt.Fprintf(&b, `<rect x="%d" y="23" width="10" height="10" fill="%s" class="%s"/><text x="%d" y="32" %s>%s</text>`,
+			x, k.color, k.class, x+14, fontAttrs, k.name)
 	}
 	baseY := float64(top) + plotH
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%.1f" stroke="%s"/>`, left, top, left, baseY, colorAxis)
-	fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>`, left, baseY, chartWidth-right, baseY, colorAxis)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%.1f" stroke="%s" class="ch-axis"/>`, left, top, left, baseY, colorAxis)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s" class="ch-axis"/>`, left, baseY, chartWidth-right, baseY, colorAxis)
 	fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" %s>0</text>`, left-4, baseY+4, fontAttrs)
 	if peak == 0 {
 		msg := "No deployments finished in this window"
@@ -78,7 +92,7 @@ func DailyChart(title string, days []Day) string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" %s>%d</text>`, left-4, top+4, fontAttrs, peak)
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#eee"/>`, left+1, top, chartWidth-right, top)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#eaeef2" class="ch-grid"/>`, left+1, top, chartWidth-right, top)
 	slot := plotW / float64(len(days))
 	gap := 0.0
 	if slot >= 4 {
@@ -93,10 +107,10 @@ func DailyChart(title string, days []Day) string {
 		hOK, hBad := float64(d.Deployments)*scale, float64(d.Failures)*scale
 		fmt.Fprintf(&b, `<g><title>%s: %d completed, %d failed</title>`, d.Date.Format(dateLayout), d.Deployments, d.Failures)
 		if hOK > 0 {
-			fmt.Fprintf(&b, `<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"/>`, x, baseY-hOK, slot-gap, hOK, colorOK)
+			fmt.Fprintf(&b, `<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s" class="ch-ok"/>`, x, baseY-hOK, slot-gap, hOK, colorOK)
 		}
 		if hBad > 0 {
-			fmt.Fprintf(&b, `<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"/>`, x, baseY-hOK-hBad, slot-gap, hBad, colorBad)
+			fmt.Fprintf(&b, `<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s" class="ch-bad"/>`, x, baseY-hOK-hBad, slot-gap, hBad, colorBad)
 		}
 		b.WriteString(`</g>`)
 	}
@@ -118,9 +132,16 @@ type DurationRow struct {
 // DurationChart draws, per row, the median (dark) against the 90th
 // percentile (light, full width) with the values and band in words. Each row
 // has its own scale: lead times and restore times differ by orders of
-// magnitude, and the text carries the numbers.
-func DurationChart(title string, rows []DurationRow) string {
-	const rowH, top, barX, barW = 40, 28, 200, chartWidth - 200 - 10
+// magnitude, and the text carries the numbers. Narrow charts put the bar
+// under the words instead of beside them.
+func DurationChart(title string, rows []DurationRow, width int) string {
+	chartWidth := max(width, MinWidth)
+	const top = 28
+	rowH, barX, barDY := 40, 330, 8
+	if chartWidth < 640 {
+		rowH, barX, barDY = 60, 8, 38
+	}
+	barW := chartWidth - barX - 10
 	height := top + rowH*max(len(rows), 1) + 4
 	words := make([]string, len(rows))
 	for i, r := range rows {
@@ -131,24 +152,24 @@ func DurationChart(title string, rows []DurationRow) string {
 		label = title + ": " + strings.Join(words, "; ")
 	}
 	var b strings.Builder
-	svgOpen(&b, height, title, label)
+	svgOpen(&b, chartWidth, height, title, label)
 	for i, r := range rows {
 		y := top + i*rowH
 		fmt.Fprintf(&b, `<text x="8" y="%d" %s>%s</text>`, y+14, fontAttrs, esc(r.Label))
-		fmt.Fprintf(&b, `<text x="8" y="%d" %s fill-opacity="0.75">%s</text>`, y+30, fontAttrs, esc(describe(r.Summary)))
+		fmt.Fprintf(&b, `<text x="8" y="%d" %s>%s</text>`, y+30, fontAttrs, esc(describe(r.Summary)))
 		s := r.Summary
 		if s.Median == nil || s.P90 == nil {
-			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="12" fill="none" stroke="#ddd"/>`, barX, y+8, barW)
+			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="12" fill="none" stroke="#d0d7de" class="ch-empty"/>`, barX, y+barDY, barW)
 			continue
 		}
 		medW := float64(barW)
 		if *s.P90 > 0 {
 			medW = min(max(float64(barW)*float64(*s.Median)/float64(*s.P90), 0), float64(barW))
 		}
-		fmt.Fprintf(&b, `<g><title>p90 %s</title><rect x="%d" y="%d" width="%d" height="12" fill="#90caf9"/></g>`,
-			FormatDuration(*s.P90), barX, y+8, barW)
-		fmt.Fprintf(&b, `<g><title>median %s</title><rect x="%d" y="%d" width="%.2f" height="12" fill="#1565c0"/></g>`,
-			FormatDuration(*s.Median), barX, y+8, medW)
+		fmt.Fprintf(&b, `<g><title>p90 %s</title><rect x="%d" y="%d" width="%d" height="12" fill="#90caf9" class="ch-p90"/></g>`,
+			FormatDuration(*s.P90), barX, y+barDY, barW)
+		fmt.Fprintf(&b, `<g><title>median %s</title><rect x="%d" y="%d" width="%.2f" height="12" fill="#1565c0" class="ch-median"/></g>`,
+			FormatDuration(*s.Median), barX, y+barDY, medW)
 	}
 	b.WriteString(`</svg>`)
 	return b.String()

@@ -3,7 +3,9 @@ package dora
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +95,7 @@ func TestDailyChart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			doc := DailyChart(tt.title, tt.days)
+			doc := DailyChart(tt.title, tt.days, 640)
 			label, title, text := parseSVG(t, doc)
 			if !strings.Contains(label, tt.label) || title != label {
 				t.Errorf("aria-label %q, title %q; want both to contain %q", label, title, tt.label)
@@ -119,7 +121,7 @@ func TestDurationChart(t *testing.T) {
 		{Label: "Time to restore", Summary: Durations{Band: BandNone}},
 		{Label: "Zero", Summary: Durations{Samples: 1, Median: durPtr(0), P90: durPtr(0), Band: BandElite}},
 	}
-	doc := DurationChart("api & web", rows)
+	doc := DurationChart("api & web", rows, 640)
 	label, _, text := parseSVG(t, doc)
 	want := "api & web: Lead time <b>: median 2h 5m, p90 1d 2h, 12 samples, high; Time to restore: no data; Zero: median 0s, p90 0s, 1 samples, elite"
 	if label != want {
@@ -128,7 +130,7 @@ func TestDurationChart(t *testing.T) {
 	if !strings.Contains(strings.Join(text, "|"), "Lead time <b>|median 2h 5m") {
 		t.Errorf("visible text %q", text)
 	}
-	if label, _, _ := parseSVG(t, DurationChart("none", nil)); label != "none: no metrics" {
+	if label, _, _ := parseSVG(t, DurationChart("none", nil, 640)); label != "none: no metrics" {
 		t.Errorf("empty duration chart is labelled %q", label)
 	}
 }
@@ -157,8 +159,33 @@ func FuzzDailyChart(f *testing.F) {
 			days[i] = Day{Date: time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC), Deployments: max(0, ok%1000) * (i % 3),
 				Failures: max(0, bad%1000) * (i % 2)}
 		}
-		parseSVG(t, DailyChart(title, days))
+		parseSVG(t, DailyChart(title, days, 360))
 		parseSVG(t, DurationChart(title, []DurationRow{{Label: title, Summary: Durations{Samples: 1, Median: durPtr(time.Duration(ok)),
-			P90: durPtr(time.Duration(max(ok, bad))), Band: BandLow}}}))
+			P90: durPtr(time.Duration(max(ok, bad))), Band: BandLow}}}, 360))
 	})
+}
+
+// Charts are drawn for the width asked (never under MinWidth), and every
+// coloured mark carries a ch-* class for the page's scheme to colour.
+func TestChartWidthAndClasses(t *testing.T) {
+	t.Parallel()
+	h := durPtr(time.Hour)
+	rows := []DurationRow{{Label: "Lead time", Summary: Durations{Samples: 2, Median: h, P90: h, Band: BandHigh}}}
+	for _, w := range append([]int{100}, Widths...) {
+		want := max(w, MinWidth)
+		for _, doc := range []string{DailyChart("x", someDays([2]int{2, 1}), w), DurationChart("x", rows, w)} {
+			if !strings.Contains(doc, fmt.Sprintf(`width="%d"`, want)) || !strings.Contains(doc, fmt.Sprintf(`viewBox="0 0 %d `, want)) {
+				t.Errorf("width %d: chart not drawn %d wide:\n%s", w, want, doc)
+			}
+			for _, el := range regexp.MustCompile(`<(rect|line|text)[^>]*>`).FindAllString(doc, -1) {
+				if !strings.Contains(el, `class="ch-`) {
+					t.Errorf("width %d: %s has no ch-* class", w, el)
+				}
+			}
+		}
+	}
+	// Narrow: the bar sits under the words (x=8), not beside them.
+	if doc := DurationChart("x", rows, 360); !strings.Contains(doc, `<rect x="8" y="66"`) {
+		t.Errorf("narrow duration chart does not put its bar under the words:\n%s", doc)
+	}
 }

@@ -43,6 +43,15 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// channelKinds are the registered kinds' names: what the API accepts.
+func channelKinds() []string {
+	var out []string
+	for _, k := range notify.KindNames() {
+		out = append(out, string(k))
+	}
+	return out
+}
+
 func channelOut(c *shiplog.Channel) apiv1.Channel {
 	out := apiv1.Channel{Channel: c, URL: c.URL, RetrySchedule: []string{}}
 	if c.Kind == shiplog.ChannelWebhook {
@@ -59,11 +68,15 @@ func channelOut(c *shiplog.Channel) apiv1.Channel {
 	for _, d := range delivery.Schedule(c) {
 		out.RetrySchedule = append(out.RetrySchedule, d.String())
 	}
-	for _, l := range []*[]string{&c.EnvironmentTypesFilter, &c.ProductNamesFilter, &c.Recipients} {
+	for _, l := range []*[]string{&c.EnvironmentTypesFilter, &c.ProductNamesFilter} {
 		if *l == nil {
 			*l = []string{}
 		}
 	}
+	if c.Config == nil {
+		c.Config = map[string]any{}
+	}
+	out.SignatureScheme, out.Recipients = c.Setting("signature_scheme"), c.Settings("recipients")
 	return out
 }
 
@@ -86,10 +99,7 @@ func applyChannel(c *shiplog.Channel, in *apiv1.ChannelInput) error {
 		if c.Kind != shiplog.ChannelWebhook {
 			return invalid("Field 'format' is a webhook setting; %s channels have one format", c.Kind)
 		}
-		if c.Config == nil {
-			c.Config = map[string]any{}
-		}
-		c.Config["format"] = *in.Format
+		setting(c, "format", *in.Format)
 	}
 	if in.Name != nil {
 		c.Name = *in.Name
@@ -122,11 +132,15 @@ func applyChannel(c *shiplog.Channel, in *apiv1.ChannelInput) error {
 	if in.Secret != nil {
 		c.Secret = *in.Secret
 	}
+	for k, v := range in.Config {
+		setting(c, k, v)
+	}
+	// The settings that were top-level fields before config.
 	if in.SignatureScheme != nil {
-		c.SignatureScheme = *in.SignatureScheme
+		setting(c, "signature_scheme", *in.SignatureScheme)
 	}
 	if in.Recipients != nil {
-		c.Recipients = *in.Recipients
+		setting(c, "recipients", *in.Recipients)
 	}
 	if in.RetrySchedule != nil {
 		c.RetrySchedule = nil
@@ -139,6 +153,43 @@ func applyChannel(c *shiplog.Channel, in *apiv1.ChannelInput) error {
 		}
 	}
 	return nil
+}
+
+// setting sets one of the kind's settings; an empty value removes it, so
+// clearing a setting and leaving it out are the same.
+func setting(c *shiplog.Channel, key string, v any) {
+	switch x := v.(type) {
+	case nil:
+		delete(c.Config, key)
+		return
+	case string:
+		if x == "" {
+			delete(c.Config, key)
+			return
+		}
+	case []string:
+		if len(x) == 0 {
+			delete(c.Config, key)
+			return
+		}
+	case []any:
+		if len(x) == 0 {
+			delete(c.Config, key)
+			return
+		}
+		// A list of strings, as the kinds read lists.
+		list := make([]string, 0, len(x))
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				c.Set(key, v) // the kind refuses what it cannot read
+				return
+			}
+			list = append(list, s)
+		}
+		v = list
+	}
+	c.Set(key, v)
 }
 
 // checkChannel validates c (by its kind) and, for new or changed URLs, the
@@ -162,7 +213,7 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Kind == nil {
-		return invalid("Field 'kind' is required: one of %s", kindList())
+		return invalid("Field 'kind' is required: one of %s", strings.Join(channelKinds(), ", "))
 	}
 	now := s.Clock.Now()
 	c := &shiplog.Channel{ID: shiplog.NewID(), OrgID: principal(r).OrgID, Kind: shiplog.ChannelKind(strings.ToLower(strings.TrimSpace(*in.Kind))),
@@ -201,15 +252,6 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 	out.Secret = generated
 	writeJSON(w, http.StatusCreated, out)
 	return nil
-}
-
-// kindList names the registered kinds, for messages.
-func kindList() string {
-	var names []string
-	for _, n := range notify.KindNames() {
-		names = append(names, string(n))
-	}
-	return strings.Join(names, ", ")
 }
 
 func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) error {

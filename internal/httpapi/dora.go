@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"math"
+
+	"github.com/shiplog/shiplog"
 	"net/http"
 	"time"
 
@@ -19,6 +21,13 @@ func (s *Server) doraMetrics(w http.ResponseWriter, r *http.Request) error {
 	}
 	dq := doradb.Query{ProductName: first(r, "product_name", "product"),
 		EnvironmentName: first(r, "environment_name", "environment"), Window: win}
+	if t := q.Get("environment_type"); t != "" {
+		et, ok := shiplog.ParseEnvType(t)
+		if !ok {
+			return shiplog.Errorf(shiplog.EINVALID, "Query parameter 'environment_type' must be one of production, staging, test, development, preview")
+		}
+		dq.EnvironmentType = et
+	}
 	res, err := doradb.Load(r.Context(), s.Store, principal(r).OrgID, dq)
 	if err != nil {
 		return err
@@ -35,6 +44,9 @@ func doraResponse(res *dora.Result, q doradb.Query) apiv1.DoraResponse {
 	}
 	if q.EnvironmentName != "" {
 		out.EnvironmentName = &q.EnvironmentName
+	}
+	if q.EnvironmentType != "" {
+		out.EnvironmentType = &q.EnvironmentType
 	}
 	for _, g := range res.Groups {
 		out.Groups = append(out.Groups, apiv1.DoraGroup{ProductName: g.Product, EnvironmentName: g.Environment,

@@ -134,6 +134,18 @@ func first(r *http.Request, names ...string) string {
 	return ""
 }
 
+// orderParam reads ?order=: "received" (the default, by id) or "time"
+// (when it happened).
+func orderParam(r *http.Request) (byTime bool, err error) {
+	switch first(r, "order") {
+	case "", "received":
+		return false, nil
+	case "time":
+		return true, nil
+	}
+	return false, shiplog.Errorf(shiplog.EINVALID, "Query parameter 'order' must be received or time")
+}
+
 func statusParam(r *http.Request, k shiplog.Kind) (shiplog.Status, error) {
 	v := first(r, "status")
 	if v == "" {
@@ -276,8 +288,12 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	byTime, err := orderParam(r)
+	if err != nil {
+		return err
+	}
 	f := store.DeploymentFilter{ProductName: first(r, "product_name", "product"),
-		EnvironmentName: first(r, "environment_name", "environment"), Status: st, Version: first(r, "version")}
+		EnvironmentName: first(r, "environment_name", "environment"), Status: st, Version: first(r, "version"), ByTime: byTime}
 	items, err := s.Store.DeploymentList(r.Context(), principal(r).OrgID, f, p)
 	if err != nil {
 		return err
@@ -313,7 +329,11 @@ func (s *Server) listBuilds(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := store.BuildFilter{ProductName: first(r, "product_name", "product"), Version: first(r, "version"), Status: st}
+	byTime, err := orderParam(r)
+	if err != nil {
+		return err
+	}
+	f := store.BuildFilter{ProductName: first(r, "product_name", "product"), Version: first(r, "version"), Status: st, ByTime: byTime}
 	items, err := s.Store.BuildList(r.Context(), principal(r).OrgID, f, p)
 	if err != nil {
 		return err
@@ -352,7 +372,7 @@ func summary(d *shiplog.Deployment) *apiv1.StatusDeployment {
 		return nil
 	}
 	return &apiv1.StatusDeployment{DeploymentID: d.ID, Version: d.Version, Status: d.Status, DeployedBy: d.DeployedBy,
-		DeployedAt: d.DeployedAt.Format(time.RFC3339Nano)}
+		DeployedAt: d.DeployedAt.Format(time.RFC3339Nano), PreflightStatus: d.PreflightStatus}
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {

@@ -19,9 +19,9 @@ var bodyLimits = func() map[string]*input.Limits {
 		Strings: map[string]int{"kind": 64, "name": 200, "description": 2000, "events[]": 64,
 			"environment_types_filter[]": 64, "product_names_filter[]": 255, "url": 2048, "secret": 256,
 			"signature_scheme": 64, "recipients[]": 320, "retry_schedule[]": 64, "format": 64, "target_url": 2048,
-			"project_names_filter[]": 255},
+			"project_names_filter[]": 255, "config.signature_scheme": 64, "config.format": 64, "config.recipients[]": 320},
 		Items: map[string]int{"events": 100, "environment_types_filter": 100, "product_names_filter": 100,
-			"recipients": 50, "retry_schedule": 20, "project_names_filter": 100},
+			"recipients": 50, "retry_schedule": 20, "project_names_filter": 100, "config.recipients": 50},
 	}
 	user := &input.Limits{
 		Strings: map[string]int{"email": 320, "name": 200, "roles[]": 64, "password": 1024},

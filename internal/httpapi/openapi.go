@@ -275,7 +275,7 @@ func newReflector() *openapi.Reflector {
 		Enums: map[reflect.Type][]string{
 			reflect.TypeFor[shiplog.Status]():        {"pending", "started", "completed", "failed", "aborted"},
 			reflect.TypeFor[shiplog.EnvType]():       envTypes,
-			reflect.TypeFor[shiplog.ChannelKind]():   {"slack", "email", "webhook"},
+			reflect.TypeFor[shiplog.ChannelKind]():   channelKinds(),
 			reflect.TypeFor[shiplog.DeliveryState](): {"queued", "succeeded", "failed", "cancelled"},
 			reflect.TypeFor[shiplog.DRStatus](): {"draft", "in_progress", "approved", "rejected", "completed",
 				"cancelled"},
@@ -318,8 +318,10 @@ func newReflector() *openapi.Reflector {
 		"BuildEventRequest.extra_metadata": metadata,
 		"EnvironmentPatch.type":            {Enum: envTypes},
 		"EnvironmentPatch.description":     {Description: "At most 2000 bytes."},
-		"ChannelInput.kind": {Enum: []string{"slack", "email", "webhook", "teams", "discord", "STANDARD", "SLACK"},
+		"ChannelInput.kind": {Enum: append(channelKinds(), "STANDARD", "SLACK"),
 			Description: "Required on create; cannot be changed. Qovery's STANDARD is a webhook with format qovery, its SLACK a slack channel."},
+		"ChannelInput.config": {Description: "The kind's own settings (see docs/notifications.md); on PATCH the keys given replace " +
+			"the channel's, null removes one. signature_scheme, recipients and format may also be given top-level."},
 		"ChannelInput.events": {Description: "Subscribed event types; governance events reach webhook channels only. " +
 			"Qovery's names (DEPLOYMENT_STARTED…) stand for shiplog's.",
 			Schema: arrayOf(append(eventTypes(append(append([]shiplog.EventType{}, notify.CICDEvents...), notify.GovernanceEvents...)),

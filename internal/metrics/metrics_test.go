@@ -23,6 +23,8 @@ import (
 	_ "github.com/shiplog/shiplog/internal/notify/kinds" // the channel kinds
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/sqlite"
+	"github.com/shiplog/shiplog/internal/store/sqlstore"
+	"github.com/shiplog/shiplog/internal/store/storetest"
 	"github.com/shiplog/shiplog/internal/testutil/fakeclock"
 )
 
@@ -143,7 +145,7 @@ func TestHooks(t *testing.T) {
 
 func openStore(t *testing.T) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "shiplog.db"), nil)
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "shiplog.db"), nil, sqlstore.WithCipher(storetest.Cipher))
 	if err != nil {
 		t.Fatal(err)
 	}

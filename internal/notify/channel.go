@@ -165,7 +165,26 @@ func Validate(c *shiplog.Channel) (generated string, err error) {
 			return "", bad("Field 'retry_schedule' delays must be between %s and %s", MinRetryDelay, MaxRetryDelay)
 		}
 	}
-	return kind.Validate(c)
+	if generated, err = kind.Validate(c); err != nil {
+		return "", err
+	}
+	// What the kind did not take is a mistake, not something to keep.
+	if err := CheckSettings(c, kind.Spec()); err != nil {
+		return "", err
+	}
+	return generated, nil
+}
+
+// CheckSettings refuses settings (Config keys) that are not among the
+// kind's fields; url and secret are the channel's own (sealed), never
+// settings.
+func CheckSettings(c *shiplog.Channel, spec Spec) error {
+	for key := range c.Config {
+		if key == "url" || key == "secret" || !slices.ContainsFunc(spec.Fields, func(f Field) bool { return f.Key == key }) {
+			return shiplog.Errorf(shiplog.EINVALID, "%s channels take no setting '%s'", spec.Label, key)
+		}
+	}
+	return nil
 }
 
 func joinTypes(ts []shiplog.EventType) string {
@@ -204,5 +223,5 @@ func DefaultChannel(orgID string, now time.Time) *shiplog.Channel {
 	return &shiplog.Channel{ID: shiplog.NewID(), OrgID: orgID, Kind: shiplog.ChannelEmail,
 		Name: "Default deployment result e-mails", Description: "Deployment results, e-mailed to the organisation's owners.",
 		Enabled: true, Events: []shiplog.EventType{"deployment.completed", "deployment.failed"},
-		Recipients: []string{Owners}, CreatedAt: now, UpdatedAt: now}
+		Config: map[string]any{"recipients": []string{Owners}}, CreatedAt: now, UpdatedAt: now}
 }

@@ -19,6 +19,15 @@ func types(ts []shiplog.EventType) string {
 	return strings.Join(s, ", ")
 }
 
+// kindList is the registered kinds as the refusal names them.
+func kindList() string {
+	var names []string
+	for _, k := range notify.KindNames() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
 // valid returns a channel of kind k that Validate accepts.
 func valid(k shiplog.ChannelKind) *shiplog.Channel {
 	c := &shiplog.Channel{Kind: k, Name: "alerts", Events: []shiplog.EventType{"deployment.failed"}}
@@ -28,7 +37,7 @@ func valid(k shiplog.ChannelKind) *shiplog.Channel {
 	case shiplog.ChannelWebhook:
 		c.URL = "https://example.com/hooks/shiplog"
 	case shiplog.ChannelEmail:
-		c.Recipients = []string{"ops@example.com"}
+		c.Set("recipients", []string{"ops@example.com"})
 	}
 	return c
 }
@@ -71,8 +80,8 @@ func TestValidateErrors(t *testing.T) {
 		edit func(c *shiplog.Channel)
 		want string // the whole message
 	}{
-		{"unknown kind", "msteams", nil, "Field 'kind' must be one of slack, email, webhook, teams, discord"},
-		{"empty kind", "", nil, "Field 'kind' must be one of slack, email, webhook, teams, discord"},
+		{"unknown kind", "carrier-pigeon", nil, "Field 'kind' must be one of " + kindList()},
+		{"empty kind", "", nil, "Field 'kind' must be one of " + kindList()},
 		{"no name", slack, func(c *shiplog.Channel) { c.Name = " \t " }, "Field 'name' is required"},
 		{"long name", slack, func(c *shiplog.Channel) { c.Name = strings.Repeat("n", 201) }, "Field 'name' is too long (limit 200 bytes)"},
 		{"long description", slack, func(c *shiplog.Channel) { c.Description = strings.Repeat("d", 2001) },
@@ -113,23 +122,25 @@ func TestValidateErrors(t *testing.T) {
 		{"slack without url", slack, func(c *shiplog.Channel) { c.URL = "" },
 			"Field 'url' is required for Slack channels: the incoming-webhook URL from api.slack.com/apps"},
 		{"slack with secret", slack, func(c *shiplog.Channel) { c.Secret = "s" }, "Slack channels take 'url' only, not 'secret' or 'recipients'"},
-		{"slack with recipients", slack, func(c *shiplog.Channel) { c.Recipients = []string{"a@example.com"} },
+		{"slack with recipients", slack, func(c *shiplog.Channel) { c.Set("recipients", []string{"a@example.com"}) },
 			"Slack channels take 'url' only, not 'secret' or 'recipients'"},
 		{"webhook without url", webhook, func(c *shiplog.Channel) { c.URL = "" }, "Field 'url' is required for webhook channels"},
-		{"webhook with recipients", webhook, func(c *shiplog.Channel) { c.Recipients = []string{"owners"} }, "Webhook channels take no 'recipients'"},
-		{"unknown signature scheme", webhook, func(c *shiplog.Channel) { c.SignatureScheme = "hmac" },
+		{"a setting the kind lacks", webhook, func(c *shiplog.Channel) { c.Set("colour", "red") }, "Webhook channels take no setting 'colour'"},
+		{"the URL as a setting", email, func(c *shiplog.Channel) { c.Set("url", "https://example.com") }, "Email channels take no setting 'url'"},
+		{"webhook with recipients", webhook, func(c *shiplog.Channel) { c.Set("recipients", []string{"owners"}) }, "Webhook channels take no 'recipients'"},
+		{"unknown signature scheme", webhook, func(c *shiplog.Channel) { c.Set("signature_scheme", "hmac") },
 			"Field 'signature_scheme' must be versioner or standard-webhooks"},
 		{"email with url", email, func(c *shiplog.Channel) { c.URL = "https://example.com" }, "Email channels take 'recipients', not 'url' or 'secret'"},
 		{"email with secret", email, func(c *shiplog.Channel) { c.Secret = "s" }, "Email channels take 'recipients', not 'url' or 'secret'"},
-		{"email without recipients", email, func(c *shiplog.Channel) { c.Recipients = nil },
+		{"email without recipients", email, func(c *shiplog.Channel) { delete(c.Config, "recipients") },
 			"Field 'recipients' must list at least one email address, distribution list, or the word 'owners' or 'members'"},
-		{"too many recipients", email, func(c *shiplog.Channel) { c.Recipients = slices.Repeat([]string{"a@example.com"}, 51) },
+		{"too many recipients", email, func(c *shiplog.Channel) { c.Set("recipients", slices.Repeat([]string{"a@example.com"}, 51)) },
 			"Field 'recipients' may list at most 50 addresses"},
-		{"not an address", email, func(c *shiplog.Channel) { c.Recipients = []string{"ops@example.com", "not-an-address"} },
+		{"not an address", email, func(c *shiplog.Channel) { c.Set("recipients", []string{"ops@example.com", "not-an-address"}) },
 			"Field 'recipients' has an invalid address 'not-an-address'"},
-		{"address with a display name", email, func(c *shiplog.Channel) { c.Recipients = []string{"Ops <ops@example.com>"} },
+		{"address with a display name", email, func(c *shiplog.Channel) { c.Set("recipients", []string{"Ops <ops@example.com>"}) },
 			"Field 'recipients' has an invalid address 'Ops <ops@example.com>'"},
-		{"two addresses in one", email, func(c *shiplog.Channel) { c.Recipients = []string{"a@example.com, b@example.com"} },
+		{"two addresses in one", email, func(c *shiplog.Channel) { c.Set("recipients", []string{"a@example.com, b@example.com"}) },
 			"Field 'recipients' has an invalid address 'a@example.com, b@example.com'"},
 	}
 	for _, tt := range tests {
@@ -178,8 +189,8 @@ func TestValidateNormalises(t *testing.T) {
 		if want := []string{"api-*", "Web"}; !slices.Equal(c.ProductNamesFilter, want) {
 			t.Errorf("product filter %q, want %q", c.ProductNamesFilter, want)
 		}
-		if c.SignatureScheme != "" {
-			t.Errorf("slack channel got signature scheme %q", c.SignatureScheme)
+		if len(c.Config) != 0 {
+			t.Errorf("slack channel got settings %v", c.Config)
 		}
 	})
 	t.Run("lone star", func(t *testing.T) {
@@ -193,12 +204,12 @@ func TestValidateNormalises(t *testing.T) {
 	t.Run("recipients", func(t *testing.T) {
 		t.Parallel()
 		c := valid(shiplog.ChannelEmail)
-		c.Recipients = []string{" Owners ", " ops@example.com\t", "<list@example.com>"}
+		c.Set("recipients", []string{" Owners ", " ops@example.com\t", "<list@example.com>"})
 		if _, err := notify.Validate(c); err != nil {
 			t.Fatal(err)
 		}
-		if want := []string{"owners", "ops@example.com", "list@example.com"}; !slices.Equal(c.Recipients, want) {
-			t.Errorf("recipients %q, want %q", c.Recipients, want)
+		if want := []string{"owners", "ops@example.com", "list@example.com"}; !slices.Equal(c.Settings("recipients"), want) {
+			t.Errorf("recipients %q, want %q", c.Settings("recipients"), want)
 		}
 	})
 	t.Run("webhook scheme default and governance events", func(t *testing.T) {
@@ -208,13 +219,13 @@ func TestValidateNormalises(t *testing.T) {
 		if _, err := notify.Validate(c); err != nil {
 			t.Fatal(err)
 		}
-		if c.SignatureScheme != "versioner" {
-			t.Errorf("signature scheme %q, want the versioner default", c.SignatureScheme)
+		if got := c.Setting("signature_scheme"); got != "versioner" {
+			t.Errorf("signature scheme %q, want the versioner default", got)
 		}
 		s := valid(shiplog.ChannelWebhook)
-		s.SignatureScheme = "standard-webhooks"
-		if _, err := notify.Validate(s); err != nil || s.SignatureScheme != "standard-webhooks" {
-			t.Errorf("standard-webhooks: %v, %q", err, s.SignatureScheme)
+		s.Set("signature_scheme", "standard-webhooks")
+		if _, err := notify.Validate(s); err != nil || s.Setting("signature_scheme") != "standard-webhooks" {
+			t.Errorf("standard-webhooks: %v, %q", err, s.Setting("signature_scheme"))
 		}
 	})
 	t.Run("retry schedule bounds are inclusive", func(t *testing.T) {
@@ -233,7 +244,7 @@ func TestValidateNormalises(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.OrgID != "org1" || c.Kind != shiplog.ChannelEmail || !c.Enabled || c.ID == "" ||
-			!slices.Equal(c.Recipients, []string{notify.Owners}) || !c.CreatedAt.Equal(now) ||
+			!slices.Equal(c.Settings("recipients"), []string{notify.Owners}) || !c.CreatedAt.Equal(now) ||
 			!slices.Equal(c.Events, []shiplog.EventType{"deployment.completed", "deployment.failed"}) {
 			t.Errorf("default channel %+v", c)
 		}

@@ -92,6 +92,8 @@ type Field struct {
 	Required bool
 	Choices  []Choice
 	Help     string
+	// Placeholder is an example value for the console's empty input.
+	Placeholder string
 }
 
 // Choice is one value of a FieldChoice.

@@ -141,3 +141,32 @@ func Headline(m Message) (string, error) {
 	}
 	return w.phrase(subject, env), nil
 }
+
+// Fact is one labelled detail of a message.
+type Fact struct{ Label, Value string }
+
+// Facts are the details every kind of message shows, in this order:
+// product, version, environment (deployments only), status, and who
+// deployed or built it, as the kind words the person (who). Values are
+// trimmed and empty ones left out; escaping, truncating and the time are
+// the kind's own.
+func Facts(m Message, who string) []Fact {
+	e := m.Event
+	var fs []Fact
+	add := func(label, value string) {
+		if value = strings.TrimSpace(value); value != "" {
+			fs = append(fs, Fact{label, value})
+		}
+	}
+	add("Product", e.ProductName)
+	add("Version", e.Version)
+	whoLabel := "Deployed by"
+	if m.Kind() == shiplog.KindBuild {
+		whoLabel = "Built by"
+	} else {
+		add("Environment", e.EnvironmentName)
+	}
+	add("Status", StatusLabel(e.Type))
+	add(whoLabel, who)
+	return fs
+}

@@ -15,6 +15,8 @@ import (
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/postgres"
 	"github.com/shiplog/shiplog/internal/store/sqlite"
+	"github.com/shiplog/shiplog/internal/store/sqlstore"
+	"github.com/shiplog/shiplog/internal/store/storetest"
 	"github.com/shiplog/shiplog/internal/testutil/fakeclock"
 	"github.com/shiplog/shiplog/internal/testutil/pgtest"
 )
@@ -26,9 +28,11 @@ func drivers(t *testing.T, fn func(t *testing.T, s store.Store)) {
 	t.Helper()
 	open := map[string]func(t *testing.T) (store.Store, error){
 		"sqlite": func(t *testing.T) (store.Store, error) {
-			return sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "shiplog.db"), nil)
+			return sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "shiplog.db"), nil, sqlstore.WithCipher(storetest.Cipher))
 		},
-		"postgres": func(t *testing.T) (store.Store, error) { return postgres.Open(t.Context(), pgtest.URL(t), nil) },
+		"postgres": func(t *testing.T) (store.Store, error) {
+			return postgres.Open(t.Context(), pgtest.URL(t), nil, sqlstore.WithCipher(storetest.Cipher))
+		},
 	}
 	for name, o := range open {
 		t.Run(name, func(t *testing.T) {

@@ -421,12 +421,19 @@ type DeploymentFilter struct {
 	EnvironmentName string
 	Status          shiplog.Status
 	Version         string
+	// ByTime lists by when it happened (the latest event's time, newest
+	// first) instead of by when shiplog heard of it (id): backfilled
+	// history then falls into place. The cursor is still an id.
+	ByTime bool
 }
 
 type BuildFilter struct {
 	ProductName string
 	Version     string
 	Status      shiplog.Status
+	// ByTime lists by build time (completed, else started, else reported),
+	// newest first, instead of by id.
+	ByTime bool
 }
 
 // StatusCell is one product × environment of the status matrix.

@@ -29,7 +29,8 @@ func TestBrowserSignInAndHome(t *testing.T) {
 		t.Errorf("wrong password says %q", got)
 	}
 
-	s.deploy("api", "1.4.0", "production", "success")
+	s.deploy("api", "1.4.0", "prod-eu", "success")
+	s.deploy("api", "1.5.0", "prod-us", "success")
 	s.deploy("api", "1.5.0", "staging", "success")
 	s.deploy("web", "2.0.0", "production", "success")
 	s.deploy("web", "2.0.0", "staging", "success")
@@ -41,9 +42,9 @@ func TestBrowserSignInAndHome(t *testing.T) {
 	if i, j := strings.Index(heads, "staging"), strings.Index(heads, "production"); i < 0 || j < 0 || i > j {
 		t.Errorf("matrix columns %q: want staging before production", heads)
 	}
-	// api runs different versions in staging and production: drift.
-	if got := text(t, ctx, "table.matrix tr.drift th"); !strings.Contains(got, "api") {
-		t.Errorf("drift row is %q, want api", got)
+	// api's two production regions run different versions: drift.
+	if got := text(t, ctx, "table.matrix tr.drift th"); !strings.Contains(got, "api") || !strings.Contains(got, "production: 1.4.0 ≠ 1.5.0") {
+		t.Errorf("drift row is %q, want api split in production", got)
 	}
 	webRow := text(t, ctx, "table.matrix tbody tr:not(.drift)")
 	if !strings.Contains(webRow, "2.0.0") || !strings.Contains(webRow, "2.1.0") || !strings.Contains(webRow, "started") {
@@ -94,4 +95,55 @@ func TestBrowserLiveFeed(t *testing.T) {
 		t.Errorf("newest feed entry is %q, want deployment.completed", got)
 	}
 	shot(t, ctx, "home-live")
+}
+
+// Drift is a split between environments of one type, not promotion: dev
+// and staging ahead of production is how code travels. A refused or failed
+// attempt shows in its cell as loudly as a success, times read "ago" with
+// the exact local time on hover, and at 375 px production comes first.
+func TestBrowserDriftOnlyAcrossSameTypeEnvironments(t *testing.T) {
+	s := start(t)
+	s.user("ann@acme.test", "correct horse battery", "viewer")
+	for _, env := range []string{"dev", "staging", "production"} {
+		s.deploy("promoted", map[string]string{"dev": "3.0.0", "staging": "2.9.0", "production": "2.8.0"}[env], env, "success")
+	}
+	s.deploy("split", "1.4.0", "prod-eu", "success")
+	s.deploy("split", "1.5.0", "prod-us", "success")
+	s.deploy("split", "1.5.0", "staging", "success")
+	s.deploy("broken", "5.0.0", "production", "success")
+	s.deploy("broken", "5.1.0", "production", "failed")
+	ctx := browser(t)
+	s.signIn(t, ctx, "ann@acme.test", "correct horse battery")
+
+	drifted := evalJS[[]string](t, ctx, `[...document.querySelectorAll("table.matrix tr.drift th")].map(th => th.textContent.trim())`)
+	if len(drifted) != 1 || !strings.HasPrefix(drifted[0], "split") || !strings.Contains(drifted[0], "production: 1.4.0 ≠ 1.5.0") {
+		t.Errorf("drift rows %q: want split alone, in production", drifted)
+	}
+	marked := evalJS[[]string](t, ctx, `[...document.querySelectorAll("table.matrix td[data-drift]")].map(td => td.dataset.env)`)
+	if strings.Join(marked, ",") != "prod-eu,prod-us" {
+		t.Errorf("cells marked drift: %q, want prod-eu and prod-us", marked)
+	}
+	if got := text(t, ctx, `table.matrix td.cell-failed`); !strings.Contains(got, "5.1.0") || !strings.Contains(got, "failed") ||
+		!strings.Contains(got, "5.0.0") {
+		t.Errorf("failed cell says %q, want the failed 5.1.0 above the deployed 5.0.0", got)
+	}
+	// Times: "just now" in words, the exact time in the viewer's zone on hover.
+	eventually(t, ctx, "times read as ago", `(() => { const el = document.querySelector("table.matrix time");
+		return el && el.dataset.local === "1" && /just now|min ago/.test(el.textContent) && el.title.length > 10 })()`)
+	shot(t, ctx, "home-drift")
+
+	step(t, ctx, "narrow the window", chromedp.EmulateViewport(375, 800))
+	first := evalJS[string](t, ctx, `(() => {
+		const row = [...document.querySelectorAll("table.matrix tbody tr")].find(tr => tr.querySelector("th").textContent.trim().startsWith("broken"));
+		const cells = [...row.querySelectorAll("td")].filter(td => getComputedStyle(td).display !== "none");
+		cells.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
+		return cells[0].dataset.env + " " + (cells[0].getBoundingClientRect().right <= 375);
+	})()`)
+	if first != "production true" {
+		t.Errorf("at 375 px the first environment shown is %q, want production, on screen", first)
+	}
+	shot(t, ctx, "home-narrow")
+	if w := evalJS[int](t, ctx, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("home at 375 px is %d px wide", w)
+	}
 }

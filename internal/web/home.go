@@ -22,7 +22,7 @@ var envOrder = map[shiplog.EnvType]int{
 type homeFilter struct {
 	Product  string   // substring of the product name
 	EnvTypes []string // environment types shown; empty: all
-	Drift    bool     // only rows whose versions differ
+	Drift    bool     // only rows with drift: environments of one type on different versions
 }
 
 const homeCookie = "shiplog_home"
@@ -78,8 +78,48 @@ type matrixEnv struct {
 
 type matrixRow struct {
 	Product string
-	Cells   []*apiv1.StatusCell // one per column; nil where never deployed
-	Drift   bool                // the current versions differ between environments
+	Cells   []matrixCell // one per column
+	// Drift lists the environment types whose environments run different
+	// versions now (driftOf); empty when they agree.
+	Drift []Drift
+}
+
+// matrixCell is one product × environment: nil Cell where never deployed.
+type matrixCell struct {
+	*apiv1.StatusCell
+	Env   matrixEnv // its column (the narrow layout labels each cell)
+	Drift bool      // its environment type is split (a row's Drift)
+}
+
+// Attempt is the newest run when it is not what runs now: a failure, a
+// refusal or a run in progress, shown as loudly as what is deployed.
+func (c matrixCell) Attempt() *apiv1.StatusDeployment {
+	if c.StatusCell == nil || c.Latest == nil || (c.Current != nil && c.Latest.DeploymentID == c.Current.DeploymentID) {
+		return nil
+	}
+	return c.Latest
+}
+
+// State is the cell's word for CSS: "blocked" (the rules refused the
+// newest attempt), "failed", "running", "ok" or "" (never deployed).
+func (c matrixCell) State() string {
+	if c.StatusCell == nil {
+		return ""
+	}
+	if a := c.Attempt(); a != nil {
+		switch {
+		case a.PreflightStatus != nil && *a.PreflightStatus == "failed": // recorded as aborted
+			return "blocked"
+		case a.Status == shiplog.StatusFailed:
+			return "failed"
+		case a.Status == shiplog.StatusStarted || a.Status == shiplog.StatusPending:
+			return "running"
+		}
+	}
+	if c.Current != nil {
+		return "ok"
+	}
+	return ""
 }
 
 type matrix struct {
@@ -129,14 +169,12 @@ func buildMatrix(cells []apiv1.StatusCell, f homeFilter, page int) *matrix {
 			continue
 		}
 		row := matrixRow{Product: p}
-		versions := map[string]bool{}
+		shown := make([]*apiv1.StatusCell, 0, len(byProduct[p]))
 		for _, c := range byProduct[p] {
-			if c.Current != nil {
-				versions[c.Current.Version] = true
-			}
+			shown = append(shown, c)
 		}
-		row.Drift = len(versions) > 1
-		if f.Drift && !row.Drift {
+		row.Drift = driftOf(shown)
+		if f.Drift && len(row.Drift) == 0 {
 			continue
 		}
 		matching = append(matching, row)
@@ -163,9 +201,11 @@ func buildMatrix(cells []apiv1.StatusCell, f homeFilter, page int) *matrix {
 		m.Envs = m.Envs[:matrixCols]
 	}
 	for i := range m.Rows {
-		m.Rows[i].Cells = make([]*apiv1.StatusCell, len(m.Envs))
+		m.Rows[i].Cells = make([]matrixCell, len(m.Envs))
 		for j, e := range m.Envs {
-			m.Rows[i].Cells[j] = byProduct[m.Rows[i].Product][e.Name]
+			c := matrixCell{StatusCell: byProduct[m.Rows[i].Product][e.Name], Env: e}
+			c.Drift = c.StatusCell != nil && slices.ContainsFunc(m.Rows[i].Drift, func(d Drift) bool { return d.Type == e.Type })
+			m.Rows[i].Cells[j] = c
 		}
 	}
 	return m
@@ -250,7 +290,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view) error {
 		d.OpenDRs = append(d.OpenDRs, drs.Items...)
 	}
 	var recent apiv1.List[*shiplog.Deployment]
-	if err := s.call(r, v, http.MethodGet, "/deployments/?limit=15", nil, &recent); err != nil {
+	if err := s.call(r, v, http.MethodGet, "/deployments/?limit=15&order=time", nil, &recent); err != nil {
 		return err
 	}
 	d.Recent = recent.Items

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/apiv1"
 	"github.com/shiplog/shiplog/internal/dora"
 )
@@ -29,12 +31,24 @@ type insightGroup struct {
 
 type insightData struct {
 	Product, Environment, From, To string
-	Products, Environments         []string
-	Presets                        []insightPreset
-	Report                         *apiv1.DoraResponse
-	Groups                         []insightGroup
-	Daily, Durations               template.HTML
-	Scope                          string
+	// EnvType is the environment type measured: production unless the
+	// viewer switched to all ("") or chose one environment.
+	EnvType                string
+	Products, Environments []string
+	Presets                []insightPreset
+	// Switch links to the production figures and to every environment's.
+	ProductionLink, AllLink string
+	Report                  *apiv1.DoraResponse
+	Groups                  []insightGroup
+	Daily, Durations        []insightChart
+	Scope                   string
+}
+
+// insightChart is one chart drawn for one width; the page shows the one
+// that fits the screen.
+type insightChart struct {
+	Width int
+	SVG   template.HTML
 }
 
 // insight charts the DORA metrics (GET /metrics/dora) for the org, one
@@ -43,8 +57,20 @@ func (s *Server) insight(w http.ResponseWriter, r *http.Request, v *view) error 
 	v.Nav = "insight"
 	q := r.URL.Query()
 	d := &insightData{Product: q.Get("product"), Environment: q.Get("environment"), From: q.Get("from"), To: q.Get("to")}
+	// The headline is production's by default: a change counts when it
+	// reaches people, and dev and staging runs would swamp the figures.
+	switch et := q.Get("env_type"); {
+	case d.Environment != "":
+	case et == "":
+		d.EnvType = string(shiplog.EnvProduction)
+	case et != "all":
+		if t, ok := shiplog.ParseEnvType(et); ok {
+			d.EnvType = string(t)
+		}
+	}
 	api := url.Values{}
-	for k, val := range map[string]string{"product_name": d.Product, "environment_name": d.Environment, "from": d.From, "to": d.To} {
+	for k, val := range map[string]string{"product_name": d.Product, "environment_name": d.Environment, "from": d.From, "to": d.To,
+		"environment_type": d.EnvType} {
 		if val != "" {
 			api.Set(k, val)
 		}
@@ -68,17 +94,32 @@ func (s *Server) insight(w http.ResponseWriter, r *http.Request, v *view) error 
 		if d.Environment != "" {
 			pq.Set("environment", d.Environment)
 		}
+		d.keepType(pq)
 		d.Presets = append(d.Presets, insightPreset{Label: p.label, Query: pq.Encode(),
 			Current: int(rep.Days+0.5) == p.days})
 	}
-	d.Scope = scopeWords(d.Product, d.Environment)
-	d.Daily = template.HTML(dora.DailyChart("Deployments per day, "+d.Scope, days(rep.Total.Series))) // escaped by the dora package
-	d.Durations = template.HTML(dora.DurationChart("Lead time and time to restore, "+d.Scope, []dora.DurationRow{
+	d.Scope = scopeWords(d.Product, d.Environment, d.EnvType)
+	rows := []dora.DurationRow{
 		{Label: "Lead time for changes", Summary: durations(rep.Total.LeadTime.DoraDurations)},
 		{Label: "Time to restore", Summary: durations(rep.Total.TimeToRestore.DoraDurations)},
-	}))
+	}
+	for _, w := range dora.Widths { // the dora package escapes every text
+		d.Daily = append(d.Daily, insightChart{w, template.HTML(dora.DailyChart("Deployments per day, "+d.Scope, days(rep.Total.Series), w))})
+		d.Durations = append(d.Durations, insightChart{w, template.HTML(dora.DurationChart("Lead time and time to restore, "+d.Scope, rows, w))})
+	}
+	if d.Environment == "" {
+		sw := url.Values{}
+		for k, val := range map[string]string{"product": d.Product, "from": d.From, "to": d.To} {
+			if val != "" {
+				sw.Set(k, val)
+			}
+		}
+		d.ProductionLink = "/ui/insight?" + sw.Encode()
+		sw.Set("env_type", "all")
+		d.AllLink = "/ui/insight?" + sw.Encode()
+	}
 	for _, g := range rep.Groups {
-		gq := url.Values{"product": {g.ProductName}, "environment": {g.EnvironmentName},
+		gq := url.Values{"product": {g.ProductName}, "environment": {g.EnvironmentName}, "env_type": {"all"},
 			"from": {rep.From.Format(time.RFC3339)}, "to": {rep.To.Format(time.RFC3339)}}
 		d.Groups = append(d.Groups, insightGroup{DoraGroup: g, Link: "/ui/insight?" + gq.Encode()})
 	}
@@ -86,16 +127,27 @@ func (s *Server) insight(w http.ResponseWriter, r *http.Request, v *view) error 
 	return s.render(w, r, http.StatusOK, "insight", v, d)
 }
 
-func scopeWords(product, env string) string {
+// keepType carries the type switch into a link: absent is production.
+func (d *insightData) keepType(q url.Values) {
+	if d.Environment == "" && d.EnvType != string(shiplog.EnvProduction) {
+		q.Set("env_type", cmp.Or(d.EnvType, "all"))
+	}
+}
+
+func scopeWords(product, env, envType string) string {
+	envs := "every environment"
+	if envType != "" {
+		envs = envType + " environments"
+	}
 	switch {
 	case product != "" && env != "":
 		return product + " in " + env
 	case product != "":
-		return product + ", every environment"
+		return product + ", " + envs
 	case env != "":
 		return "every product in " + env
 	}
-	return "every product and environment"
+	return "every product, " + envs
 }
 
 func days(series []apiv1.DoraDay) []dora.Day {

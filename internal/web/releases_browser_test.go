@@ -274,3 +274,57 @@ func TestBrowserCreateDeploymentRequest(t *testing.T) {
 		t.Errorf("drafts: %q", got)
 	}
 }
+
+// Lists tell when it happened: backfilled deployments fall into place by
+// their own time, builds show their build time, and at 1280 px the
+// deployments table fits with long names, "By" included. A refusal on a
+// deployment's page has the whole row to be read in.
+func TestBrowserRunListsByTimeAndFit(t *testing.T) {
+	s := start(t)
+	s.user("ann@acme.test", "correct horse battery", "viewer")
+	long := "payments-reconciliation-service-with-a-very-long-name"
+	for _, d := range []struct{ version, at string }{{"3.0.0", "2026-05-03T10:00:00Z"}, {"1.0.0", "2026-05-01T10:00:00Z"},
+		{"2.0.0", "2026-05-02T10:00:00Z"}} {
+		s.relEvent("/deployment-events/", map[string]any{"product_name": long, "version": d.version,
+			"environment_name": "production-europe-west-frankfurt-primary", "status": "success", "completed_at": d.at,
+			"deployed_by": "release-automation-bot-for-the-payments-platform@example.com"})
+	}
+	s.relEvent("/build-events/", map[string]any{"product_name": "api", "version": "1.0.0", "status": "success",
+		"started_at": "2026-04-30T09:00:00Z", "completed_at": "2026-04-30T09:12:00Z"})
+	ctx := browser(t)
+	s.signIn(t, ctx, "ann@acme.test", "correct horse battery")
+	step(t, ctx, "open deployments", chromedp.Navigate(s.url+"/ui/deployments"), chromedp.WaitVisible(chromedp.CSS("table.runs")))
+	order := evalJS[[]string](t, ctx, `[...document.querySelectorAll("table.runs tbody tr td:nth-child(3)")].map(td => td.textContent.trim())`)
+	if strings.Join(order, " ") != "3.0.0 2.0.0 1.0.0" {
+		t.Errorf("deployments listed %q, want by when they happened: 3.0.0 2.0.0 1.0.0", order)
+	}
+	if got := evalJS[string](t, ctx, `document.querySelector("table.runs time").getAttribute("datetime")`); got != "2026-05-03T10:00:00Z" {
+		t.Errorf("the newest row's time is %q", got)
+	}
+	fit := evalJS[string](t, ctx, `(() => { const r = document.querySelector(".scroll"), by = [...document.querySelectorAll("table.runs th")].pop();
+		return (r.scrollWidth <= r.clientWidth) + " " + by.textContent + " " + (by.getBoundingClientRect().right <= r.getBoundingClientRect().right) })()`)
+	if fit != "true By true" {
+		t.Errorf("at 1280 px the deployments table: fits, last column, on screen = %q", fit)
+	}
+	shot(t, ctx, "deployments")
+	step(t, ctx, "open builds", chromedp.Navigate(s.url+"/ui/builds"), chromedp.WaitVisible(chromedp.CSS("table.runs")))
+	if got := evalJS[string](t, ctx, `document.querySelector("table.runs thead th").textContent + " " +
+		document.querySelector("table.runs tbody time").getAttribute("datetime")`); got != "Built 2026-04-30T09:12:00Z" {
+		t.Errorf("builds show %q, want the build time", got)
+	}
+
+	// A report-only rule's message is read whole, not cut in a third of the page.
+	s.api("POST", "/deployment-rules/", map[string]any{"name": "Staging first", "rule_type": "flow", "status": "report_only",
+		"prerequisite_environments": []string{"staging"}, "target_environment": "production", "soak_minutes": 30}, nil)
+	out := s.relEvent("/deployment-events/", map[string]any{"product_name": "web", "version": "2.2.0",
+		"environment_name": "production", "status": "started"})
+	id, _ := out["id"].(string)
+	step(t, ctx, "open the warned deployment", chromedp.Navigate(s.url+"/ui/deployments/"+id), chromedp.WaitVisible(chromedp.CSS("#preflight td.rule-message")))
+	whole := evalJS[string](t, ctx, `(() => { const card = document.getElementById("preflight"), td = [...card.querySelectorAll("td.rule-message")].pop(),
+		region = card.querySelector(".scroll");
+		return (card.getBoundingClientRect().width > 1000) + " " + (region.scrollWidth <= region.clientWidth) + " " + (td.textContent.length > 20) })()`)
+	if whole != "true true true" {
+		t.Errorf("the preflight card: full width, message not cut, message there = %q", whole)
+	}
+	shot(t, ctx, "deployment-preflight")
+}

@@ -39,7 +39,9 @@ func (f runFilter) Any() bool {
 
 // api is the filter as the API's list query.
 func (f runFilter) api() url.Values {
-	q := url.Values{"limit": {strconv.Itoa(runPageSize)}}
+	// Newest first by when it happened, not by when it was reported:
+	// backfilled history falls into place.
+	q := url.Values{"limit": {strconv.Itoa(runPageSize)}, "order": {"time"}}
 	for k, v := range map[string]string{"product_name": f.Product, "environment_name": f.Environment,
 		"status": f.Status, "version": f.Version, "cursor": f.Cursor} {
 		if v != "" {

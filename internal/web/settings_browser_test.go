@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -219,16 +220,24 @@ func TestBrowserSettingsKeysUsersRules(t *testing.T) {
 	step(t, ctx, "add a weekend freeze from the schedule template",
 		chromedp.Click(chromedp.CSS(`.subnav a[href="/ui/settings/rules"]`)),
 		chromedp.Click(chromedp.CSS(`a[href="/ui/settings/rules/new"]`)),
+		chromedp.Click(chromedp.CSS(`input[name="editor"][value="json"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#r-config`)),
 		chromedp.SetValue(chromedp.CSS(`#r-name`), "Weekend freeze"),
 		chromedp.SetValue(chromedp.CSS(`#r-envs`), "production"),
 		chromedp.Click(chromedp.CSS(`form.settings-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.rules`)),
 		chromedp.Click(chromedp.CSS(`a[href="/ui/settings/rules/new"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#r-config`)),
+		chromedp.WaitVisible(chromedp.CSS(`#r-recurrence`)),
 	)
-	// Switching the type swaps in its template while the JSON is untouched.
-	evalJS[bool](t, ctx, `const s = document.getElementById('r-type'); s.value = 'flow'; s.dispatchEvent(new Event('change')); true`)
+	// Switching the type shows its fields; choosing JSON shows them as JSON.
+	evalJS[bool](t, ctx, `const s = document.getElementById('r-type'); s.value = 'flow'; s.dispatchEvent(new Event('change', {bubbles: true})); true`)
+	step(t, ctx, "the flow's fields, then the JSON editor",
+		chromedp.WaitVisible(chromedp.CSS(`#r-target`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#r-recurrence`)),
+		chromedp.Click(chromedp.CSS(`input[name="editor"][value="json"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#r-config`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#r-target`)),
+	)
 	if cfg := evalJS[string](t, ctx, `document.getElementById('r-config').value`); !strings.Contains(cfg, `"target_environment": "production"`) {
 		t.Errorf("the flow template did not replace the schedule's: %s", cfg)
 	}
@@ -253,4 +262,82 @@ func TestBrowserSettingsKeysUsersRules(t *testing.T) {
 	}
 	shot(t, ctx, "settings-rules")
 	fitsAPhone(t, ctx, s.url+"/ui/settings/api-keys", s.url+"/ui/settings/users", s.url+"/ui/settings/rules", s.url+"/ui/settings/rules/new")
+}
+
+// Rules as a form: a weekly freeze in a time zone, a flow with a soak in
+// hours, and the edit page reading them back; the JSON is one click away.
+func TestBrowserRuleForm(t *testing.T) {
+	s := start(t)
+	s.user("ann@acme.test", "correct horse battery", "owner")
+	s.deploy("api", "1.0.0", "staging", "success")
+	ctx := browser(t)
+	s.signIn(t, ctx, "ann@acme.test", "correct horse battery")
+	step(t, ctx, "a weekly freeze in Berlin",
+		chromedp.Navigate(s.url+"/ui/settings/rules/new"),
+		chromedp.WaitVisible(chromedp.CSS(`#r-recurrence`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#r-config`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#r-start-at`)),
+		chromedp.SetValue(chromedp.CSS(`#r-name`), "Weekend freeze"),
+		chromedp.SetValue(chromedp.CSS(`#r-tz`), "Europe/Berlin"),
+		chromedp.SetValue(chromedp.CSS(`#r-start-time`), "17:30"),
+		chromedp.Click(chromedp.CSS(`input[name="days"][value="sunday"]`)),   // off
+		chromedp.Click(chromedp.CSS(`input[name="days"][value="thursday"]`)), // on
+	)
+	shot(t, ctx, "settings-rule-form")
+	step(t, ctx, "save it",
+		chromedp.Click(chromedp.CSS(`form.settings-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.rules`)),
+	)
+	rs := s.apiRules()
+	if len(rs) != 1 {
+		t.Fatalf("%d rules", len(rs))
+	}
+	sch, _ := json.Marshal(rs[0]["schedule"])
+	if want := `{"days":["thursday","friday","saturday"],"end":"08:00","reason":"weekend freeze","recurrence":"weekly","start":"17:30","time_zone":"Europe/Berlin"}`; string(sch) != want {
+		t.Errorf("saved schedule %s, want %s", sch, want)
+	}
+
+	step(t, ctx, "a flow with a 36 hour soak",
+		chromedp.Navigate(s.url+"/ui/settings/rules/new?type=flow"),
+		chromedp.WaitVisible(chromedp.CSS(`#r-target`)),
+		chromedp.SetValue(chromedp.CSS(`#r-name`), "Canary soak"),
+		chromedp.SetValue(chromedp.CSS(`#r-prereqs`), "staging, canary"),
+		chromedp.Click(chromedp.CSS(`input[name="strict_order"]`)),
+		chromedp.SetValue(chromedp.CSS(`#r-soak`), "36"),
+		chromedp.Click(chromedp.CSS(`form.settings-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.rules`)),
+	)
+	var id string
+	for _, r := range s.apiRules() {
+		if r["name"] == "Canary soak" {
+			id, _ = r["id"].(string)
+			if r["soak_minutes"] != 2160.0 || r["strict_order"] != true || r["target_environment"] != "production" {
+				t.Errorf("saved flow %v", r)
+			}
+		}
+	}
+	// The edit page reads it back in days or hours, and the JSON editor
+	// starts from what the form shows.
+	step(t, ctx, "edit it", chromedp.Navigate(s.url+"/ui/settings/rules/"+id+"/edit"), chromedp.WaitVisible(chromedp.CSS(`#r-soak`)))
+	if got := evalJS[string](t, ctx, `document.getElementById("r-soak").value + " " + document.getElementById("r-soak-unit").value`); got != "36 hours" {
+		t.Errorf("edit form soak %q, want 36 hours", got)
+	}
+	step(t, ctx, "as JSON",
+		chromedp.SetValue(chromedp.CSS(`#r-soak`), "2"),
+		chromedp.SetValue(chromedp.CSS(`#r-soak-unit`), "days"),
+		chromedp.Click(chromedp.CSS(`input[name="editor"][value="json"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#r-config`)),
+	)
+	if cfg := evalJS[string](t, ctx, `document.getElementById('r-config').value`); !strings.Contains(cfg, `"soak_minutes": 2880`) {
+		t.Errorf("the JSON editor starts from %s, want the form's 2 days", cfg)
+	}
+	step(t, ctx, "save the JSON",
+		chromedp.SetValue(chromedp.CSS(`#r-config`), `{"prerequisite_environments": ["staging"], "target_environment": "production", "soak_minutes": 45}`),
+		chromedp.Click(chromedp.CSS(`form.settings-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.rules`)),
+	)
+	if got := text(t, ctx, "table.rules tbody"); !strings.Contains(got, "soaked 45 min") {
+		t.Errorf("the rule list says %q, want the JSON's 45 min", got)
+	}
+	fitsAPhone(t, ctx, s.url+"/ui/settings/rules/new", s.url+"/ui/settings/rules/"+id+"/edit")
 }

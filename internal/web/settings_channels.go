@@ -47,6 +47,12 @@ type channelCard struct {
 	Health settingsBadge
 	H      health // problems.go
 	Test   *testView
+	// Destination is where it delivers: its URL (IsURL), or its list
+	// setting (email's recipients).
+	Destination string
+	IsURL       bool
+	// Signing says how requests are signed, for kinds with a secret.
+	Signing string
 }
 
 // testView is a Test button's answer as the page shows it.
@@ -80,7 +86,7 @@ type onceSecret struct {
 type channelsData struct {
 	Kind   shiplog.ChannelKind
 	Label  string
-	Help   string // the kind's one line, for the empty tab
+	Help   string // the kind's one line, for an empty tab
 	Tabs   []channelTab
 	Cards  []channelCard
 	Secret *onceSecret
@@ -99,7 +105,33 @@ func channelHealth(c *shiplog.Channel) settingsBadge {
 	return settingsBadge{"ok", "✓", "healthy"}
 }
 
-func newCard(c apiv1.Channel) channelCard { return channelCard{C: c, Health: channelHealth(c.Channel)} }
+func newCard(c apiv1.Channel) channelCard {
+	card := channelCard{C: c, Health: channelHealth(c.Channel), Destination: c.URL, IsURL: c.URL != ""}
+	var choices []string
+	signed := false
+	for _, fd := range kindSpec(string(c.Kind)).Fields {
+		switch {
+		case fd.Key == fieldSecret:
+			signed = true
+		case fd.Type == notify.FieldList && card.Destination == "":
+			card.Destination = strings.Join(c.Channel.Settings(fd.Key), ", ")
+		case fd.Type == notify.FieldChoice:
+			if v := c.Channel.Setting(fd.Key); v != "" {
+				choices = append(choices, v)
+			}
+		}
+	}
+	switch {
+	case signed && c.SecretHint != nil:
+		card.Signing = "signed (" + strings.Join(append(choices, "secret ending "+*c.SecretHint), ", ") + ")"
+	case signed:
+		card.Signing = "unsigned: no secret"
+		if len(choices) > 0 {
+			card.Signing += " (" + strings.Join(choices, ", ") + ")"
+		}
+	}
+	return card
+}
 
 // card is a channel's card with its health told from its deliveries.
 func (s *Server) card(r *http.Request, v *view, c apiv1.Channel) (channelCard, error) {
@@ -139,7 +171,7 @@ func (s *Server) channelsData(r *http.Request, v *view, kind shiplog.ChannelKind
 	}
 	kind = kindOf(string(kind))
 	spec, _ := notify.SpecOf(kind)
-	d := &channelsData{Kind: kind, Label: kindLabel(kind), Help: spec.Help}
+	d := &channelsData{Kind: kind, Label: spec.Label, Help: spec.Help}
 	for _, k := range notify.KindNames() {
 		tab := channelTab{Kind: k, Label: kindLabel(k), Selected: k == kind}
 		for _, c := range cards {
@@ -178,7 +210,9 @@ func channelsURL(kind shiplog.ChannelKind) string {
 func channelPath(id string) string { return "/notification-channels/" + url.PathEscape(id) }
 
 // channelForm is the add/edit form as typed. Secret is never rendered
-// back: after a refusal the user types it again.
+// back: after a refusal the user types it again. The kind's own fields
+// come from its notify.Spec: url and secret are the channel's URL and
+// signing secret, the others its settings (config).
 type channelForm struct {
 	ID          string
 	Kind        string
@@ -189,23 +223,33 @@ type channelForm struct {
 	EnvTypes    []string
 	Products    string
 	URL         string
-	URLHint     string // Slack, Teams, Discord: the current URL, masked as the API shows it
-	Recipients  string
-	Scheme      string
-	Format      string // webhooks: the body's format
+	URLHint     string // a kind whose URL is secret: the current URL, masked as the API shows it
 	Secret      string
 	SecretHint  string
-	// RemoveSecret asks to remove the webhook's secret.
+	// RemoveSecret asks to remove the signing secret.
 	RemoveSecret bool
 	// SecretDropped says the user had typed a secret that was not kept.
 	SecretDropped bool
+	// Settings are the kind's other fields as typed, by key.
+	Settings map[string]string
 	// Retry is the retry schedule as typed; RetryWas as shown, so an
 	// untouched field leaves the channel's schedule alone.
 	Retry, RetryWas string
 }
 
+// Fields a kind's Spec may list that are the channel's own, not config.
+const (
+	fieldURL    = "url"
+	fieldSecret = "secret"
+)
+
+func kindSpec(kind string) notify.Spec {
+	spec, _ := notify.SpecOf(shiplog.ChannelKind(kind))
+	return spec
+}
+
 func parseChannelForm(f url.Values) channelForm {
-	return channelForm{
+	cf := channelForm{
 		ID:           strings.TrimSpace(f.Get("id")),
 		Kind:         strings.TrimSpace(f.Get("kind")),
 		Name:         f.Get("name"),
@@ -214,21 +258,30 @@ func parseChannelForm(f url.Values) channelForm {
 		Events:       append([]string{}, f["events"]...),
 		EnvTypes:     append([]string{}, f["env_types"]...),
 		Products:     f.Get("products"),
-		URL:          strings.TrimSpace(f.Get("url")),
+		URL:          strings.TrimSpace(f.Get(fieldURL)),
 		URLHint:      f.Get("url_hint"),
-		Recipients:   f.Get("recipients"),
-		Scheme:       strings.TrimSpace(f.Get("signature_scheme")),
-		Format:       strings.TrimSpace(f.Get("format")),
-		Secret:       f.Get("secret"),
+		Secret:       f.Get(fieldSecret),
 		SecretHint:   f.Get("secret_hint"),
 		RemoveSecret: f.Get("remove_secret") == "on",
+		Settings:     map[string]string{},
 		Retry:        f.Get("retry_schedule"),
 		RetryWas:     f.Get("retry_schedule_was"),
 	}
+	for _, fd := range kindSpec(cf.Kind).Fields {
+		if fd.Key == fieldURL || fd.Key == fieldSecret {
+			continue
+		}
+		v := f.Get(fd.Key)
+		if fd.Type != notify.FieldList {
+			v = strings.TrimSpace(v)
+		}
+		cf.Settings[fd.Key] = v
+	}
+	return cf
 }
 
 // input is the API body for the form. A new channel sends its kind; an
-// edit leaves out what the user left alone (an empty Slack URL or secret
+// edit leaves out what the user left alone (an empty secret URL or secret
 // keeps the stored one, which the page never had).
 func (f channelForm) input(isNew bool) apiv1.ChannelInput {
 	envs, products := append([]string{}, f.EnvTypes...), splitField(f.Products)
@@ -240,32 +293,36 @@ func (f channelForm) input(isNew bool) apiv1.ChannelInput {
 		kind := f.Kind
 		in.Kind = &kind
 	}
-	switch kind := shiplog.ChannelKind(f.Kind); {
-	case urlIsSecret(kind):
-		if u := f.URL; u != "" || isNew {
-			in.URL = &u
+	spec := kindSpec(f.Kind)
+	for _, fd := range spec.Fields {
+		switch fd.Key {
+		case fieldURL:
+			if u := f.URL; u != "" || isNew || !spec.URLIsSecret {
+				in.URL = &u
+			}
+		case fieldSecret:
+			if f.Secret != "" {
+				secret := f.Secret
+				in.Secret = &secret
+			} else if f.RemoveSecret && !isNew {
+				none := ""
+				in.Secret = &none
+			}
+		default:
+			v := f.Settings[fd.Key]
+			if in.Config == nil {
+				in.Config = map[string]any{}
+			}
+			switch {
+			case fd.Type == notify.FieldList:
+				in.Config[fd.Key] = splitField(v)
+			case v != "":
+				in.Config[fd.Key] = v
+			}
 		}
-	case kind == shiplog.ChannelWebhook:
-		u := f.URL
-		in.URL = &u
-		if f.Scheme != "" {
-			scheme := f.Scheme
-			in.SignatureScheme = &scheme
-		}
-		if f.Format != "" {
-			format := f.Format
-			in.Format = &format
-		}
-		if f.Secret != "" {
-			secret := f.Secret
-			in.Secret = &secret
-		} else if f.RemoveSecret && !isNew {
-			none := ""
-			in.Secret = &none
-		}
-	case kind == shiplog.ChannelEmail:
-		rec := splitField(f.Recipients)
-		in.Recipients = &rec
+	}
+	if len(in.Config) == 0 {
+		in.Config = nil
 	}
 	if retry := strings.TrimSpace(f.Retry); retry != strings.TrimSpace(f.RetryWas) || isNew && retry != "" {
 		rs := splitField(retry)
@@ -277,22 +334,64 @@ func (f channelForm) input(isNew bool) apiv1.ChannelInput {
 func formFromChannel(c apiv1.Channel) channelForm {
 	f := channelForm{ID: c.ID, Kind: string(c.Kind), Name: c.Name, Description: c.Description, Enabled: c.Enabled,
 		EnvTypes: c.EnvironmentTypesFilter, Products: strings.Join(c.ProductNamesFilter, ", "),
-		Recipients: strings.Join(c.Recipients, ", "), Scheme: c.SignatureScheme, Format: c.Format,
-		Retry: strings.Join(c.RetrySchedule, ", ")}
+		Settings: settingValues(c), Retry: strings.Join(c.RetrySchedule, ", ")}
 	f.RetryWas = f.Retry
 	for _, e := range c.Events {
 		f.Events = append(f.Events, string(e))
 	}
-	switch {
-	case urlIsSecret(c.Kind):
+	if kindSpec(f.Kind).URLIsSecret {
 		f.URLHint = c.URL
-	case c.Kind == shiplog.ChannelWebhook:
+	} else {
 		f.URL = c.URL
 	}
 	if c.SecretHint != nil {
 		f.SecretHint = *c.SecretHint
 	}
 	return f
+}
+
+// settingValues are a channel's settings as its form shows them: lists
+// joined with commas.
+func settingValues(c apiv1.Channel) map[string]string {
+	out := map[string]string{}
+	for _, fd := range kindSpec(string(c.Kind)).Fields {
+		if fd.Key == fieldURL || fd.Key == fieldSecret {
+			continue
+		}
+		if fd.Type == notify.FieldList {
+			out[fd.Key] = strings.Join(c.Channel.Settings(fd.Key), ", ")
+		} else {
+			out[fd.Key] = c.Channel.Setting(fd.Key)
+		}
+	}
+	return out
+}
+
+// fieldView is one of the kind's fields on the form.
+type fieldView struct {
+	notify.Field
+	ID, Value string
+	// Masked: a URL that is a secret, never shown back (Hint is its end).
+	Masked bool
+	Hint   string
+}
+
+func formFields(f channelForm) []fieldView {
+	spec := kindSpec(f.Kind)
+	var out []fieldView
+	for _, fd := range spec.Fields {
+		v := fieldView{Field: fd, ID: "ch-" + fd.Key}
+		switch fd.Key {
+		case fieldURL:
+			v.Value, v.Masked, v.Hint = f.URL, spec.URLIsSecret, f.URLHint
+		case fieldSecret:
+			v.Hint = f.SecretHint
+		default:
+			v.Value = f.Settings[fd.Key]
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 type eventGroup struct {
@@ -304,9 +403,9 @@ var groupLabels = map[string]string{"deployment": "Deployments", "build": "Build
 
 // eventGroups lists the event types a kind of channel accepts (the domain's
 // list), grouped by what they are about.
-func eventGroups(c *shiplog.Channel) []eventGroup {
+func eventGroups(events []shiplog.EventType) []eventGroup {
 	var out []eventGroup
-	for _, e := range notify.AllowedEvents(c) {
+	for _, e := range events {
 		prefix, _, _ := strings.Cut(string(e), ".")
 		label := groupLabels[prefix]
 		if label == "" {
@@ -325,40 +424,22 @@ func eventGroups(c *shiplog.Channel) []eventGroup {
 type channelFormData struct {
 	F        channelForm
 	Label    string
+	Fields   []fieldView
 	Groups   []eventGroup
 	EnvTypes []string
-	Schemes  []string
-	Formats  []notify.Choice
-	// SecretURL: the kind's URL is its credential (Slack, Teams, Discord);
-	// URLLabel and URLHelp are its form field's words.
-	SecretURL         bool
-	URLLabel, URLHelp string
-}
-
-// urlIsSecret reports whether a kind's URL is itself the credential.
-func urlIsSecret(k shiplog.ChannelKind) bool {
-	spec, _ := notify.SpecOf(k)
-	return spec.URLIsSecret
-}
-
-// specField is one of a kind's settings, by key.
-func specField(k shiplog.ChannelKind, key string) notify.Field {
-	spec, _ := notify.SpecOf(k)
-	for _, f := range spec.Fields {
-		if f.Key == key {
-			return f
-		}
-	}
-	return notify.Field{}
+	// Governance: the kind takes events that have no environment besides
+	// builds (the filters' hint says so).
+	Governance bool
 }
 
 func (s *Server) renderChannelForm(w http.ResponseWriter, r *http.Request, v *view, status int, f channelForm) error {
 	v.Nav = "settings"
 	kind := kindOf(f.Kind)
 	f.Kind = string(kind)
-	d := channelFormData{F: f, Label: kindLabel(kind), Groups: eventGroups(&shiplog.Channel{Kind: kind}), EnvTypes: notify.EnvFilterValues,
-		Schemes: []string{"versioner", "standard-webhooks"}, Formats: specField(kind, "format").Choices,
-		SecretURL: urlIsSecret(kind), URLLabel: specField(kind, "url").Label, URLHelp: specField(kind, "url").Help}
+	events := notify.AllowedEvents(&shiplog.Channel{Kind: kind})
+	d := channelFormData{F: f, Label: kindLabel(kind), Fields: formFields(f), Groups: eventGroups(events),
+		EnvTypes:   notify.EnvFilterValues,
+		Governance: slices.ContainsFunc(events, func(e shiplog.EventType) bool { return slices.Contains(notify.GovernanceEvents, e) })}
 	return s.render(w, r, status, "settings_channel", v, d)
 }
 
@@ -373,9 +454,12 @@ func (s *Server) channelRefused(w http.ResponseWriter, r *http.Request, v *view,
 func (s *Server) channelNewPage(w http.ResponseWriter, r *http.Request, v *view) error {
 	kind := kindOf(r.URL.Query().Get("kind"))
 	// Most teams want to hear about results first; the user can change it.
-	f := channelForm{Kind: string(kind), Enabled: true, Events: []string{"deployment.completed", "deployment.failed"}}
-	if kind == shiplog.ChannelWebhook {
-		f.Scheme = "versioner"
+	f := channelForm{Kind: string(kind), Enabled: true, Events: []string{"deployment.completed", "deployment.failed"},
+		Settings: map[string]string{}}
+	for _, fd := range kindSpec(f.Kind).Fields {
+		if fd.Type == notify.FieldChoice && len(fd.Choices) > 0 {
+			f.Settings[fd.Key] = fd.Choices[0].Value
+		}
 	}
 	return s.renderChannelForm(w, r, v, http.StatusOK, f)
 }

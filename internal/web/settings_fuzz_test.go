@@ -56,15 +56,15 @@ func TestChannelFormInput(t *testing.T) {
 		want  string // the API body
 	}{
 		{"new webhook", "kind=webhook&name=n&enabled=on&url=+https://x/h+&signature_scheme=versioner&secret=s&events=deployment.failed&products=a,+b",
-			true, `{"kind":"webhook","name":"n","description":"","enabled":true,"events":["deployment.failed"],"environment_types_filter":[],"product_names_filter":["a","b"],"url":"https://x/h","secret":"s","signature_scheme":"versioner","recipients":null,"retry_schedule":null}`},
+			true, `{"kind":"webhook","name":"n","description":"","enabled":true,"events":["deployment.failed"],"environment_types_filter":[],"product_names_filter":["a","b"],"url":"https://x/h","secret":"s","signature_scheme":null,"recipients":null,"retry_schedule":null,"config":{"signature_scheme":"versioner"}}`},
 		{"edit keeps an unseen secret", "kind=webhook&name=n&url=https://x/h&secret_hint=…abcd",
-			false, `{"kind":null,"name":"n","description":"","enabled":false,"events":[],"environment_types_filter":[],"product_names_filter":[],"url":"https://x/h","secret":null,"signature_scheme":null,"recipients":null,"retry_schedule":null}`},
+			false, `{"kind":null,"name":"n","description":"","enabled":false,"events":[],"environment_types_filter":[],"product_names_filter":[],"url":"https://x/h","secret":null,"signature_scheme":null,"recipients":null,"retry_schedule":null,"config":null}`},
 		{"edit removes the secret", "kind=webhook&name=n&url=https://x/h&remove_secret=on",
-			false, `{"kind":null,"name":"n","description":"","enabled":false,"events":[],"environment_types_filter":[],"product_names_filter":[],"url":"https://x/h","secret":"","signature_scheme":null,"recipients":null,"retry_schedule":null}`},
+			false, `{"kind":null,"name":"n","description":"","enabled":false,"events":[],"environment_types_filter":[],"product_names_filter":[],"url":"https://x/h","secret":"","signature_scheme":null,"recipients":null,"retry_schedule":null,"config":null}`},
 		{"edit keeps the Slack URL", "kind=slack&name=n&url=&retry_schedule=1s,+2s&retry_schedule_was=1s,+2s",
-			false, `{"kind":null,"name":"n","description":"","enabled":false,"events":[],"environment_types_filter":[],"product_names_filter":[],"url":null,"secret":null,"signature_scheme":null,"recipients":null,"retry_schedule":null}`},
+			false, `{"kind":null,"name":"n","description":"","enabled":false,"events":[],"environment_types_filter":[],"product_names_filter":[],"url":null,"secret":null,"signature_scheme":null,"recipients":null,"retry_schedule":null,"config":null}`},
 		{"email with a new schedule", "kind=email&name=n&recipients=a@x,%0Aowners&env_types=PRODUCTION&retry_schedule=5s&retry_schedule_was=1s",
-			false, `{"kind":null,"name":"n","description":"","enabled":false,"events":[],"environment_types_filter":["PRODUCTION"],"product_names_filter":[],"url":null,"secret":null,"signature_scheme":null,"recipients":["a@x","owners"],"retry_schedule":["5s"]}`},
+			false, `{"kind":null,"name":"n","description":"","enabled":false,"events":[],"environment_types_filter":["PRODUCTION"],"product_names_filter":[],"url":null,"secret":null,"signature_scheme":null,"recipients":null,"retry_schedule":["5s"],"config":{"recipients":["a@x","owners"]}}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			q, err := url.ParseQuery(tt.form)

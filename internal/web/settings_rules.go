@@ -15,7 +15,8 @@ import (
 )
 
 // Settings → Deployment rules. The common fields are a form; what each rule
-// type adds (a schedule, a flow's environments, approval types) is JSON,
+// type adds (a schedule, a flow's environments, approval types) is a form
+// too (settings_ruleform.go), with the same settings as JSON beside it,
 // prefilled with a template per type. docs/rules.md documents the fields.
 
 // ruleRow is a rule as GET /deployment-rules/ lists it.
@@ -80,12 +81,21 @@ type ruleForm struct {
 	Products string
 	Envs     string
 	Config   string
+	// Editor is "form" when the type's settings come from Fields, else
+	// they are the Config JSON.
+	Editor string
+	Fields ruleFields
 }
 
 func parseRuleForm(f url.Values) ruleForm {
-	return ruleForm{Name: strings.TrimSpace(f.Get("name")), Type: strings.TrimSpace(f.Get("rule_type")),
+	rf := ruleForm{Name: strings.TrimSpace(f.Get("name")), Type: strings.TrimSpace(f.Get("rule_type")),
 		Status: strings.TrimSpace(f.Get("status")), Products: f.Get("product_names"), Envs: f.Get("environment_names"),
-		Config: f.Get("config")}
+		Config: f.Get("config"), Editor: "json"}
+	if f.Get("editor") == "form" {
+		rf.Editor = "form"
+	}
+	rf.Fields = parseRuleFields(f, rf.Type)
+	return rf
 }
 
 // body is the API request for the form: the JSON settings with the form's
@@ -95,7 +105,13 @@ func parseRuleForm(f url.Values) ruleForm {
 // must go).
 func (f ruleForm) body() ([]byte, error) {
 	obj := map[string]any{}
-	if cfg := strings.TrimSpace(f.Config); cfg != "" {
+	if f.Editor == "form" {
+		m, err := f.Fields.settings(rule.Type(f.Type))
+		if err != nil {
+			return nil, err
+		}
+		obj = m
+	} else if cfg := strings.TrimSpace(f.Config); cfg != "" {
 		dec := json.NewDecoder(strings.NewReader(cfg))
 		dec.UseNumber()
 		var v any
@@ -217,6 +233,8 @@ type ruleFormData struct {
 	F        ruleForm
 	Types    []ruleTypeOption
 	Statuses []rule.Status
+	Choices  ruleFormChoices
+	Envs     []string // the org's environments, suggested for a flow
 }
 
 func ruleTypeOptions() []ruleTypeOption {
@@ -293,7 +311,8 @@ func (s *Server) rules(r *http.Request, v *view) (rulesData, error) {
 func (s *Server) renderRuleForm(w http.ResponseWriter, r *http.Request, v *view, status int, f ruleForm) error {
 	v.Nav = "settings"
 	return s.render(w, r, status, "settings_rule", v, ruleFormData{F: f, Types: ruleTypeOptions(),
-		Statuses: []rule.Status{rule.StatusEnabled, rule.StatusReportOnly, rule.StatusDisabled}})
+		Statuses: []rule.Status{rule.StatusEnabled, rule.StatusReportOnly, rule.StatusDisabled},
+		Choices:  ruleChoices, Envs: s.names(r, v, "/environments/")})
 }
 
 func (s *Server) ruleNewPage(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -301,7 +320,8 @@ func (s *Server) ruleNewPage(w http.ResponseWriter, r *http.Request, v *view) er
 	if _, ok := ruleTemplates[t]; !ok {
 		t = rule.TypeSchedule
 	}
-	return s.renderRuleForm(w, r, v, http.StatusOK, ruleForm{Type: string(t), Status: string(rule.StatusEnabled), Config: ruleTemplates[t]})
+	return s.renderRuleForm(w, r, v, http.StatusOK, ruleForm{Type: string(t), Status: string(rule.StatusEnabled), Config: ruleTemplates[t],
+		Editor: "form", Fields: defaultRuleFields()})
 }
 
 func (s *Server) ruleEditPage(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -314,7 +334,8 @@ func (s *Server) ruleEditPage(w http.ResponseWriter, r *http.Request, v *view) e
 		return err
 	}
 	f := ruleForm{ID: rr.ID, Name: rr.Name, Type: string(rr.Type), Status: string(rr.Status),
-		Products: strings.Join(rr.ProductNames, ", "), Envs: strings.Join(rr.EnvironmentNames, ", "), Config: configOf(raw)}
+		Products: strings.Join(rr.ProductNames, ", "), Envs: strings.Join(rr.EnvironmentNames, ", "), Config: configOf(raw),
+		Editor: "form", Fields: fieldsOf(rr.Rule)}
 	return s.renderRuleForm(w, r, v, http.StatusOK, f)
 }
 

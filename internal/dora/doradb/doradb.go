@@ -17,6 +17,9 @@ import (
 type Query struct {
 	ProductName     string // "": every product
 	EnvironmentName string // "": every environment
+	// EnvironmentType narrows to environments of one type ("": any): the
+	// console's headline is production's, where a change reaches people.
+	EnvironmentType shiplog.EnvType
 	Window          dora.Window
 }
 
@@ -55,7 +58,23 @@ func Load(ctx context.Context, r store.Reader, orgID string, q Query) (*dora.Res
 			"choose a shorter window ('from', 'to'), one product ('product_name') or one environment ('environment_name')",
 			store.MaxDoraDeployments)
 	}
+	if q.EnvironmentType != "" {
+		h.Window, h.Context = ofType(h.Window, q.EnvironmentType), ofType(h.Context, q.EnvironmentType)
+	}
 	return dora.Compute(Input(q.Window, h)), nil
+}
+
+// ofType keeps the deployments to environments of type t. Every metric
+// is computed per product × environment, so dropping whole environments
+// leaves the others' figures as they were.
+func ofType(rows []*store.DoraDeployment, t shiplog.EnvType) []*store.DoraDeployment {
+	out := rows[:0:0]
+	for _, d := range rows {
+		if d.EnvironmentType == t {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Input turns what the store read into the records dora computes from.

@@ -82,7 +82,7 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 	if c.URL == "" {
 		return "", bad("Field 'url' is required for Discord channels: the channel's webhook URL (https://discord.com/api/webhooks/…)")
 	}
-	if c.Secret != "" || len(c.Recipients) > 0 || c.SignatureScheme != "" || len(c.Config) > 0 {
+	if c.Secret != "" || len(c.Config) > 0 {
 		return "", bad("Discord channels take 'url' only")
 	}
 	u, err := url.Parse(c.URL)
@@ -223,21 +223,9 @@ func Render(m notify.Message) ([]byte, error) {
 func fields(m notify.Message) []Field {
 	e := m.Event
 	var fs []Field
-	add := func(name, value string) {
-		if value = strings.TrimSpace(value); value != "" {
-			fs = append(fs, Field{Name: name, Value: escape(truncate(value, maxField)), Inline: true})
-		}
+	for _, f := range notify.Facts(m, m.Who()) {
+		fs = append(fs, Field{Name: f.Label, Value: escape(truncate(f.Value, maxField)), Inline: true})
 	}
-	add("Product", e.ProductName)
-	add("Version", e.Version)
-	who := "Deployed by"
-	if m.Kind() == shiplog.KindBuild {
-		who = "Built by"
-	} else {
-		add("Environment", e.EnvironmentName)
-	}
-	add("Status", notify.StatusLabel(e.Type))
-	add(who, m.Who())
 	if !e.OccurredAt.IsZero() {
 		// Discord shows <t:…:f> in each reader's own time zone.
 		fs = append(fs, Field{Name: "When", Value: fmt.Sprintf("<t:%d:f>", e.OccurredAt.Unix()), Inline: true})

@@ -138,7 +138,9 @@ func send(t *testing.T, url string, m notify.Message) notify.Outcome {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return kind.Send(context.Background(), notify.Env{HTTP: http.DefaultClient, Clock: shiplog.SystemClock{}},
+	// Its own transport: httptest.Server.Close closes the default
+	// transport's idle connections, under other parallel tests' requests.
+	return kind.Send(context.Background(), notify.Env{HTTP: &http.Client{Transport: &http.Transport{}}, Clock: shiplog.SystemClock{}},
 		notify.Target{DeliveryID: "d1", EventType: m.Event.Type, Channel: &shiplog.Channel{URL: url}, Payload: body})
 }
 
@@ -313,7 +315,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%q: err = %v, want %q", u, err, want)
 		}
 	}
-	if _, err := kind.Validate(&shiplog.Channel{URL: ok[0], Recipients: []string{"a@b.c"}}); err == nil {
+	if _, err := kind.Validate(&shiplog.Channel{URL: ok[0], Config: map[string]any{"recipients": []string{"a@b.c"}}}); err == nil {
 		t.Error("recipients accepted")
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	texttemplate "text/template"
 
-	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/notify"
 )
 
@@ -60,16 +59,9 @@ func Render(m notify.Message) (Message, error) {
 			v.Rows = append(v.Rows, row{label, value})
 		}
 	}
-	add("Product", e.ProductName)
-	add("Version", e.Version)
-	who := "Deployed by"
-	if m.Kind() == shiplog.KindBuild {
-		who = "Built by"
-	} else {
-		add("Environment", e.EnvironmentName)
+	for _, f := range notify.Facts(m, person(m.Who(), m.ActorEmail)) {
+		add(f.Label, f.Value)
 	}
-	add("Status", notify.StatusLabel(e.Type))
-	add(who, person(m.Who(), m.ActorEmail))
 	if !e.OccurredAt.IsZero() {
 		add("When", e.OccurredAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 	}

@@ -36,24 +36,27 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 	if c.URL != "" || c.Secret != "" {
 		return "", bad("Email channels take 'recipients', not 'url' or 'secret'")
 	}
-	if len(c.Recipients) == 0 {
+	recipients := c.Settings("recipients")
+	if len(recipients) == 0 {
 		return "", bad("Field 'recipients' must list at least one email address, distribution list, or the word 'owners' or 'members'")
 	}
-	if len(c.Recipients) > maxRecipients {
+	if len(recipients) > maxRecipients {
 		return "", bad("Field 'recipients' may list at most %d addresses", maxRecipients)
 	}
-	for i, r := range c.Recipients {
+	out := make([]string, 0, len(recipients))
+	for _, r := range recipients {
 		r = strings.TrimSpace(r)
 		if strings.EqualFold(r, notify.Owners) || strings.EqualFold(r, notify.Members) {
-			c.Recipients[i] = strings.ToLower(r)
+			out = append(out, strings.ToLower(r))
 			continue
 		}
 		a, err := mail.ParseAddress(r)
 		if err != nil || a.Name != "" || !strings.Contains(a.Address, "@") {
 			return "", bad("Field 'recipients' has an invalid address '%s'", r)
 		}
-		c.Recipients[i] = a.Address
+		out = append(out, a.Address)
 	}
+	c.Set("recipients", out)
 	return "", nil
 }
 
@@ -80,7 +83,7 @@ func (Kind) Unready(env notify.Env) string {
 func (Kind) Recipients(c *shiplog.Channel, p notify.People) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, r := range c.Recipients {
+	for _, r := range c.Settings("recipients") {
 		list := []string{r}
 		switch r {
 		case notify.Owners:

@@ -24,7 +24,8 @@ func (Kind) Spec() notify.Spec {
 		Label:  "Slack",
 		Events: func(*shiplog.Channel) []shiplog.EventType { return notify.CICDEvents },
 		Fields: []notify.Field{{Key: "url", Label: "Incoming-webhook URL", Type: notify.FieldURL, Required: true,
-			Help: "From api.slack.com/apps → Incoming Webhooks. It is a secret: shiplog stores it encrypted and shows only its end."}},
+			Placeholder: "https://hooks.slack.com/services/…",
+			Help:        "From api.slack.com/apps → Incoming Webhooks."}},
 		URLIsSecret: true,
 		Help:        "Create an incoming webhook at api.slack.com/apps, then add a channel with its URL.",
 		MinInterval: Interval,
@@ -35,7 +36,7 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 	if c.URL == "" {
 		return "", shiplog.Errorf(shiplog.EINVALID, "Field 'url' is required for Slack channels: the incoming-webhook URL from api.slack.com/apps")
 	}
-	if c.Secret != "" || len(c.Recipients) > 0 {
+	if c.Secret != "" || len(c.Config) > 0 {
 		return "", shiplog.Errorf(shiplog.EINVALID, "Slack channels take 'url' only, not 'secret' or 'recipients'")
 	}
 	return "", nil

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/shiplog/shiplog"
 	"github.com/shiplog/shiplog/internal/notify"
 )
 
@@ -85,21 +84,9 @@ func Render(m notify.Message) ([]byte, error) {
 func fields(m notify.Message) []object {
 	e := m.Event
 	var fs []object
-	add := func(label, value string) {
-		if value = strings.TrimSpace(value); value != "" {
-			fs = append(fs, mrkdwn("*"+label+"*\n"+escape(truncate(value, maxField))))
-		}
+	for _, f := range notify.Facts(m, m.Who()) {
+		fs = append(fs, mrkdwn("*"+f.Label+"*\n"+escape(truncate(f.Value, maxField))))
 	}
-	add("Product", e.ProductName)
-	add("Version", e.Version)
-	who := "Deployed by"
-	if m.Kind() == shiplog.KindBuild {
-		who = "Built by"
-	} else {
-		add("Environment", e.EnvironmentName)
-	}
-	add("Status", notify.StatusLabel(e.Type))
-	add(who, m.Who())
 	if !e.OccurredAt.IsZero() {
 		// Slack shows the date in each reader's own time zone; the text after
 		// "|" is what clients that cannot do that display instead.

@@ -68,7 +68,7 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 	if c.URL == "" {
 		return "", bad("Field 'url' is required for Microsoft Teams channels: the URL of a Teams Workflows webhook (\"Post to a channel when a webhook request is received\")")
 	}
-	if c.Secret != "" || len(c.Recipients) > 0 || c.SignatureScheme != "" || len(c.Config) > 0 {
+	if c.Secret != "" || len(c.Config) > 0 {
 		return "", bad("Microsoft Teams channels take 'url' only")
 	}
 	u, err := url.Parse(c.URL)
@@ -199,25 +199,12 @@ func Render(m notify.Message) ([]byte, error) {
 }
 
 func facts(m notify.Message) []fact {
-	e := m.Event
 	var fs []fact
-	add := func(title, value string) {
-		if value = strings.TrimSpace(value); value != "" {
-			fs = append(fs, fact{Title: title, Value: escape(truncate(value, maxField))})
-		}
+	for _, f := range notify.Facts(m, m.Who()) {
+		fs = append(fs, fact{Title: f.Label, Value: escape(truncate(f.Value, maxField))})
 	}
-	add("Product", e.ProductName)
-	add("Version", e.Version)
-	who := "Deployed by"
-	if m.Kind() == shiplog.KindBuild {
-		who = "Built by"
-	} else {
-		add("Environment", e.EnvironmentName)
-	}
-	add("Status", notify.StatusLabel(e.Type))
-	add(who, m.Who())
-	if !e.OccurredAt.IsZero() {
-		add("When", e.OccurredAt.UTC().Format("2006-01-02 15:04 UTC"))
+	if at := m.Event.OccurredAt; !at.IsZero() {
+		fs = append(fs, fact{Title: "When", Value: at.UTC().Format("2006-01-02 15:04 UTC")})
 	}
 	return fs
 }

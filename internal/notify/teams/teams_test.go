@@ -146,7 +146,9 @@ func send(t *testing.T, url string, m notify.Message) notify.Outcome {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return kind.Send(context.Background(), notify.Env{HTTP: http.DefaultClient, Clock: shiplog.SystemClock{}},
+	// Its own transport: httptest.Server.Close closes the default
+	// transport's idle connections, under other parallel tests' requests.
+	return kind.Send(context.Background(), notify.Env{HTTP: &http.Client{Transport: &http.Transport{}}, Clock: shiplog.SystemClock{}},
 		notify.Target{DeliveryID: "d1", EventType: m.Event.Type, Channel: &shiplog.Channel{URL: url}, Payload: body})
 }
 

@@ -14,7 +14,6 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -35,48 +34,31 @@ const (
 // (what "Result of deployments" hooks subscribe to), and its state says the
 // same, for receivers that read the state; a cancel has no result event of
 // its own and is DEPLOYMENT_ACTION_END with state CANCELLED, as on Clever.
-var cleverEvents = []struct {
+type cleverEvent struct {
 	typ   shiplog.EventType
 	name  string
 	state string
-}{
+}
+
+var cleverEvents = []cleverEvent{
 	{"deployment.started", CleverDeploymentBegin, "WIP"},
 	{"deployment.completed", CleverDeploymentSuccess, "OK"},
 	{"deployment.failed", CleverDeploymentFail, "FAIL"},
 	{"deployment.aborted", CleverDeploymentEnd, "CANCELLED"},
 }
 
+var cleverNames = namesOf(cleverEvents, func(e cleverEvent) eventName { return eventName{e.typ, e.name} })
+
 // CleverEventTypes are the shiplog event types a Clever-format channel
 // carries.
-var CleverEventTypes = func() []shiplog.EventType {
-	out := make([]shiplog.EventType, len(cleverEvents))
-	for i, e := range cleverEvents {
-		out[i] = e.typ
-	}
-	return out
-}()
+var CleverEventTypes = cleverNames.types()
 
 // CleverEventName returns Clever Cloud's event name for a shiplog type.
-func CleverEventName(t shiplog.EventType) (string, bool) {
-	for _, e := range cleverEvents {
-		if e.typ == t {
-			return e.name, true
-		}
-	}
-	return "", false
-}
+func CleverEventName(t shiplog.EventType) (string, bool) { return cleverNames.nameOf(t) }
 
 // ParseCleverEvent reads one of Clever Cloud's event names (any case,
 // surrounding space ignored) and returns the shiplog type sent under it.
-func ParseCleverEvent(s string) (shiplog.EventType, bool) {
-	s = strings.TrimSpace(s)
-	for _, e := range cleverEvents {
-		if strings.EqualFold(s, e.name) {
-			return e.typ, true
-		}
-	}
-	return "", false
-}
+func ParseCleverEvent(s string) (shiplog.EventType, bool) { return cleverNames.parse(s) }
 
 // CleverEvent is the raw event.
 type CleverEvent struct {

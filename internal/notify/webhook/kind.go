@@ -29,7 +29,7 @@ func (Kind) Spec() notify.Spec {
 			return notify.AllEvents
 		},
 		Fields: []notify.Field{
-			{Key: "url", Label: "Endpoint URL", Type: notify.FieldURL, Required: true},
+			{Key: "url", Label: "Endpoint URL", Type: notify.FieldURL, Required: true, Placeholder: "https://example.com/hooks/shiplog"},
 			{Key: "format", Label: "Format", Type: notify.FieldChoice, Choices: formatChoices,
 				Help: "The body's shape: versioner (Versioner's payloads), qovery (Qovery's STANDARD webhook: the four deployment events), clever (Clever Cloud's raw events: deployments), standard-webhooks (type, timestamp, data)."},
 			{Key: "signature_scheme", Label: "Signature scheme", Type: notify.FieldChoice,
@@ -72,13 +72,8 @@ func FormatOf(c *shiplog.Channel) string {
 }
 
 // validateFormat checks and normalises Config["format"]; the default is
-// not stored, so channels that never chose a format keep no Config.
+// not stored, so channels that never chose a format keep none.
 func validateFormat(c *shiplog.Channel) error {
-	for k := range c.Config {
-		if k != "format" {
-			return shiplog.Errorf(shiplog.EINVALID, "Webhook channels have no setting '%s'", k)
-		}
-	}
 	if v, ok := c.Config["format"]; ok {
 		if _, isString := v.(string); !isString {
 			return shiplog.Errorf(shiplog.EINVALID, "Field 'format' must be a string: one of %s", strings.Join(Formats, ", "))
@@ -93,33 +88,34 @@ func validateFormat(c *shiplog.Channel) error {
 	}
 	if f == FormatVersioner {
 		delete(c.Config, "format")
-		if len(c.Config) == 0 {
-			c.Config = nil
-		}
 		return nil
 	}
-	c.Config = map[string]any{"format": f}
+	c.Set("format", f)
 	return nil
 }
 
-func (Kind) Validate(c *shiplog.Channel) (generated string, err error) {
+func (k Kind) Validate(c *shiplog.Channel) (generated string, err error) {
 	bad := func(format string, args ...any) error { return shiplog.Errorf(shiplog.EINVALID, format, args...) }
+	if len(c.Settings("recipients")) > 0 {
+		return "", bad("Webhook channels take no 'recipients'")
+	}
+	if err := notify.CheckSettings(c, k.Spec()); err != nil {
+		return "", err
+	}
 	if err := validateFormat(c); err != nil {
 		return "", err
 	}
 	if c.URL == "" {
 		return "", bad("Field 'url' is required for webhook channels")
 	}
-	if len(c.Recipients) > 0 {
-		return "", bad("Webhook channels take no 'recipients'")
+	scheme := Scheme(c.Setting("signature_scheme"))
+	if scheme == "" {
+		scheme = SchemeVersioner
 	}
-	if c.SignatureScheme == "" {
-		c.SignatureScheme = string(SchemeVersioner)
-	}
-	scheme := Scheme(c.SignatureScheme)
 	if scheme != SchemeVersioner && scheme != SchemeStandard {
 		return "", bad("Field 'signature_scheme' must be versioner or standard-webhooks")
 	}
+	c.Set("signature_scheme", string(scheme))
 	if scheme == SchemeStandard && c.Secret == "" {
 		generated = NewStandardSecret()
 		c.Secret = generated
@@ -170,7 +166,7 @@ func (Kind) Variant(c *shiplog.Channel) string {
 func (Kind) Send(ctx context.Context, env notify.Env, t notify.Target) notify.Outcome {
 	now := env.Clock.Now()
 	c := t.Channel
-	hdr, err := Headers(string(t.EventType), t.DeliveryID, Scheme(c.SignatureScheme), c.Secret, t.Payload, now)
+	hdr, err := Headers(string(t.EventType), t.DeliveryID, Scheme(c.Setting("signature_scheme")), c.Secret, t.Payload, now)
 	if err != nil {
 		return notify.Outcome{Err: "cannot sign: " + err.Error()}
 	}

@@ -39,58 +39,35 @@ const (
 // qoveryEvents pairs Qovery's names with shiplog's, with the statuses
 // (Qovery's State enum) the deployment is in when the event is sent: it is
 // always meant to end DEPLOYED.
-var qoveryEvents = []struct {
+type qoveryEvent struct {
 	name             string
 	typ              shiplog.EventType
 	current, desired string
-}{
+}
+
+var qoveryEvents = []qoveryEvent{
 	{QoveryDeploymentStarted, "deployment.started", "DEPLOYING", "DEPLOYED"},
 	{QoveryDeploymentSuccessful, "deployment.completed", "DEPLOYED", "DEPLOYED"},
 	{QoveryDeploymentFailure, "deployment.failed", "DEPLOYMENT_ERROR", "DEPLOYED"},
 	{QoveryDeploymentCancelled, "deployment.aborted", "CANCELED", "DEPLOYED"},
 }
 
+var qoveryNames = namesOf(qoveryEvents, func(e qoveryEvent) eventName { return eventName{e.typ, e.name} })
+
 // QoveryEventTypes are the shiplog event types a Qovery-format channel
 // carries, in Qovery's order.
-var QoveryEventTypes = func() []shiplog.EventType {
-	out := make([]shiplog.EventType, len(qoveryEvents))
-	for i, e := range qoveryEvents {
-		out[i] = e.typ
-	}
-	return out
-}()
+var QoveryEventTypes = qoveryNames.types()
 
 // QoveryEventNames are Qovery's four event names.
-var QoveryEventNames = func() []string {
-	out := make([]string, len(qoveryEvents))
-	for i, e := range qoveryEvents {
-		out[i] = e.name
-	}
-	return out
-}()
+var QoveryEventNames = qoveryNames.names()
 
 // QoveryEventName returns Qovery's name for a shiplog event type.
-func QoveryEventName(t shiplog.EventType) (string, bool) {
-	for _, e := range qoveryEvents {
-		if e.typ == t {
-			return e.name, true
-		}
-	}
-	return "", false
-}
+func QoveryEventName(t shiplog.EventType) (string, bool) { return qoveryNames.nameOf(t) }
 
 // ParseQoveryEvent reads one of Qovery's event names (as its API and
 // console spell them, any case, surrounding space ignored) and returns the
 // shiplog event type it stands for.
-func ParseQoveryEvent(s string) (shiplog.EventType, bool) {
-	s = strings.TrimSpace(s)
-	for _, e := range qoveryEvents {
-		if strings.EqualFold(s, e.name) {
-			return e.typ, true
-		}
-	}
-	return "", false
-}
+func ParseQoveryEvent(s string) (shiplog.EventType, bool) { return qoveryNames.parse(s) }
 
 // QoveryMode is Qovery's environment mode (EnvironmentMode: PRODUCTION,
 // STAGING, DEVELOPMENT, PREVIEW) for a shiplog environment type. Qovery has

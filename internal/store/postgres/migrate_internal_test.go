@@ -7,19 +7,22 @@ import (
 	"math"
 	"testing"
 
+	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/storetest"
 	"github.com/shiplog/shiplog/internal/testutil/pgtest"
 )
 
 func TestMigrations(t *testing.T) {
 	t.Parallel()
-	db, err := sql.Open("pgx", pgtest.URL(t))
+	url := pgtest.URL(t)
+	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	storetest.RunMigrationTests(t, storetest.Migrations{DB: db, Numbered: true,
-		UpTo: func(ctx context.Context, v int64) error { return migrateTo(ctx, db, v) }})
+		UpTo: func(ctx context.Context, v int64) error { return migrateTo(ctx, db, v) },
+		Open: func(ctx context.Context) (store.Store, error) { return Open(ctx, url, nil) }})
 }
 
 func TestMigrationsLandedOutOfOrder(t *testing.T) {

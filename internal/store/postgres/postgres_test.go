@@ -7,6 +7,7 @@ import (
 
 	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/postgres"
+	"github.com/shiplog/shiplog/internal/store/sqlstore"
 	"github.com/shiplog/shiplog/internal/store/storetest"
 	"github.com/shiplog/shiplog/internal/testutil/pgtest"
 )
@@ -20,7 +21,7 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Opener(
 		func(t *testing.T) string { return pgtest.URL(t) },
 		func(ctx context.Context, url string) (store.Store, error) {
-			s, err := postgres.Open(ctx, url, nil)
+			s, err := postgres.Open(ctx, url, nil, sqlstore.WithCipher(storetest.Cipher))
 			if err != nil {
 				return nil, err
 			}

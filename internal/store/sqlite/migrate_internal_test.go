@@ -8,18 +8,21 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/shiplog/shiplog/internal/store"
 	"github.com/shiplog/shiplog/internal/store/storetest"
 )
 
 func TestMigrations(t *testing.T) {
 	t.Parallel()
-	db, err := sql.Open("sqlite", dsn(filepath.Join(t.TempDir(), "old.db"), false))
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	storetest.RunMigrationTests(t, storetest.Migrations{DB: db,
-		UpTo: func(ctx context.Context, v int64) error { return migrateTo(ctx, db, v) }})
+		UpTo: func(ctx context.Context, v int64) error { return migrateTo(ctx, db, v) },
+		Open: func(ctx context.Context) (store.Store, error) { return Open(ctx, path, nil) }})
 }
 
 func TestMigrationsLandedOutOfOrder(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -79,24 +78,24 @@ func (q *Queries) OrgSetOwnerEmails(ctx context.Context, orgID string, emails []
 }
 
 const channelCols = `c.id, c.org_id, c.kind, c.name, c.description, c.enabled, c.environment_types_filter, c.product_names_filter,
-	c.url, c.url_sealed, c.secret_sealed, c.signature_scheme, c.recipients, c.retry_schedule, c.disabled_reason,
+	c.url, c.url_sealed, c.secret_sealed, c.config, c.retry_schedule, c.disabled_reason,
 	c.disabled_at, c.failing_since, c.system, c.created_at, c.updated_at`
 
 func (q *Queries) scanChannel(sc interface{ Scan(...any) error }) (*shiplog.Channel, error) {
 	var c shiplog.Channel
-	var envs, prods, recips, sched, settings string
+	var envs, prods, config, sched string
 	var urlSealed, secretSealed []byte
 	var disabledAt, failingSince sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&c.ID, &c.OrgID, &c.Kind, &c.Name, &c.Description, &c.Enabled, &envs, &prods, &c.URL, &urlSealed,
-		&secretSealed, &settings, &recips, &sched, &c.DisabledReason, &disabledAt, &failingSince, &c.System, &created, &updated); err != nil {
+		&secretSealed, &config, &sched, &c.DisabledReason, &disabledAt, &failingSince, &c.System, &created, &updated); err != nil {
 		return nil, err
 	}
 	var ms []int64
 	for _, u := range []struct {
 		s   string
 		dst any
-	}{{envs, &c.EnvironmentTypesFilter}, {prods, &c.ProductNamesFilter}, {recips, &c.Recipients}, {sched, &ms}} {
+	}{{envs, &c.EnvironmentTypesFilter}, {prods, &c.ProductNamesFilter}, {config, &c.Config}, {sched, &ms}} {
 		if err := json.Unmarshal([]byte(u.s), u.dst); err != nil {
 			return nil, err
 		}
@@ -104,10 +103,8 @@ func (q *Queries) scanChannel(sc interface{ Scan(...any) error }) (*shiplog.Chan
 	for _, m := range ms {
 		c.RetrySchedule = append(c.RetrySchedule, time.Duration(m)*time.Millisecond)
 	}
-	if err := unpackSettings(settings, &c); err != nil {
-		return nil, err
-	}
 	var err error
+	// Rows written before URLs were always sealed keep theirs in url.
 	if len(urlSealed) > 0 {
 		if c.URL, err = q.open(urlSealed); err != nil {
 			return nil, err
@@ -213,66 +210,33 @@ func scheduleMS(d []time.Duration) string {
 	return jsonList(ms)
 }
 
-// packSettings writes a channel's signature scheme and its kind's Config
-// (the webhook's format…) into the signature_scheme column: the scheme
-// alone, as always, when there is no Config, else a JSON object holding
-// both. The column is the channel's settings until channels get a config
-// column of their own (a migration); unpackSettings reads both forms.
-func packSettings(c *shiplog.Channel) (string, error) {
-	if len(c.Config) == 0 {
-		return c.SignatureScheme, nil
+// channelSecrets seals the URL (for some kinds it is the credential, and
+// for any it says where an org's events go) and the signing secret, and
+// encodes the kind's settings.
+func (q *Queries) channelSecrets(c *shiplog.Channel) (urlSealed, secretSealed any, config string, err error) {
+	if urlSealed, err = q.seal(c.URL); err != nil {
+		return
 	}
-	b, err := json.Marshal(packedSettings{Scheme: c.SignatureScheme, Config: c.Config})
-	return string(b), err
-}
-
-type packedSettings struct {
-	Scheme string         `json:"signature_scheme"`
-	Config map[string]any `json:"config"`
-}
-
-func unpackSettings(v string, c *shiplog.Channel) error {
-	if !strings.HasPrefix(v, "{") {
-		c.SignatureScheme = v
-		return nil
+	if secretSealed, err = q.seal(c.Secret); err != nil {
+		return
 	}
-	var p packedSettings
-	if err := json.Unmarshal([]byte(v), &p); err != nil {
-		return fmt.Errorf("channel %s settings: %w", c.ID, err)
+	b, err := json.Marshal(c.Config)
+	if c.Config == nil {
+		b = []byte("{}")
 	}
-	c.SignatureScheme, c.Config = p.Scheme, p.Config
-	return nil
-}
-
-// channelSecrets splits the URL into the plain column (webhooks) or the
-// sealed one (Slack, Teams, Discord: kinds whose URL is itself the
-// credential).
-func (q *Queries) channelSecrets(c *shiplog.Channel) (plainURL string, urlSealed, secretSealed any, err error) {
-	plainURL = c.URL
-	if c.Kind != shiplog.ChannelWebhook {
-		plainURL = ""
-		if urlSealed, err = q.seal(c.URL); err != nil {
-			return
-		}
-	}
-	secretSealed, err = q.seal(c.Secret)
-	return
+	return urlSealed, secretSealed, string(b), err
 }
 
 func (q *Queries) ChannelCreate(ctx context.Context, c *shiplog.Channel) error {
-	plainURL, urlSealed, secretSealed, err := q.channelSecrets(c)
-	if err != nil {
-		return err
-	}
-	settings, err := packSettings(c)
+	urlSealed, secretSealed, config, err := q.channelSecrets(c)
 	if err != nil {
 		return err
 	}
 	if _, err := q.exec(ctx, `INSERT INTO channels (id, org_id, kind, name, description, enabled, environment_types_filter,
-		product_names_filter, url, url_sealed, secret_sealed, signature_scheme, recipients, retry_schedule, system, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		product_names_filter, url, url_sealed, secret_sealed, config, retry_schedule, system, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.OrgID, string(c.Kind), c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter),
-		jsonList(c.ProductNamesFilter), plainURL, urlSealed, secretSealed, settings, jsonList(c.Recipients),
+		jsonList(c.ProductNamesFilter), urlSealed, secretSealed, config,
 		scheduleMS(c.RetrySchedule), c.System, micros(c.CreatedAt), micros(c.UpdatedAt)); err != nil {
 		return err
 	}
@@ -293,20 +257,16 @@ func (q *Queries) setSubscriptions(ctx context.Context, c *shiplog.Channel) erro
 }
 
 func (q *Queries) ChannelUpdate(ctx context.Context, c *shiplog.Channel) error {
-	plainURL, urlSealed, secretSealed, err := q.channelSecrets(c)
-	if err != nil {
-		return err
-	}
-	settings, err := packSettings(c)
+	urlSealed, secretSealed, config, err := q.channelSecrets(c)
 	if err != nil {
 		return err
 	}
 	res, err := q.exec(ctx, `UPDATE channels SET name = ?, description = ?, enabled = ?, environment_types_filter = ?,
-		product_names_filter = ?, url = ?, url_sealed = ?, secret_sealed = ?, signature_scheme = ?, recipients = ?,
+		product_names_filter = ?, url = '', url_sealed = ?, secret_sealed = ?, config = ?,
 		retry_schedule = ?, disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ?
 		WHERE org_id = ? AND id = ?`,
-		c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter), jsonList(c.ProductNamesFilter), plainURL,
-		urlSealed, secretSealed, settings, jsonList(c.Recipients), scheduleMS(c.RetrySchedule), c.DisabledReason,
+		c.Name, c.Description, c.Enabled, jsonList(c.EnvironmentTypesFilter), jsonList(c.ProductNamesFilter),
+		urlSealed, secretSealed, config, scheduleMS(c.RetrySchedule), c.DisabledReason,
 		nullMicros(c.DisabledAt), nullMicros(c.FailingSince), micros(c.UpdatedAt), c.OrgID, c.ID)
 	if err != nil {
 		return err

@@ -140,7 +140,12 @@ func (q *Queries) DeploymentList(ctx context.Context, orgID string, f store.Depl
 	if f.Version != "" {
 		where, args = append(where, "v.version = ?"), append(args, f.Version)
 	}
-	where, args, tail := pageClause(where, args, "d.id", pg)
+	var tail string
+	if f.ByTime {
+		where, args, tail = timePageClause(where, args, "d.deployed_at", "deployments", "deployed_at", "d.id", pg)
+	} else {
+		where, args, tail = pageClause(where, args, "d.id", pg)
+	}
 	rows, err := q.query(ctx, `SELECT `+deploymentCols+deploymentFrom+` WHERE `+strings.Join(where, " AND ")+tail, args...)
 	if err != nil {
 		return nil, err
@@ -233,7 +238,13 @@ func (q *Queries) BuildList(ctx context.Context, orgID string, f store.BuildFilt
 	if f.Status != "" {
 		where, args = append(where, "b.status = ?"), append(args, string(f.Status))
 	}
-	where, args, tail := pageClause(where, args, "b.id", pg)
+	var tail string
+	if f.ByTime {
+		where, args, tail = timePageClause(where, args, "COALESCE(b.completed_at, b.started_at, b.created_at)", "builds",
+			"COALESCE(completed_at, started_at, created_at)", "b.id", pg)
+	} else {
+		where, args, tail = pageClause(where, args, "b.id", pg)
+	}
 	rows, err := q.query(ctx, `SELECT `+buildCols+buildFrom+` WHERE `+strings.Join(where, " AND ")+tail, args...)
 	if err != nil {
 		return nil, err

@@ -92,6 +92,20 @@ func pageClause(where []string, args []any, col string, p store.Page) ([]string,
 	return where, args, " ORDER BY " + col + " DESC LIMIT ?"
 }
 
+// timePageClause pages newest first by a time expression (tie: id). The
+// cursor stays the last row's id: the row's own time is read back from
+// table (its column expression timeOfRow), so a cursor is never a time a
+// client could forge. Times are integer microseconds on both drivers.
+func timePageClause(where []string, args []any, timeExpr, table, timeOfRow, idCol string, p store.Page) ([]string, []any, string) {
+	if p.Cursor != "" {
+		cur := `(SELECT ` + timeOfRow + ` FROM ` + table + ` WHERE id = ?)`
+		where = append(where, `(`+timeExpr+` < `+cur+` OR (`+timeExpr+` = `+cur+` AND `+idCol+` < ?))`)
+		args = append(args, p.Cursor, p.Cursor, p.Cursor)
+	}
+	args = append(args, limitOf(p))
+	return where, args, " ORDER BY " + timeExpr + " DESC, " + idCol + " DESC LIMIT ?"
+}
+
 // credentialText stores a credential as JSON; nil is NULL.
 func credentialText(c *shiplog.Credential) any {
 	if c == nil {

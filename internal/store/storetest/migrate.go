@@ -3,14 +3,17 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io/fs"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/store"
 )
 
 // Migrations is how a driver's test lets the suite start from an old
@@ -20,6 +23,9 @@ type Migrations struct {
 	DB       *sql.DB
 	UpTo     func(ctx context.Context, version int64) error
 	Numbered bool
+	// Open opens the store on the same database (migrating it fully), to
+	// read old rows as the server does.
+	Open func(ctx context.Context) (store.Store, error)
 }
 
 // RunMigrationTests checks what migrations do to rows written before them.
@@ -59,6 +65,71 @@ func RunMigrationTests(t *testing.T, m Migrations) {
 		if got != d.want {
 			t.Errorf("a request %s with a %s slot is %s after migration 00009; want %s", d.status, d.slot, got, d.want)
 		}
+	}
+
+	// 00016: a webhook's signature scheme and an email channel's recipients
+	// move into the channel's config; the webhook's plain URL is still read.
+	ok(t, "migrate to 15", m.UpTo(ctx, 15))
+	hook, mail := shiplog.NewID(), shiplog.NewID()
+	exec(`INSERT INTO channels (id, org_id, kind, name, enabled, environment_types_filter, product_names_filter, url,
+		signature_scheme, recipients, retry_schedule, created_at, updated_at)
+		VALUES (?, ?, 'webhook', 'hook', TRUE, '[]', '["api-*"]', 'https://example.com/hook', 'standard-webhooks', '[]', '[]', 0, 0)`, hook, org)
+	exec(`INSERT INTO channels (id, org_id, kind, name, enabled, environment_types_filter, product_names_filter,
+		recipients, retry_schedule, created_at, updated_at)
+		VALUES (?, ?, 'email', 'mail', TRUE, '["PRODUCTION"]', '[]', '["owners","ops@example.com"]', '[5000]', 0, 0)`, mail, org)
+	exec(`INSERT INTO subscriptions (id, org_id, channel_id, event_type, created_at) VALUES (?, ?, ?, 'deployment.failed', 0)`,
+		shiplog.NewID(), org, mail)
+	// Written while a webhook's format was packed into signature_scheme.
+	packed := shiplog.NewID()
+	exec(`INSERT INTO channels (id, org_id, kind, name, enabled, environment_types_filter, product_names_filter, url,
+		signature_scheme, recipients, retry_schedule, created_at, updated_at)
+		VALUES (?, ?, 'webhook', 'packed', TRUE, '[]', '[]', 'https://example.com/q',
+		'{"signature_scheme":"versioner","config":{"format":"qovery"}}', '[]', '[]', 0, 0)`, packed, org)
+	ok(t, "migrate to 16", m.UpTo(ctx, 16))
+	configs := map[string]map[string]any{}
+	for _, id := range []string{hook, mail, packed} {
+		var raw string
+		if err := m.DB.QueryRowContext(ctx, rebind(`SELECT config FROM channels WHERE id = ?`, m.Numbered), id).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var cfg map[string]any
+		if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+			t.Fatalf("config %q after 00016: %v", raw, err)
+		}
+		configs[id] = cfg
+	}
+	if want := map[string]any{"signature_scheme": "standard-webhooks"}; !reflect.DeepEqual(configs[hook], want) {
+		t.Errorf("webhook config after 00016 = %v, want %v", configs[hook], want)
+	}
+	if want := map[string]any{"recipients": []any{"owners", "ops@example.com"}}; !reflect.DeepEqual(configs[mail], want) {
+		t.Errorf("email config after 00016 = %v, want %v", configs[mail], want)
+	}
+	if want := map[string]any{"signature_scheme": "versioner", "format": "qovery"}; !reflect.DeepEqual(configs[packed], want) {
+		t.Errorf("packed webhook config after 00016 = %v, want %v", configs[packed], want)
+	}
+	if m.Open == nil {
+		return
+	}
+	st, err := m.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := st.ChannelGet(ctx, org, hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.URL != "https://example.com/hook" || h.Setting("signature_scheme") != "standard-webhooks" ||
+		!slices.Equal(h.ProductNamesFilter, []string{"api-*"}) {
+		t.Errorf("webhook read after 00016: url %q, settings %v, products %v", h.URL, h.Config, h.ProductNamesFilter)
+	}
+	e, err := st.ChannelGet(ctx, org, mail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(e.Settings("recipients"), []string{"owners", "ops@example.com"}) ||
+		!slices.Equal(e.Events, []shiplog.EventType{"deployment.failed"}) || len(e.RetrySchedule) != 1 {
+		t.Errorf("email channel read after 00016: settings %v, events %v, retries %v", e.Config, e.Events, e.RetrySchedule)
 	}
 }
 

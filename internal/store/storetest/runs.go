@@ -15,15 +15,17 @@ func testDeployment(t *testing.T, open OpenFunc) {
 		"RoundTrip":     func(t *testing.T) { testDeploymentRoundTrip(t, open(t)) },
 		"FindOpen":      func(t *testing.T) { testDeploymentFindOpen(t, open(t)) },
 		"List":          func(t *testing.T) { testDeploymentList(t, open(t)) },
+		"ListByTime":    func(t *testing.T) { testDeploymentListByTime(t, open(t)) },
 		"TimePrecision": func(t *testing.T) { testTimePrecision(t, open(t)) },
 	})
 }
 
 func testBuild(t *testing.T, open OpenFunc) {
 	parallel(t, map[string]func(t *testing.T){
-		"RoundTrip": func(t *testing.T) { testBuildRoundTrip(t, open(t)) },
-		"FindOpen":  func(t *testing.T) { testBuildFindOpen(t, open(t)) },
-		"List":      func(t *testing.T) { testBuildList(t, open(t)) },
+		"RoundTrip":  func(t *testing.T) { testBuildRoundTrip(t, open(t)) },
+		"FindOpen":   func(t *testing.T) { testBuildFindOpen(t, open(t)) },
+		"List":       func(t *testing.T) { testBuildList(t, open(t)) },
+		"ListByTime": func(t *testing.T) { testBuildListByTime(t, open(t)) },
 	})
 }
 
@@ -357,6 +359,63 @@ func testDeploymentList(t *testing.T, s store.Store) {
 					return ids(ds, deploymentID), err
 				})
 			}
+		})
+	}
+}
+
+// Backfilled history: runs reported out of order list by when they
+// happened, ties by id, and pages keep that order.
+func testDeploymentListByTime(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	api := ensureCatalog(t, s, org, "api", "production", "1.0")
+	web := ensureCatalog(t, s, org, "web", "production", "1.0")
+	d1 := api.deployment(shiplog.StatusCompleted, at(50)) // reported first, happened last
+	d2 := api.deployment(shiplog.StatusCompleted, at(10))
+	d3 := web.deployment(shiplog.StatusFailed, at(30))
+	d4 := api.deployment(shiplog.StatusCompleted, at(30)) // a tie with d3: the later id first
+	d5 := web.deployment(shiplog.StatusCompleted, at(20))
+	insertDeployments(t, s, d1, d2, d3, d4, d5)
+	for _, tt := range []struct {
+		name string
+		f    store.DeploymentFilter
+		want []*shiplog.Deployment
+	}{
+		{"all", store.DeploymentFilter{ByTime: true}, []*shiplog.Deployment{d1, d4, d3, d5, d2}},
+		{"one product", store.DeploymentFilter{ByTime: true, ProductName: "api"}, []*shiplog.Deployment{d1, d4, d2}},
+		{"by report", store.DeploymentFilter{}, []*shiplog.Deployment{d5, d4, d3, d2, d1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.DeploymentList(t.Context(), org.ID, tt.f, store.Page{})
+			ok(t, "DeploymentList", err)
+			same(t, "deployments", got, tt.want)
+			for _, limit := range []int{1, 2, 3, 4, 5} {
+				checkPages(t, limit, ids(tt.want, deploymentID), func(p store.Page) ([]string, error) {
+					ds, err := s.DeploymentList(t.Context(), org.ID, tt.f, p)
+					return ids(ds, deploymentID), err
+				})
+			}
+		})
+	}
+}
+
+// Builds list by build time: completed, else started, else reported.
+func testBuildListByTime(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	api := ensureCatalog(t, s, org, "api", "prod", "1.0")
+	b1 := api.build(shiplog.StatusCompleted, at(100)) // reported late, built at 5
+	b1.StartedAt, b1.CompletedAt = ptr(at(1)), ptr(at(5))
+	b2 := api.build(shiplog.StatusStarted, at(100)) // started at 20, still running
+	b2.StartedAt = ptr(at(20))
+	b3 := api.build(shiplog.StatusCompleted, at(10)) // reported only: its report time
+	insertBuilds(t, s, b1, b2, b3)
+	want := []*shiplog.Build{b2, b3, b1}
+	got, err := s.BuildList(t.Context(), org.ID, store.BuildFilter{ByTime: true}, store.Page{})
+	ok(t, "BuildList", err)
+	same(t, "builds", got, want)
+	for _, limit := range []int{1, 2, 3} {
+		checkPages(t, limit, ids(want, buildID), func(p store.Page) ([]string, error) {
+			bs, err := s.BuildList(t.Context(), org.ID, store.BuildFilter{ByTime: true}, p)
+			return ids(bs, buildID), err
 		})
 	}
 }

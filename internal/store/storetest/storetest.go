@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"reflect"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
+	"github.com/shiplog/shiplog/internal/secrets"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -384,3 +386,18 @@ func checkPages(t *testing.T, limit int, want []string, list func(p store.Page) 
 		t.Errorf("limit %d: pages gave\n\t%v\nwant\n\t%v", limit, got, want)
 	}
 }
+
+// Cipher seals channel URLs and secrets in stores the tests open (every
+// channel URL is sealed at rest), with one key for the whole test binary
+// so a store reopened on the same database reads what it wrote.
+var Cipher store.Cipher = func() store.Cipher {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic(err)
+	}
+	box, err := secrets.New(key)
+	if err != nil {
+		panic(err)
+	}
+	return box
+}()

@@ -60,8 +60,46 @@
     if (i >= 0 && i < tabs.length) { tabs[i].focus(); }
   });
 
+  // Times: the server writes UTC to the minute (readable without
+  // scripts); here each <time datetime> says how long ago in words, with
+  // the exact time in the viewer's own time zone on hover. On detail pages
+  // (dl.meta, a timeline) the exact local time stays in the text.
+  var exactFormat = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
+  });
+  var shortFormat = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
+  function ago(ms) {
+    var s = Math.round(ms / 1000), future = s < 0, a = Math.abs(s), n, unit;
+    if (a < 45) { return future ? "in a moment" : "just now"; }
+    if (a < 3600) { n = Math.max(1, Math.round(a / 60)); unit = "min"; }
+    else if (a < 86400) { n = Math.round(a / 3600); unit = "h"; }
+    else if (a < 45 * 86400) { n = Math.round(a / 86400); unit = n === 1 ? "day" : "days"; }
+    else { return null; }
+    return future ? "in " + n + " " + unit : n + " " + unit + " ago";
+  }
+  function showTimes(root) {
+    var now = Date.now();
+    (root || document).querySelectorAll("time[datetime]").forEach(function (el) {
+      var t = new Date(el.getAttribute("datetime"));
+      if (isNaN(t.getTime())) { return; }
+      var exact = exactFormat.format(t), rel = ago(now - t.getTime());
+      el.title = exact;
+      if (el.closest("dl.meta, .timeline")) {
+        el.textContent = shortFormat.format(t) + (rel ? " (" + rel + ")" : "");
+      } else {
+        el.textContent = rel || shortFormat.format(t);
+      }
+      el.setAttribute("data-local", "1");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var list = document.querySelector("[data-live]");
     if (list && window.EventSource) { startFeed(list); }
+    showTimes(document);
+    window.setInterval(function () { showTimes(document); }, 30000);
   });
+  document.addEventListener("htmx:afterSettle", function (e) { showTimes(e.target); });
 })();

@@ -1,0 +1,24 @@
+-- +goose Up
+-- Each channel kind keeps its own settings in config (a JSON object that
+-- the kind validates), so a new kind needs no column: the webhook's
+-- signature_scheme and the email channel's recipients move there. URLs
+-- and signing secrets stay in their sealed columns; rows whose URL is in
+-- the old plain url column are read from it until they are next written.
+ALTER TABLE channels ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+-- Channels written while the webhook's format was packed into the
+-- signature_scheme column hold {"signature_scheme": …, "config": {…}}.
+UPDATE channels SET config = COALESCE(signature_scheme::jsonb -> 'config', '{}'::jsonb)::text,
+    signature_scheme = COALESCE(signature_scheme::jsonb ->> 'signature_scheme', '')
+    WHERE signature_scheme LIKE '{%';
+UPDATE channels SET config = (config::jsonb || jsonb_build_object('signature_scheme', signature_scheme))::text
+    WHERE signature_scheme <> '';
+UPDATE channels SET config = (config::jsonb || jsonb_build_object('recipients', recipients::jsonb))::text
+    WHERE recipients <> '[]';
+ALTER TABLE channels DROP COLUMN signature_scheme, DROP COLUMN recipients;
+
+-- +goose Down
+ALTER TABLE channels ADD COLUMN signature_scheme TEXT NOT NULL DEFAULT '',
+    ADD COLUMN recipients TEXT NOT NULL DEFAULT '[]';
+UPDATE channels SET signature_scheme = COALESCE(config::jsonb ->> 'signature_scheme', ''),
+    recipients = COALESCE((config::jsonb -> 'recipients')::text, '[]');
+ALTER TABLE channels DROP COLUMN config;
