@@ -128,6 +128,16 @@ type PreferenceInput struct {
 type DeliveryDetail struct {
 	*shiplog.Delivery
 	Attempts []*shiplog.Attempt `json:"attempts"`
+	// Subject is what the event was about; absent for test sends and for
+	// events retention has pruned.
+	Subject *DeliverySubject `json:"subject,omitempty"`
+}
+
+// DeliverySubject names the run a delivery's event was about.
+type DeliverySubject struct {
+	ProductName     string `json:"product_name"`
+	Version         string `json:"version"`
+	EnvironmentName string `json:"environment_name,omitempty"`
 }
 
 // TestResult answers POST /notification-channels/{id}/test.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -401,12 +402,33 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ds, err := s.Store.DeliveryList(r.Context(), c.OrgID, c.ID, p)
+	states, err := deliveryStates(r.URL.Query().Get("state"))
+	if err != nil {
+		return err
+	}
+	ds, err := s.Store.DeliveryList(r.Context(), c.OrgID, c.ID, states, p)
 	if err != nil {
 		return err
 	}
 	writeList(w, ds, p, func(d *shiplog.Delivery) string { return d.ID })
 	return nil
+}
+
+// deliveryStates reads the log's state filter: states separated by commas.
+func deliveryStates(q string) ([]shiplog.DeliveryState, error) {
+	var out []shiplog.DeliveryState
+	for _, w := range strings.Split(q, ",") {
+		switch st := shiplog.DeliveryState(strings.TrimSpace(w)); st {
+		case "":
+		case shiplog.DeliveryQueued, shiplog.DeliverySucceeded, shiplog.DeliveryFailed, shiplog.DeliveryCancelled:
+			if !slices.Contains(out, st) {
+				out = append(out, st)
+			}
+		default:
+			return nil, invalid("Query parameter 'state' takes queued, succeeded, failed or cancelled, separated by commas")
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) error {
@@ -429,7 +451,17 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) error {
 			d.Payload = p
 		}
 	}
-	writeJSON(w, http.StatusOK, apiv1.DeliveryDetail{Delivery: d, Attempts: nonNil(as)})
+	out := apiv1.DeliveryDetail{Delivery: d, Attempts: nonNil(as)}
+	// What the delivery was about, for people reading the log; test sends
+	// and pruned events have no stored event.
+	if !d.Test {
+		if e, err := s.Store.EventGet(r.Context(), org, d.EventID); err == nil {
+			out.Subject = &apiv1.DeliverySubject{ProductName: e.ProductName, Version: e.Version, EnvironmentName: e.EnvironmentName}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -99,7 +99,9 @@ type Reader interface {
 	// ChannelsForEvent returns the org's enabled channels subscribed to t.
 	ChannelsForEvent(ctx context.Context, orgID string, t shiplog.EventType) ([]*shiplog.Channel, error)
 	SubscriptionList(ctx context.Context, orgID string) ([]*shiplog.Subscription, error)
-	DeliveryList(ctx context.Context, orgID, channelID string, p Page) ([]*shiplog.Delivery, error)
+	// DeliveryList lists a channel's deliveries newest first; states, when
+	// given, keeps only deliveries in one of them.
+	DeliveryList(ctx context.Context, orgID, channelID string, states []shiplog.DeliveryState, p Page) ([]*shiplog.Delivery, error)
 	DeliveryGet(ctx context.Context, orgID, id string) (*shiplog.Delivery, error)
 	AttemptList(ctx context.Context, orgID, deliveryID string) ([]*shiplog.Attempt, error)
 	// DeliveryFailedSince lists a channel's failed deliveries created since (test sends excluded).

@@ -255,8 +255,9 @@ type homeData struct {
 	LiveTypes string
 	// Steps is the first-steps checklist until it is done; Connect is set
 	// until the first event (connect.go).
-	Steps   *firstSteps
-	Connect *connectData
+	Steps    *firstSteps
+	Connect  *connectData
+	Problems *problems // the banner (problems.go)
 }
 
 func (s *Server) matrix(r *http.Request, v *view, f homeFilter) (*matrix, error) {
@@ -294,6 +295,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, v *view) error {
 	}
 	d.Recent = recent.Items
 	if d.Steps, d.Connect, err = s.homeStart(r, v); err != nil {
+		return err
+	}
+	if d.Problems, err = s.problems(r, v); err != nil {
 		return err
 	}
 	return s.render(w, r, http.StatusOK, "home", v, d)

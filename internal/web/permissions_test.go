@@ -74,6 +74,9 @@ var consoleForms = []consoleForm{
 	{"POST /ui/settings/notifications/{id}/deliveries/{delivery}/redeliver", "POST /deliveries/{id}/redeliver", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/notifications/" + w.channelID + "/deliveries/" + w.fx.Delivery(w.channelID) + "/redeliver", url.Values{}
 	}},
+	{"POST /ui/settings/notifications/{id}/redeliver-failed", "POST /notification-channels/{id}/recover", func(w *formWalk, roles []string) (string, url.Values) {
+		return "/ui/settings/notifications/" + w.channelID + "/redeliver-failed", url.Values{}
+	}},
 	{"POST /ui/settings/api-keys", "POST /api-keys/", func(w *formWalk, roles []string) (string, url.Values) {
 		return "/ui/settings/api-keys", url.Values{"name": {fmt.Sprintf("walk %d", w.fx.Next())}}
 	}},

@@ -26,6 +26,7 @@ func (s *Server) settingsRoutes(page func(pattern string, h pageFunc)) {
 	// settings_deliveries.go
 	page("GET /ui/settings/notifications/{id}/deliveries", s.deliveriesPage)
 	page("POST /ui/settings/notifications/{id}/deliveries/{delivery}/redeliver", s.redeliver)
+	page("POST /ui/settings/notifications/{id}/redeliver-failed", s.redeliverFailed)
 	// settings_apikeys.go
 	page("GET /ui/settings/api-keys", s.apiKeysPage)
 	page("POST /ui/settings/api-keys", s.apiKeyCreate)

@@ -144,6 +144,8 @@ func TestBrowserSettingsSwitchAndRedeliver(t *testing.T) {
 
 	step(t, ctx, "open the delivery log",
 		chromedp.Click(chromedp.CSS(`a[href="/ui/settings/notifications/`+c.ID+`/deliveries"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.delivery summary`)),
+		chromedp.Click(chromedp.CSS(`.delivery summary`)),
 		chromedp.WaitVisible(chromedp.CSS(`.delivery form.redeliver button`)),
 	)
 	entry := text(t, ctx, ".delivery")

@@ -36,6 +36,7 @@ type channelTab struct {
 	Kind     shiplog.ChannelKind
 	Label    string
 	Count    int
+	Problems int // channels failing or switched off by shiplog
 	Selected bool
 }
 
@@ -44,6 +45,7 @@ type channelTab struct {
 type channelCard struct {
 	C      apiv1.Channel
 	Health settingsBadge
+	H      health // problems.go
 	Test   *testView
 	// Destination is where it delivers: its URL (IsURL), or its list
 	// setting (email's recipients).
@@ -131,20 +133,55 @@ func newCard(c apiv1.Channel) channelCard {
 	return card
 }
 
+// card is a channel's card with its health told from its deliveries.
+func (s *Server) card(r *http.Request, v *view, c apiv1.Channel) (channelCard, error) {
+	card := newCard(c)
+	h, err := s.healthOf(r, v, c.Channel)
+	if err != nil {
+		return card, err
+	}
+	card.H, card.Health = h, h.Badge
+	return card, nil
+}
+
+// channelsData is the page on kind's tab; no kind is the first tab with a
+// problem, else the first with channels, else the first.
 func (s *Server) channelsData(r *http.Request, v *view, kind shiplog.ChannelKind) (*channelsData, error) {
 	var list apiv1.List[apiv1.Channel]
 	if err := s.call(r, v, http.MethodGet, "/notification-channels/", nil, &list); err != nil {
 		return nil, err
 	}
+	cards := make([]channelCard, len(list.Items))
+	for i, c := range list.Items {
+		var err error
+		if cards[i], err = s.card(r, v, c); err != nil {
+			return nil, err
+		}
+	}
+	if kind == "" {
+		for _, c := range cards {
+			if c.H.Problem {
+				kind = c.C.Kind
+				break
+			}
+		}
+	}
+	if kind == "" && len(cards) > 0 {
+		kind = cards[0].C.Kind
+	}
+	kind = kindOf(string(kind))
 	spec, _ := notify.SpecOf(kind)
 	d := &channelsData{Kind: kind, Label: spec.Label, Help: spec.Help}
 	for _, k := range notify.KindNames() {
 		tab := channelTab{Kind: k, Label: kindLabel(k), Selected: k == kind}
-		for _, c := range list.Items {
-			if c.Kind == k {
+		for _, c := range cards {
+			if c.C.Kind == k {
 				tab.Count++
+				if c.H.Problem {
+					tab.Problems++
+				}
 				if k == kind {
-					d.Cards = append(d.Cards, newCard(c))
+					d.Cards = append(d.Cards, c)
 				}
 			}
 		}
@@ -155,7 +192,11 @@ func (s *Server) channelsData(r *http.Request, v *view, kind shiplog.ChannelKind
 
 func (s *Server) channelsPage(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Nav = "settings"
-	d, err := s.channelsData(r, v, kindOf(r.URL.Query().Get("kind")))
+	var kind shiplog.ChannelKind // none asked: the tab that needs attention
+	if q := r.URL.Query().Get("kind"); q != "" {
+		kind = kindOf(q)
+	}
+	d, err := s.channelsData(r, v, kind)
 	if err != nil {
 		return err
 	}
@@ -489,7 +530,11 @@ func (s *Server) channelSwitch(w http.ResponseWriter, r *http.Request, v *view) 
 		return err
 	}
 	if r.Header.Get("HX-Request") != "" {
-		return s.fragment(w, "settings_notifications", "channel", v, newCard(out))
+		card, err := s.card(r, v, out)
+		if err != nil {
+			return err
+		}
+		return s.fragment(w, "settings_notifications", "channel", v, card)
 	}
 	word := "off"
 	if out.Enabled {

@@ -536,8 +536,15 @@ func (q *Queries) DeliveryCancelChannel(ctx context.Context, channelID, reason s
 	return err
 }
 
-func (q *Queries) DeliveryList(ctx context.Context, orgID, channelID string, p store.Page) ([]*shiplog.Delivery, error) {
-	where, args, tail := pageClause([]string{"org_id = ?", "channel_id = ?"}, []any{orgID, channelID}, "id", p)
+func (q *Queries) DeliveryList(ctx context.Context, orgID, channelID string, states []shiplog.DeliveryState, p store.Page) ([]*shiplog.Delivery, error) {
+	where, args := []string{"org_id = ?", "channel_id = ?"}, []any{orgID, channelID}
+	if len(states) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(states)-1)+")")
+		for _, st := range states {
+			args = append(args, string(st))
+		}
+	}
+	where, args, tail := pageClause(where, args, "id", p)
 	return q.deliveries(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE `+strings.Join(where, " AND ")+tail, args...)
 }
 

@@ -352,7 +352,7 @@ func testDeliveryLease(t *testing.T, open OpenFunc) {
 			var seen []*shiplog.Delivery
 			p := store.Page{Limit: 4}
 			for {
-				page, err := w.s.DeliveryList(t.Context(), w.org.ID, w.chA.ID, p)
+				page, err := w.s.DeliveryList(t.Context(), w.org.ID, w.chA.ID, nil, p)
 				ok(t, "DeliveryList", err)
 				seen = append(seen, page...)
 				if len(page) < p.Limit {
@@ -361,6 +361,13 @@ func testDeliveryLease(t *testing.T, open OpenFunc) {
 				p.Cursor = page[len(page)-1].ID
 			}
 			same(t, "listed over pages", deliveryIDs(seen), deliveryIDs(all))
+			only, err := w.s.DeliveryList(t.Context(), w.org.ID, w.chA.ID, []shiplog.DeliveryState{shiplog.DeliveryFailed}, store.Page{Limit: 10})
+			ok(t, "DeliveryList failed", err)
+			same(t, "listed by state", deliveryIDs(only), []string{failed.ID})
+			both, err := w.s.DeliveryList(t.Context(), w.org.ID, w.chA.ID,
+				[]shiplog.DeliveryState{shiplog.DeliveryFailed, shiplog.DeliverySucceeded}, store.Page{Limit: 10})
+			ok(t, "DeliveryList finished", err)
+			same(t, "listed by states", deliveryIDs(both), []string{failed.ID})
 			fs, err := w.s.DeliveryFailedSince(t.Context(), w.org.ID, w.chA.ID, at(-61))
 			ok(t, "DeliveryFailedSince", err)
 			same(t, "failed since", fs, []string{failed.ID})
