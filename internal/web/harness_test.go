@@ -261,11 +261,18 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
+	for {
+		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
+		if err == nil {
+			return s
+		}
+		// The node was found, then replaced before its text was read (an
+		// htmx swap, the live feed): read the new one.
+		if sctx.Err() == nil && (strings.Contains(err.Error(), "No node with given id") || strings.Contains(err.Error(), "Could not find node")) {
+			continue
+		}
 		t.Fatalf("text of %s: %v", sel, err)
 	}
-	return s
 }
 
 // eventually polls a JavaScript expression until it is true. A page that

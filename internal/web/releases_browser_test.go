@@ -221,6 +221,9 @@ func TestBrowserCreateDeploymentRequest(t *testing.T) {
 	s.signIn(t, ctx, "dee@acme.test", pw)
 	step(t, ctx, "open a new request",
 		chromedp.Click(chromedp.CSS(`nav a[href="/ui/deployment-requests"]`)),
+		// The list's own filter first: Home may link to a new request too,
+		// and a click on the page being left finds a node that goes away.
+		chromedp.WaitVisible(chromedp.CSS("#f-status")),
 		chromedp.Click(chromedp.CSS(`a[href="/ui/deployment-requests/new"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#dr-name")),
 		chromedp.SetValue(chromedp.CSS("#dr-name"), "Q4 checkout release"),
