@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -85,12 +83,10 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 	if c.Secret != "" || len(c.Config) > 0 {
 		return "", bad("Discord channels take 'url' only")
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+	u, host, isLocal, err := outbound.VendorURL(c.URL)
+	if err != nil {
 		return "", bad("Field 'url' must be a Discord webhook URL, https://discord.com/api/webhooks/<id>/<token>")
 	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	isLocal := local(host)
 	known := false
 	for _, h := range discordHosts {
 		known = known || host == h
@@ -105,14 +101,6 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 		return "", bad("Field 'url' must be a Discord webhook URL, https://discord.com/api/webhooks/<id>/<token>; the path %q is not one", u.Path)
 	}
 	return "", nil
-}
-
-func local(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && (ip.IsLoopback() || ip.IsPrivate())
 }
 
 // Variant: the embed depends on the event only.

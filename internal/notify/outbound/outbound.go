@@ -162,3 +162,21 @@ func RetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 	}
 	return max(t.Sub(now), 0), true
 }
+
+// VendorURL parses the URL of a vendor's webhook (Teams, Discord): its
+// host lower-cased without a trailing dot, and whether that host is this
+// machine or a private address. Kinds accept those beside the vendor's
+// hosts (a relay on the internal network, a test receiver) and leave
+// reaching them to the server's SSRF policy (--allow-private-targets).
+func VendorURL(raw string) (u *url.URL, host string, private bool, err error) {
+	u, err = url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, "", false, errors.New("not an http(s) URL")
+	}
+	host = strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return u, host, true, nil
+	}
+	ip, perr := netip.ParseAddr(host)
+	return u, host, perr == nil && (ip.IsLoopback() || ip.IsPrivate()), nil
+}

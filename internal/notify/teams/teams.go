@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -71,12 +69,11 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 	if c.Secret != "" || len(c.Config) > 0 {
 		return "", bad("Microsoft Teams channels take 'url' only")
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+	u, host, private, err := outbound.VendorURL(c.URL)
+	if err != nil {
 		return "", bad("Field 'url' must be an https:// Teams Workflows URL")
 	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	if local(host) {
+	if private {
 		return "", nil
 	}
 	known := false
@@ -90,15 +87,6 @@ func (Kind) Validate(c *shiplog.Channel) (string, error) {
 		return "", bad("Field 'url' must use https://")
 	}
 	return "", nil
-}
-
-// local reports whether host is this machine or a private address.
-func local(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && (ip.IsLoopback() || ip.IsPrivate())
 }
 
 // Variant: the card depends on the event only.
