@@ -14,20 +14,23 @@ const userHZ = 100
 // cpuSample is where CPU time stood at one instant.
 type cpuSample struct {
 	at          time.Time
-	server      time.Duration // the server process, all threads (0 if unreadable)
+	server      time.Duration // the server processes, all threads (0 if unreadable)
 	self        time.Duration // this process: the load generator
 	busy, total uint64        // the whole machine, in USER_HZ ticks; iowait counts as idle
 }
 
-func sampleCPU(pid int) cpuSample {
-	s := cpuSample{at: time.Now(), server: procCPU(strconv.Itoa(pid)), self: procCPU("self")}
+func sampleCPU(pids ...int) cpuSample {
+	s := cpuSample{at: time.Now(), self: procCPU("self")}
+	for _, pid := range pids {
+		s.server += procCPU(strconv.Itoa(pid))
+	}
 	s.busy, s.total = machineCPU()
 	return s
 }
 
 // cpuUse is CPU spent between two samples.
 type cpuUse struct {
-	server  time.Duration // CPU time the server process used
+	server  time.Duration // CPU time the server processes used
 	self    time.Duration // CPU time the load generator used
 	machine float64       // fraction of all cores busy
 }

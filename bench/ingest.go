@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +22,7 @@ type ingestConfig struct {
 	warmup   time.Duration
 	rounds   int
 	conns    int
+	replicas int    // shiplog servers on one PostgreSQL schema in the replica configuration; 1: none
 	postgres string // "" skips PostgreSQL
 	shiplog  string // "" builds ./cmd/shiplog
 	markdown bool
@@ -40,7 +40,9 @@ func parseIngestFlags(args []string, stderr io.Writer) (ingestConfig, error) {
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time per configuration per round")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before each measurement")
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds; each runs every configuration once, interleaved")
-	fs.IntVar(&c.conns, "conns", 64, "concurrent keep-alive connections")
+	fs.IntVar(&c.conns, "conns", 64, "concurrent keep-alive connections (requests in flight)")
+	fs.IntVar(&c.replicas, "replicas", 1,
+		"also measure N shiplog servers on the one PostgreSQL schema, the connections shared among them (configuration postgres×N)")
 	fs.StringVar(&c.postgres, "postgres", pgDefault,
 		"PostgreSQL URL (default $SHIPLOG_BENCH_POSTGRES_URL, else the local server); '' skips PostgreSQL")
 	fs.StringVar(&c.shiplog, "shiplog", "", "shiplog binary to run (default: build ./cmd/shiplog into a temp dir)")
@@ -50,7 +52,8 @@ func parseIngestFlags(args []string, stderr io.Writer) (ingestConfig, error) {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: go run ./bench ingest [flags]\n\n"+
 			"Drives POST /deployment-events/ against a bare net/http handler (the ceiling), shiplog on\n"+
-			"SQLite and shiplog on PostgreSQL, interleaved, and reports the median of the rounds.\n"+
+			"SQLite and shiplog on PostgreSQL (with -replicas N also N servers on that database),\n"+
+			"interleaved, and reports the median of the rounds.\n"+
 			"Exit status: 0 targets met, 1 a target missed or requests failed, 2 the run failed.\n\n")
 		fs.PrintDefaults()
 	}
@@ -68,6 +71,10 @@ func parseIngestFlags(args []string, stderr io.Writer) (ingestConfig, error) {
 		return c, fmt.Errorf("-rounds %d: use 1 to 20", c.rounds)
 	case c.conns < 1 || c.conns > 1024:
 		return c, fmt.Errorf("-conns %d: use 1 to 1024", c.conns)
+	case c.replicas < 1 || c.replicas > 4:
+		return c, fmt.Errorf("-replicas %d: use 1 to 4", c.replicas)
+	case c.replicas > 1 && c.postgres == "":
+		return c, fmt.Errorf("-replicas %d needs PostgreSQL; drop -postgres ''", c.replicas)
 	case c.cpuprof != "" && c.shiplog != "":
 		return c, fmt.Errorf("-cpuprofile builds its own shiplog binary; drop -shiplog")
 	}
@@ -77,8 +84,19 @@ func parseIngestFlags(args []string, stderr io.Writer) (ingestConfig, error) {
 // budget bounds the whole run: every measurement may overrun by the client
 // timeout, plus time to build and start the servers.
 func (c ingestConfig) budget() time.Duration {
-	return time.Duration(3*c.rounds)*(c.warmup+c.duration+40*time.Second) + 5*time.Minute
+	return time.Duration(c.configs()*c.rounds)*(c.warmup+c.duration+40*time.Second) + 5*time.Minute
 }
+
+// configs is how many configurations a round runs at most.
+func (c ingestConfig) configs() int {
+	if c.replicas > 1 {
+		return 4
+	}
+	return 3
+}
+
+// replicaName names the replica configuration.
+func (c ingestConfig) replicaName() string { return fmt.Sprintf("postgres×%d", c.replicas) }
 
 func ingestMain(args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseIngestFlags(args, stderr)
@@ -163,16 +181,27 @@ func runIngest(ctx context.Context, cfg ingestConfig, cl *cleanups, progress fun
 			return nil, err
 		}
 		targets = append(targets, t)
+		if cfg.replicas > 1 {
+			// The postgres server is the first replica: the org, its key
+			// and its pipelines are the same, and so is the secret key.
+			group := &target{name: cfg.replicaName(), fleet: t.fleet, replicas: []*target{t}}
+			for i := 2; i <= cfg.replicas; i++ {
+				progress("starting shiplog replica %d on the same schema", i)
+				r, err := serveShiplog(ctx, cl, fmt.Sprint("postgres-", i), bin, s.url, cfg.cpuprof, t.secret)
+				if err != nil {
+					return nil, err
+				}
+				r.key, r.admin, r.fleet = t.key, t.admin, t.fleet
+				group.replicas = append(group.replicas, r)
+			}
+			targets = append(targets, group)
+		}
 	}
 
-	// One event each first: a misconfigured server fails here, not as a
-	// table of errors.
 	for _, t := range targets {
-		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
-		if kind, sample := post(ctx, client, t, appendEvent(nil, t.seq.Add(1)-1, time.Now())); kind != "" {
-			return nil, fmt.Errorf("%s refused the first event: %s", t.name, sample)
+		if err := firstRuns(ctx, t); err != nil {
+			return nil, err
 		}
-		client.CloseIdleConnections()
 	}
 
 	rep.loadStart = loadavg()
@@ -184,8 +213,10 @@ func runIngest(ctx context.Context, cfg ingestConfig, cl *cleanups, progress fun
 			if err != nil {
 				return nil, err
 			}
-			if err := t.proc.exited(); err != nil {
-				return nil, err
+			for _, srv := range t.servers() {
+				if err := srv.proc.exited(); err != nil {
+					return nil, err
+				}
 			}
 			rep.add(t.name, r)
 			progress("round %d/%d %-8s  %8.0f req/s  p50 %s  p99 %s  errors %d",
@@ -194,10 +225,12 @@ func runIngest(ctx context.Context, cfg ingestConfig, cl *cleanups, progress fun
 	}
 	rep.loadEnd = loadavg()
 	for _, t := range targets {
-		w, e := t.proc.out.counts()
-		rep.serverLogs[t.name] = [2]int{w, e}
-		if e > 0 {
-			rep.serverTail[t.name] = t.proc.out.tail(5)
+		for _, srv := range t.servers()[min(1, len(t.replicas)):] { // the first replica reports as itself
+			w, e := srv.proc.out.counts()
+			rep.serverLogs[srv.name] = [2]int{w, e}
+			if e > 0 {
+				rep.serverTail[srv.name] = srv.proc.out.tail(5)
+			}
 		}
 	}
 	return rep, nil
@@ -247,8 +280,7 @@ func openPostgres(ctx context.Context, cl *cleanups, url string, progress func(s
 }
 
 // startShiplog creates an organisation in dbURL and serves it, with extra
-// arguments to serve. With cpuprof it profiles into cpuprof/<name>.pprof
-// (the binary must be bench/shiplogprof).
+// arguments to serve and a new secret key.
 func startShiplog(ctx context.Context, cl *cleanups, name, bin, dbURL, cpuprof string, extra ...string) (*target, error) {
 	out, err := runCmd(ctx, 2*time.Minute, "", bin, "org", "create", "bench", "--db", dbURL)
 	if err != nil {
@@ -270,15 +302,28 @@ func startShiplog(ctx context.Context, cl *cleanups, name, bin, dbURL, cpuprof s
 	}
 	lines = strings.Split(strings.TrimSpace(out), "\n")
 	admin := strings.TrimSpace(lines[len(lines)-1])
+	// A throwaway key for channel secrets at rest, which PostgreSQL requires.
+	var key32 [32]byte
+	_, _ = rand.Read(key32[:])
+	t, err := serveShiplog(ctx, cl, name, bin, dbURL, cpuprof, base64.StdEncoding.EncodeToString(key32[:]), extra...)
+	if err != nil {
+		return nil, err
+	}
+	t.key, t.admin, t.fleet = key, admin, &fleet{}
+	return t, nil
+}
+
+// serveShiplog serves dbURL with secret as SHIPLOG_SECRET_KEY and extra
+// arguments to serve; the caller fills in the org's credentials. With
+// cpuprof it profiles into cpuprof/<name>.pprof (the binary must be
+// bench/shiplogprof).
+func serveShiplog(ctx context.Context, cl *cleanups, name, bin, dbURL, cpuprof, secret string, extra ...string) (*target, error) {
 	// Log flags are explicit so that SHIPLOG_LOG_* in the environment cannot
 	// change the line the address is read from.
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", dbURL, "--log-format", "text", "--log-level", "info"}
 	args = append(args, extra...)
-	// A throwaway key for channel secrets at rest, which PostgreSQL requires;
-	// in the environment, so a binary that predates the setting ignores it.
-	var key32 [32]byte
-	_, _ = rand.Read(key32[:])
-	env := []string{"SHIPLOG_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key32[:])}
+	// In the environment, so a binary that predates the setting ignores it.
+	env := []string{"SHIPLOG_SECRET_KEY=" + secret}
 	if cpuprof != "" {
 		env = append(env, "BENCH_CPUPROFILE="+filepath.Join(cpuprof, name+".pprof"))
 	}
@@ -286,7 +331,7 @@ func startShiplog(ctx context.Context, cl *cleanups, name, bin, dbURL, cpuprof s
 	if err != nil {
 		return nil, err
 	}
-	return &target{name: name, base: "http://" + addr, url: "http://" + addr + "/deployment-events/", key: key, admin: admin, proc: proc}, nil
+	return &target{name: name, base: "http://" + addr, url: "http://" + addr + "/deployment-events/", secret: secret, proc: proc}, nil
 }
 
 // gitRevision names the source the servers were built from.

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"math"
@@ -13,94 +11,62 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// target is one server under load. seq numbers its events across rounds, so
-// versions keep increasing from one round to the next.
+// target is what a configuration loads: one server, or replicas of one
+// serving the same database. fleet is its org's pipelines, shared by every
+// target on that org.
 type target struct {
-	name string // bare, sqlite, postgres
+	name string // bare, sqlite, postgres, postgres×2
 	base string // http://host:port
 	url  string // POST endpoint
 	key  string // API key; the bare server ignores it
 	// admin is an owner's personal token: channels are set up by people.
 	admin string
-	seq   atomic.Int64
-	proc  *child
+	// secret is the server's SHIPLOG_SECRET_KEY; a replica needs the same.
+	secret   string
+	fleet    *fleet
+	replicas []*target // when set, the servers that share the load
+	proc     *child
 }
 
-// pid is the server's process id, 0 when it is not a child (tests).
-func (t *target) pid() int {
-	if t.proc == nil {
-		return 0
+// servers are the processes that take t's load.
+func (t *target) servers() []*target {
+	if len(t.replicas) > 0 {
+		return t.replicas
 	}
-	return t.proc.cmd.Process.Pid
+	return []*target{t}
 }
 
-var products = []string{
-	"checkout-api", "payments", "search", "catalog", "cart", "accounts", "notifications", "billing",
-	"inventory", "shipping", "recommendations", "reviews", "auth-gateway", "pricing", "orders",
-	"analytics-ingest", "media", "storefront", "admin-console", "reporting",
-}
-
-var environments = []string{"development", "staging", "production"}
-
-// appendEvent appends the n-th deployment event of the stream. Events come
-// in pairs, started then completed, for one run each; run r deploys product
-// r%20, and each product's successive runs walk a version through
-// development, staging and production before the next version, so versions
-// increase and each (product, version) keeps one SHA. The two events of a run
-// are issued back to back and so usually race on two connections, as parallel
-// CI steps do.
-func appendEvent(b []byte, n int64, now time.Time) []byte {
-	run := n / 2
-	product := products[run%int64(len(products))]
-	k := run / int64(len(products))
-	env := environments[k%int64(len(environments))]
-	v := k / int64(len(environments))
-	version := "1." + strconv.FormatInt(v/100, 10) + "." + strconv.FormatInt(v%100, 10)
-	sum := sha1.Sum([]byte(product + "@" + version))
-	sha := hex.EncodeToString(sum[:])
-	runID := strconv.FormatInt(9_000_000+run, 10)
-
-	b = append(b, `{"product_name":"`...)
-	b = append(b, product...)
-	b = append(b, `","version":"`...)
-	b = append(b, version...)
-	b = append(b, `","environment_name":"`...)
-	b = append(b, env...)
-	if n%2 == 0 {
-		b = append(b, `","status":"started"`...)
-	} else {
-		b = append(b, `","status":"completed","completed_at":"`...)
-		b = now.UTC().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
+// pids are the servers' process ids; 0 for one that is not a child (tests).
+func (t *target) pids() []int {
+	var out []int
+	for _, s := range t.servers() {
+		if s.proc != nil {
+			out = append(out, s.proc.cmd.Process.Pid)
+		}
 	}
-	b = append(b, `,"deployed_by":"ci-bot","deployed_by_email":"ci-bot@example.com","deployed_by_name":"CI Bot"`...)
-	b = append(b, `,"scm_branch":"main","scm_sha":"`...)
-	b = append(b, sha...)
-	b = append(b, `","scm_repository":"https://github.com/example/`...)
-	b = append(b, product...)
-	b = append(b, `","build_url":"https://github.com/example/`...)
-	b = append(b, product...)
-	b = append(b, `/actions/runs/`...)
-	b = append(b, runID...)
-	b = append(b, `","deploy_url":"https://`...)
-	b = append(b, env...)
-	b = append(b, `.example.com/`...)
-	b = append(b, product...)
-	b = append(b, `","build_number":"`...)
-	b = strconv.AppendInt(b, 1000+v, 10)
-	b = append(b, `","source_system":"github-actions","invoke_id":"`...)
-	b = append(b, runID...)
-	b = append(b, `","extra_metadata":{"region":"eu-west-1","replicas":3,"trigger":"push","workflow":"deploy.yml","runner":"ubuntu-24.04"}}`...)
-	return b
+	return out
+}
+
+// plan shares conns lanes and the fleet's products among t's servers: lane
+// i and product p go to server i%n and p%n, and every server gets at least
+// as many products as lanes, which keeps every lane busy (see ciLoad.take).
+// No product is loaded on two servers at once.
+func (t *target) plan(conns int) []*ciLoad {
+	if t.fleet == nil {
+		t.fleet = &fleet{}
+	}
+	n := max(conns, len(products))
+	t.fleet.grow(n)
+	return t.fleet.split(n, len(t.servers()))
 }
 
 // roundResult is one measurement of one target.
 type roundResult struct {
 	ok       int           // 2xx responses completed inside the window
+	accepted int           // 2xx responses in all, warm-up and drain included
 	window   time.Duration // measured time
 	rps      float64
 	p50, p99 time.Duration
@@ -111,10 +77,11 @@ type roundResult struct {
 }
 
 type workerStats struct {
-	lat    []time.Duration
-	errors int
-	kinds  map[string]int
-	sample string
+	lat      []time.Duration
+	accepted int
+	errors   int
+	kinds    map[string]int
+	sample   string
 }
 
 func (w *workerStats) fail(kind, sample string) {
@@ -128,10 +95,9 @@ func (w *workerStats) fail(kind, sample string) {
 	}
 }
 
-// measure drives t with conns keep-alive connections for warmup, then
-// measures for window: every response completing inside the window counts
-// towards req/s and its latency (send to last body byte) is a sample.
-func measure(ctx context.Context, t *target, conns int, warmup, window time.Duration) (*roundResult, error) {
+// loadClient is the load's HTTP client: up to conns keep-alive connections
+// to each server, over loopback.
+func loadClient(conns int) (*http.Client, *http.Transport) {
 	tr := &http.Transport{
 		Proxy:               nil, // loopback only, whatever the environment says
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -141,9 +107,20 @@ func measure(ctx context.Context, t *target, conns int, warmup, window time.Dura
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, tr
+}
+
+// measure drives t with conns lanes, each a keep-alive connection with one
+// request in flight, for warmup, then measures for window: every response
+// completing inside the window counts towards req/s and its latency (send
+// to last body byte) is a sample. The lanes are shared among t's servers
+// with the products (target.plan). After the window no run begins, but runs
+// already begun are finished, so that the org is left with none open.
+func measure(ctx context.Context, t *target, conns int, warmup, window time.Duration) (*roundResult, error) {
+	client, tr := loadClient(conns)
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	servers, loads := t.servers(), t.plan(conns)
 
 	start := time.Now().Add(warmup)
 	end := start.Add(window)
@@ -151,33 +128,37 @@ func measure(ctx context.Context, t *target, conns int, warmup, window time.Dura
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if sleepUntil(ctx, start) {
-			cpu0 = sampleCPU(t.pid())
+			cpu0 = sampleCPU(t.pids()...)
 		}
 		if sleepUntil(ctx, end) {
-			cpu1 = sampleCPU(t.pid())
+			cpu1 = sampleCPU(t.pids()...)
 		}
 	})
 	stats := make([]workerStats, conns)
 	for i := range stats {
 		w := &stats[i]
 		w.lat = make([]time.Duration, 0, 4096)
+		srv, load := servers[i%len(servers)], loads[i%len(loads)]
 		wg.Go(func() {
 			var buf []byte
 			for {
-				t0 := time.Now()
-				if !t0.Before(end) || ctx.Err() != nil {
+				ev, ok := load.next(ctx, end)
+				if !ok {
 					return
 				}
-				buf = appendEvent(buf[:0], t.seq.Add(1)-1, t0)
-				kind, sample := post(ctx, client, t, buf)
+				t0 := time.Now()
+				buf = appendEvent(buf[:0], ev, t0)
+				kind, sample := post(ctx, client, srv, buf)
 				t1 := time.Now()
+				load.done(ev)
 				if ctx.Err() != nil {
-					return
+					continue // next returns false
 				}
 				if kind != "" {
 					w.fail(kind, sample)
 					continue
 				}
+				w.accepted++
 				if !t1.Before(start) && !t1.After(end) {
 					w.lat = append(w.lat, t1.Sub(t0))
 				}
@@ -192,6 +173,7 @@ func measure(ctx context.Context, t *target, conns int, warmup, window time.Dura
 	var lat []time.Duration
 	for _, w := range stats {
 		lat = append(lat, w.lat...)
+		r.accepted += w.accepted
 		r.errors += w.errors
 		for k, n := range w.kinds {
 			r.kinds[k] += n
@@ -206,6 +188,25 @@ func measure(ctx context.Context, t *target, conns int, warmup, window time.Dura
 	r.p50 = percentile(lat, 50)
 	r.p99 = percentile(lat, 99)
 	return r, nil
+}
+
+// firstRuns sends one run to each of t's servers, its two events one after
+// the other: a misconfigured server fails here, not as a table of errors.
+func firstRuns(ctx context.Context, t *target) error {
+	client, tr := loadClient(1)
+	defer tr.CloseIdleConnections()
+	for i, load := range t.plan(1) {
+		srv := t.servers()[i]
+		for _, begin := range []bool{true, false} {
+			ev, _ := load.take(begin)
+			kind, sample := post(ctx, client, srv, appendEvent(nil, ev, time.Now()))
+			load.done(ev)
+			if kind != "" {
+				return fmt.Errorf("%s refused the first %s event: %s", srv.name, map[bool]string{true: "started", false: "completed"}[ev.started], sample)
+			}
+		}
+	}
+	return nil
 }
 
 func sleepUntil(ctx context.Context, t time.Time) bool {

@@ -1,11 +1,13 @@
 // Command bench measures shiplog on this machine.
 //
-//	go run ./bench ingest [-duration 10s] [-rounds 3] [-conns 64] [-postgres URL] [-shiplog PATH] [-markdown]
+//	go run ./bench ingest [-duration 10s] [-rounds 3] [-conns 64] [-replicas 1] [-postgres URL] [-shiplog PATH] [-markdown]
 //	go run ./bench notify [-duration 10s] [-rate 1000] [-fanout 1000] [-postgres URL] [-shiplog PATH] [-markdown]
 //
 // ingest drives POST /deployment-events/ against three servers in one run —
 // a bare net/http handler that only decodes the body (the ceiling), shiplog
-// on SQLite and shiplog on PostgreSQL — and reports each against the ceiling.
+// on SQLite and shiplog on PostgreSQL (with -replicas N, also N shiplog
+// servers on that database) — and reports each against the ceiling. The
+// load is CI traffic a correct server accepts in full (see traffic.go).
 //
 // notify measures webhook deliveries to a receiver inside the benchmark: a
 // bare sender posting signed bodies to it (the ceiling), then, on shiplog on

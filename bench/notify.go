@@ -246,8 +246,8 @@ func runStore(ctx context.Context, cfg notifyConfig, cl *cleanups, t *target, rc
 			return nil, err
 		}
 		l := res.latency
-		progress("latency: p50 %s, p99 %s, max %s; %d of %d accepted events undelivered; %d failed requests",
-			ms(l.p50), ms(l.p99), ms(l.max), l.undelivered, l.accepted, l.errors)
+		progress("latency: send → received %s; answer → received %s; %d of %d accepted events undelivered; %d failed requests",
+			l.fromSend, l.fromAnswer, l.undelivered, l.accepted, l.errors)
 		if err := a.deleteChannel(ctx, id); err != nil {
 			return nil, err
 		}
@@ -260,11 +260,16 @@ func runStore(ctx context.Context, cfg notifyConfig, cl *cleanups, t *target, rc
 	if cfg.runs("fanout") {
 		progress("fan-out: creating %d webhook channels", cfg.fanout)
 		start := time.Now()
-		if err := a.createChannels(ctx, cfg.fanout, hook+"fanout/", secret); err != nil {
+		ids, err := a.createChannels(ctx, cfg.fanout, hook+"fanout/", secret)
+		if err != nil {
 			return nil, err
 		}
 		progress("fan-out: %d channels created in %s", cfg.fanout, time.Since(start).Round(time.Millisecond))
 		if res.fanout, err = measureFanout(ctx, t, rcv, cfg.fanout, cfg.repeats, progress); err != nil {
+			return nil, err
+		}
+		// Else the noisy neighbour's every event would go to them too.
+		if err := a.deleteChannels(ctx, ids); err != nil {
 			return nil, err
 		}
 	}

@@ -100,16 +100,32 @@ func (a *api) createChannel(ctx context.Context, name, url, secret string, event
 }
 
 // createChannels makes n webhook channels for deployment.completed, at
-// urlPrefix<i>, with 8 requests at a time.
-func (a *api) createChannels(ctx context.Context, n int, urlPrefix, secret string) error {
+// urlPrefix<i>, with 8 requests at a time, and returns their ids.
+func (a *api) createChannels(ctx context.Context, n int, urlPrefix, secret string) ([]string, error) {
+	ids := make([]string, n)
+	err := a.eightAtATime(n, func(i int) error {
+		id, err := a.createChannel(ctx, "fanout-"+strconv.Itoa(i), urlPrefix+strconv.Itoa(i), secret, "deployment.completed")
+		ids[i] = id
+		return err
+	})
+	return ids, err
+}
+
+// deleteChannels deletes channels, 8 at a time.
+func (a *api) deleteChannels(ctx context.Context, ids []string) error {
+	return a.eightAtATime(len(ids), func(i int) error { return a.deleteChannel(ctx, ids[i]) })
+}
+
+// eightAtATime runs do(0) … do(n-1), 8 at a time, and returns an error of
+// one that failed.
+func (a *api) eightAtATime(n int, do func(i int) error) error {
 	var next atomic.Int64
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				name := "fanout-" + strconv.Itoa(i)
-				if _, err := a.createChannel(ctx, name, urlPrefix+strconv.Itoa(i), secret, "deployment.completed"); err != nil {
+				if err := do(i); err != nil {
 					errs <- err
 					return
 				}
@@ -126,7 +142,9 @@ func (a *api) createChannels(ctx context.Context, n int, urlPrefix, secret strin
 const latencyProducts = 10
 
 // appendNotifyEvent appends a small deployment event that completes version
-// of product in production.
+// of product in production. It is a whole run in one terminal event, which
+// no rule judges and which never leaves a run open, so any number of them
+// may be in flight at once.
 func appendNotifyEvent(b []byte, product, version string) []byte {
 	b = append(b, `{"product_name":"`...)
 	b = append(b, product...)
@@ -134,6 +152,29 @@ func appendNotifyEvent(b []byte, product, version string) []byte {
 	b = append(b, version...)
 	b = append(b, `","environment_name":"production","status":"success"}`...)
 	return b
+}
+
+// latencyEvent is the i-th event of the fixed-rate load of run (a fresh
+// prefix per measurement), and its version: a new one each time, the
+// products in turn.
+func latencyEvent(run string, i int) (body []byte, version string) {
+	version = "1." + run + "." + strconv.Itoa(i)
+	return appendNotifyEvent(nil, "notify-"+strconv.Itoa(i%latencyProducts), version), version
+}
+
+// spread is a latency distribution.
+type spread struct{ p50, p99, max time.Duration }
+
+func spreadOf(sorted []time.Duration) spread {
+	s := spread{p50: percentile(sorted, 50), p99: percentile(sorted, 99)}
+	if len(sorted) > 0 {
+		s.max = sorted[len(sorted)-1]
+	}
+	return s
+}
+
+func (s spread) String() string {
+	return fmt.Sprintf("p50 %s, p99 %s, max %s", ms(s.p50), ms(s.p99), ms(s.max))
 }
 
 // latencyResult is the fixed-rate measurement.
@@ -145,20 +186,21 @@ type latencyResult struct {
 	errors      int
 	kinds       map[string]int
 	sample      string
-	behind      int           // events sent late because maxInFlight requests were already waiting
-	early       int           // deliveries that arrived before the event's response (counted as 0)
-	undelivered int           // accepted events with no delivery latencyGrace after the load
-	extra       int           // deliveries beyond one per event
-	p50, p99    time.Duration // accept → received
-	max         time.Duration
-	perSecond   []time.Duration // p50 of the events scheduled in each second: does a backlog build up?
-	ingestP50   time.Duration   // POST → response
-	ingestP99   time.Duration
-	conns       int64         // connections the server opened to the receiver
-	cpu         cpuUse        // from the first event until the deliveries arrived
-	span        time.Duration // … that long
-	dups, bad   int
-	badSample   string
+	behind      int // events sent late because maxInFlight requests were already waiting
+	early       int // deliveries that arrived before the event's response (counted as 0 from the answer)
+	undelivered int // accepted events with no delivery latencyGrace after the load
+	extra       int // deliveries beyond one per event
+	// fromSend is sending the POST → the delivery received: what a client
+	// sees, ingest included; fromAnswer starts at the 2xx answer instead.
+	fromSend, fromAnswer spread
+	perSecond            []time.Duration // send → received p50 of the events scheduled in each second: does a backlog build up?
+	ingestP50            time.Duration   // POST → response
+	ingestP99            time.Duration
+	conns                int64         // connections the server opened to the receiver
+	cpu                  cpuUse        // from the first event until the deliveries arrived
+	span                 time.Duration // … that long
+	dups, bad            int
+	badSample            string
 }
 
 // maxInFlight bounds the fixed-rate load's open requests; reaching it means
@@ -167,8 +209,8 @@ const maxInFlight = 512
 
 // measureLatency sends rate events/s on a fixed schedule (open loop: the
 // next event is due when it is due, whatever the answers) for window, each a
-// new version, and takes for each accepted event the time from its 2xx
-// response to the arrival of its delivery at rcv.
+// new version, and takes for each accepted event the time from sending it,
+// and from its 2xx response, to the arrival of its delivery at rcv.
 func measureLatency(ctx context.Context, t *target, rcv *receiver, rate int, window time.Duration) (*latencyResult, error) {
 	rcv.reset()
 	tr := &http.Transport{Proxy: nil, MaxIdleConns: maxInFlight, MaxIdleConnsPerHost: maxInFlight,
@@ -189,7 +231,7 @@ func measureLatency(ctx context.Context, t *target, rcv *receiver, rate int, win
 	run := strconv.FormatInt(time.Now().UnixNano(), 36) // versions are new in every run
 	sem := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
-	conns0, cpu0 := rcv.conns.Load(), sampleCPU(t.pid())
+	conns0, cpu0 := rcv.conns.Load(), sampleCPU(t.pids()...)
 	start := time.Now().Add(50 * time.Millisecond)
 	for i := range total {
 		if !sleepUntil(ctx, start.Add(time.Duration(int64(i)*int64(time.Second)/int64(rate)))) {
@@ -205,10 +247,10 @@ func measureLatency(ctx context.Context, t *target, rcv *receiver, rate int, win
 			}
 		}
 		s := &samples[i]
-		s.version = "1." + run + "." + strconv.Itoa(i)
 		wg.Go(func() {
 			defer func() { <-sem }()
-			body := appendNotifyEvent(nil, "notify-"+strconv.Itoa(i%latencyProducts), s.version)
+			var body []byte
+			body, s.version = latencyEvent(run, i)
 			s.sent = time.Now()
 			s.kind, s.err = post(ctx, client, t, body)
 			s.answer = time.Now()
@@ -229,11 +271,11 @@ func measureLatency(ctx context.Context, t *target, rcv *receiver, rate int, win
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cpu1 := sampleCPU(t.pid())
+	cpu1 := sampleCPU(t.pids()...)
 	res.cpu, res.span = cpuBetween(cpu0, cpu1), cpu1.at.Sub(cpu0.at)
 	res.conns = rcv.conns.Load() - conns0
 
-	var lat, ingest []time.Duration
+	var fromSend, fromAnswer, ingest []time.Duration
 	bySecond := make([][]time.Duration, (total+rate-1)/rate)
 	for i, s := range samples {
 		if s.kind != "" {
@@ -257,19 +299,18 @@ func measureLatency(ctx context.Context, t *target, rcv *receiver, rate int, win
 			res.early++
 			d = 0
 		}
-		lat = append(lat, d)
-		bySecond[i/rate] = append(bySecond[i/rate], d)
+		fromAnswer = append(fromAnswer, d)
+		fromSend = append(fromSend, a.first.Sub(s.sent))
+		bySecond[i/rate] = append(bySecond[i/rate], a.first.Sub(s.sent))
 	}
 	for _, xs := range bySecond {
 		slices.Sort(xs)
 		res.perSecond = append(res.perSecond, percentile(xs, 50))
 	}
-	slices.Sort(lat)
+	slices.Sort(fromSend)
+	slices.Sort(fromAnswer)
 	slices.Sort(ingest)
-	res.p50, res.p99 = percentile(lat, 50), percentile(lat, 99)
-	if len(lat) > 0 {
-		res.max = lat[len(lat)-1]
-	}
+	res.fromSend, res.fromAnswer = spreadOf(fromSend), spreadOf(fromAnswer)
 	res.ingestP50, res.ingestP99 = percentile(ingest, 50), percentile(ingest, 99)
 	res.dups, res.bad, res.badSample = rcv.faults()
 	return res, nil
@@ -305,15 +346,15 @@ type sustainedResult struct {
 func measureSustained(ctx context.Context, t *target, rcv *receiver, conns int, window time.Duration) (*sustainedResult, error) {
 	rcv.reset()
 	res := &sustainedResult{}
-	seq0, conns0 := t.seq.Load(), rcv.conns.Load()
-	cpu0 := sampleCPU(t.pid())
+	conns0 := rcv.conns.Load()
+	cpu0 := sampleCPU(t.pids()...)
 	r, err := measure(ctx, t, conns, 0, window)
 	if err != nil {
 		return nil, err
 	}
 	loadEnd := time.Now()
 	res.load = r
-	res.accepted = int(t.seq.Load()-seq0) - r.errors
+	res.accepted = r.accepted
 	res.expected = sustainedChannels * res.accepted
 	res.atLoadEnd, _ = rcv.received()
 	paths := rcv.byPath()
@@ -324,7 +365,7 @@ func measureSustained(ctx context.Context, t *target, rcv *receiver, conns int, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cpu1 := sampleCPU(t.pid())
+	cpu1 := sampleCPU(t.pids()...)
 	res.cpu = cpuBetween(cpu0, cpu1)
 	var last time.Time
 	res.received, last = rcv.received()

@@ -18,7 +18,7 @@ import (
 
 // Targets of the noisy-neighbour measurement.
 const (
-	noisyMaxP99Ratio = 2.0 // org A's p99 with org B's backlog over its quiet p99
+	noisyMaxP99Ratio = 2.0 // org A's p99 (from the send) with org B's backlog over its quiet p99
 	noisyMaxCPURatio = 1.2 // server CPU with the backlog over without
 )
 
@@ -102,7 +102,8 @@ func runNoisy(ctx context.Context, cfg notifyConfig, cl *cleanups, t *target, rc
 	if res.quiet, err = measureLatency(ctx, t, rcv, cfg.rate, cfg.duration); err != nil {
 		return nil, err
 	}
-	progress("noisy: org A alone: p50 %s, p99 %s, server CPU %s", ms(res.quiet.p50), ms(res.quiet.p99), cores(res.quiet.cpu, res.quiet.span))
+	progress("noisy: org A alone: send → received p50 %s, p99 %s, server CPU %s",
+		ms(res.quiet.fromSend.p50), ms(res.quiet.fromSend.p99), cores(res.quiet.cpu, res.quiet.span))
 
 	hang, err := startHanging(cl)
 	if err != nil {
@@ -160,8 +161,8 @@ func runNoisy(ctx context.Context, cfg notifyConfig, cl *cleanups, t *target, rc
 		return nil, err
 	}
 	res.hungDuring, res.hungTotal = hang.n.Load()-before, hang.n.Load()
-	progress("noisy: org A with the backlog: p50 %s, p99 %s, server CPU %s; org B's receiver got %d requests meanwhile",
-		ms(res.noisy.p50), ms(res.noisy.p99), cores(res.noisy.cpu, res.noisy.span), res.hungDuring)
+	progress("noisy: org A with the backlog: send → received p50 %s, p99 %s, server CPU %s; org B's receiver got %d requests meanwhile",
+		ms(res.noisy.fromSend.p50), ms(res.noisy.fromSend.p99), cores(res.noisy.cpu, res.noisy.span), res.hungDuring)
 	if err := a.deleteChannel(ctx, id); err != nil {
 		return nil, err
 	}
@@ -178,8 +179,8 @@ func (n *noisyResult) cpuRatio() float64 {
 }
 
 func (n *noisyResult) p99Ratio() float64 {
-	if n.quiet.p99 <= 0 {
+	if n.quiet.fromSend.p99 <= 0 {
 		return 0
 	}
-	return float64(n.noisy.p99) / float64(n.quiet.p99)
+	return float64(n.noisy.fromSend.p99) / float64(n.quiet.fromSend.p99)
 }

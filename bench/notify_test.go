@@ -158,8 +158,14 @@ func TestMeasureLatency(t *testing.T) {
 	if r.sent != 200 || r.accepted != 200 || r.undelivered != 0 || r.extra != 0 || r.errors != 0 {
 		t.Errorf("latency = %+v; want 200 events accepted and delivered once each", r)
 	}
-	if r.p50 < 5*time.Millisecond || r.max < r.p99 || r.p99 < r.p50 || len(r.perSecond) != 1 {
-		t.Errorf("p50 %s p99 %s max %s by second %v; want at least the 5 ms delay", r.p50, r.p99, r.max, r.perSecond)
+	// The delivery leaves 5 ms after the server has the event, so from the
+	// send it takes longer; from the answer it takes less than from the send.
+	s, a := r.fromSend, r.fromAnswer
+	if s.p50 < 5*time.Millisecond || s.max < s.p99 || s.p99 < s.p50 || len(r.perSecond) != 1 || r.perSecond[0] < 5*time.Millisecond {
+		t.Errorf("from the send %v, by second %v; want at least the 5 ms delay", s, r.perSecond)
+	}
+	if a.p50 > s.p50 || a.p99 > s.p99 || a.max > s.max || a.p99 < a.p50 {
+		t.Errorf("from the answer %v, from the send %v; want the answer's no later", a, s)
 	}
 }
 
@@ -190,24 +196,35 @@ func TestNotifyVerdicts(t *testing.T) {
 	t.Parallel()
 	good := func(name string) *storeResult {
 		return &storeResult{name: name,
-			latency:   &latencyResult{accepted: 10, p50: time.Millisecond, p99: 10 * time.Millisecond},
+			latency: &latencyResult{rate: 1000, accepted: 10, fromSend: spread{p50: time.Millisecond, p99: 10 * time.Millisecond},
+				fromAnswer: spread{p50: time.Millisecond / 2, p99: 5 * time.Millisecond}},
 			sustained: &sustainedResult{load: &roundResult{}, perSec: 5000, drained: true},
 			fanout:    &fanoutResult{channels: 1000, runs: []fanoutRun{{all: time.Second}}, median: time.Second}}
 	}
 	bad := good("sqlite")
-	bad.latency.p99 = 30 * time.Millisecond
+	bad.latency.fromSend.p99 = 30 * time.Millisecond
+	bad.latency.fromAnswer.p99 = 20 * time.Millisecond // the target is from the send
 	bad.sustained.drained = false
 	bad.fanout.median = 3 * time.Second
 	pg := good("postgres")
-	pg.latency.p50 = time.Second // no latency target on PostgreSQL
-	pg.latency.undelivered = 1   // but every event must be delivered
+	pg.latency.fromSend.p50 = 40 * time.Millisecond // PostgreSQL's latency target is p99 ≤ 50 ms
+	pg.latency.fromSend.p99 = 45 * time.Millisecond
+	pg.latency.undelivered = 1 // and every event must be delivered
+	slowPG := good("postgres")
+	slowPG.latency.fromSend.p99 = 60 * time.Millisecond
+	slowPG.sustained.perSec = 2900
+	slowSQLite := good("sqlite")
+	slowSQLite.latency.fromSend.p50 = 6 * time.Millisecond
+	slowSQLite.latency.fromSend.p99 = 40 * time.Millisecond // within PostgreSQL's target, not SQLite's
 	for _, c := range []struct {
 		stores []*storeResult
 		fail   []string
 	}{
 		{[]*storeResult{good("sqlite"), good("postgres")}, nil},
-		{[]*storeResult{bad}, []string{"sqlite latency p99", "sqlite sustained", "sqlite fan-out to 1000"}},
+		{[]*storeResult{bad}, []string{"sqlite latency p99 from the send", "sqlite sustained", "sqlite fan-out to 1000"}},
 		{[]*storeResult{pg}, []string{"postgres latency: all delivered"}},
+		{[]*storeResult{slowSQLite, slowPG}, []string{"sqlite latency p50 from the send", "sqlite latency p99 from the send",
+			"postgres latency p99 from the send", "postgres sustained"}},
 	} {
 		r := &notifyReport{bare: &bareResult{perSec: 20000}, stores: c.stores}
 		var failed []string
@@ -225,7 +242,8 @@ func TestNotifyVerdicts(t *testing.T) {
 		var text, md bytes.Buffer
 		r.writeText(&text)
 		r.writeMarkdown(&md)
-		if !strings.Contains(text.String(), "deliveries/s") || !strings.Contains(md.String(), "| target |") {
+		if !strings.Contains(text.String(), "deliveries/s") || !strings.Contains(md.String(), "| target |") ||
+			!strings.Contains(text.String(), "send → received") || !strings.Contains(md.String(), "answer → received") {
 			t.Errorf("report:\n%s\n%s", text.String(), md.String())
 		}
 	}

@@ -242,11 +242,11 @@ func bareSend(ctx context.Context, rcv *receiver, conns int, warmup, window time
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if sleepUntil(ctx, start) {
-			cpu0, c0 = sampleCPU(0), rcv.conns.Load()
+			cpu0, c0 = sampleCPU(), rcv.conns.Load()
 			n0, _ = rcv.received()
 		}
 		if sleepUntil(ctx, end) {
-			cpu1, c1 = sampleCPU(0), rcv.conns.Load()
+			cpu1, c1 = sampleCPU(), rcv.conns.Load()
 			n1, _ = rcv.received()
 		}
 	})

@@ -18,6 +18,9 @@ const (
 	sqliteMinRatio   = 0.30
 	sqliteMaxP99     = 50 * time.Millisecond
 	postgresMinRatio = 0.20
+	// replicaMinRatio is the replica configuration's req/s over one
+	// server's on the same database, in the same round.
+	replicaMinRatio = 1.5
 )
 
 type report struct {
@@ -152,7 +155,52 @@ func (r *report) verdicts() []verdict {
 		}
 		return v
 	}
-	return []verdict{check("sqlite", sqliteMinRatio, sqliteMaxP99), check("postgres", postgresMinRatio, 0)}
+	out := []verdict{check("sqlite", sqliteMinRatio, sqliteMaxP99), check("postgres", postgresMinRatio, 0)}
+	if r.cfg.replicas > 1 {
+		out = append(out, r.replicaVerdict())
+	}
+	return out
+}
+
+// replicaVerdict checks the replica configuration against one server: the
+// median over the rounds of the ratio of their req/s in each round, so that
+// both sides of a ratio saw the same machine.
+func (r *report) replicaVerdict() verdict {
+	name := r.cfg.replicaName()
+	v := verdict{label: name + "/postgres", goal: fmt.Sprintf("≥ %.2f × one replica in the same round", replicaMinRatio)}
+	one, many := r.rounds["postgres"], r.rounds[name]
+	if len(one) == 0 || len(many) == 0 {
+		v.status, v.why = "SKIPPED", r.pgNote
+		return v
+	}
+	var ratios []float64
+	var per []string
+	for i := range min(len(one), len(many)) {
+		if one[i].rps > 0 {
+			ratios = append(ratios, many[i].rps/one[i].rps)
+			per = append(per, fmt.Sprintf("%.2f", many[i].rps/one[i].rps))
+		}
+	}
+	var why []string
+	if len(ratios) == 0 {
+		why = append(why, "one replica answered nothing in the window")
+	} else {
+		v.ratio = median(ratios)
+		if v.ratio < replicaMinRatio {
+			why = append(why, fmt.Sprintf("ratio %.2f < %.2f", v.ratio, replicaMinRatio))
+		}
+	}
+	for _, n := range []string{"postgres", name} {
+		if e := r.summary(n).errors; e > 0 {
+			why = append(why, fmt.Sprintf("%d failed requests on %s", e, n))
+		}
+	}
+	v.status = "PASS"
+	if len(why) > 0 {
+		v.status = "FAIL"
+	}
+	v.why = strings.Join(append(why, "per round "+strings.Join(per, " / ")), "; ")
+	return v
 }
 
 func (r *report) exitCode() int {
@@ -178,7 +226,7 @@ func (r *report) errorLines() []string {
 		}
 		out = append(out, fmt.Sprintf("%s: %d failed requests (%s); first: %s", n, s.errors, strings.Join(kinds, ", "), s.sample))
 	}
-	for _, n := range r.names {
+	for _, n := range slices.Sorted(maps.Keys(r.serverLogs)) {
 		if lg := r.serverLogs[n]; lg[1] > 0 {
 			out = append(out, fmt.Sprintf("%s: the server logged %d errors; last lines:\n%s", n, lg[1], r.serverTail[n]))
 		}
@@ -195,8 +243,16 @@ func (r *report) header() []fact {
 		pg = "PostgreSQL " + r.pgNote
 	}
 	f = append(f, fact{"shiplog", r.shiplog}, fact{"postgres", pg})
-	f = append(f, fact{"load", fmt.Sprintf("%d keep-alive connections over loopback, %d rounds × %s (after %s warm-up) per configuration, interleaved; figures are medians of the rounds",
+	f = append(f, fact{"load", fmt.Sprintf("%d keep-alive connections over loopback, one request in flight on each; %d rounds × %s (after %s warm-up) "+
+		"per configuration, interleaved; figures are medians of the rounds",
 		r.cfg.conns, r.cfg.rounds, r.cfg.duration, r.cfg.warmup)})
+	f = append(f, fact{"events", fmt.Sprintf("CI runs of %d products, each product's runs one after another (started and completed "+
+		"of a run sent at once, the next run when both are answered), so no run is ever refused as concurrent", max(r.cfg.conns, len(products)))})
+	if r.cfg.replicas > 1 {
+		f = append(f, fact{"replicas", fmt.Sprintf("%s is %d shiplog servers on the postgres schema (the first is the postgres server), "+
+			"with the same secret key; the connections and the products are split among them, a product always on the same server",
+			r.cfg.replicaName(), r.cfg.replicas)})
+	}
 	return f
 }
 
@@ -221,7 +277,7 @@ func (r *report) rows() [][]string {
 	return rows
 }
 
-const cpuNote = "server CPU is the server process alone (for postgres the PostgreSQL backends are not in it; machine busy is), " +
+const cpuNote = "server CPU is the server processes alone (all replicas of postgres×N; the PostgreSQL backends are not in it, machine busy is), " +
 	"CPU/req is that divided by the requests answered, and all columns but ok requests (the sum) are medians of the rounds."
 
 func (r *report) writeText(w io.Writer) {
