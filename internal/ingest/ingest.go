@@ -26,9 +26,11 @@ type Fanout func(ctx context.Context, tx store.Tx, e *shiplog.Event) ([]*shiplog
 
 // Service records events.
 type Service struct {
-	Store  store.Store
-	Clock  shiplog.Clock
-	Fanout Fanout // optional
+	Store store.Store
+	// catalogue keeps the products, versions and environments events name.
+	catalogue catalogue
+	Clock     shiplog.Clock
+	Fanout    Fanout // optional
 	// Dispatch receives an event's deliveries once they are committed.
 	Dispatch func([]*shiplog.Delivery)
 	// Recorded is told of each event received and committed (metrics);
@@ -126,25 +128,44 @@ type catalog struct {
 	product *shiplog.Product
 	version *shiplog.Version
 	env     *shiplog.Environment
+	// envGen is the org's generation env was read at: its type may change.
+	envGen int64
+	cat    *catalogue // where they came from
 }
 
-// lookup reads the catalogue rows an event names on the read pool, before
-// the write: the single writer is the bottleneck, and after an org's first
-// events these rows exist. Rows are never deleted, so what it finds stays
-// valid; what it misses, the write creates.
+// lookup finds the catalogue rows an event names before the write, in
+// memory or on the read pool: the single writer is the bottleneck, and
+// after an org's first events these rows exist. Products and environments
+// are never deleted and a version with a SHA never changes, so what it
+// finds stays valid, except an environment's type, which ensure checks
+// against the org's generation in the transaction. What it misses, the
+// write creates.
 func (s *Service) lookup(ctx context.Context, orgID, product, version, env string) *catalog {
-	c := &catalog{}
-	p, err := s.Store.ProductByName(ctx, orgID, product)
-	if err != nil {
+	cat := &s.catalogue
+	c := &catalog{cat: cat}
+	if c.product = cat.product(orgID, product); c.product == nil {
+		p, err := s.Store.ProductByName(ctx, orgID, product)
+		if err != nil {
+			return c
+		}
+		c.product = cat.putProduct(orgID, p)
+	}
+	if c.version = cat.version(c.product.ID, version); c.version == nil {
+		if v, err := s.Store.VersionByName(ctx, c.product.ID, version); err == nil {
+			c.version = cat.putVersion(v)
+		}
+	}
+	if env == "" {
 		return c
 	}
-	c.product = p
-	if v, err := s.Store.VersionByName(ctx, p.ID, version); err == nil {
-		c.version = v
-	}
-	if env != "" {
+	if c.env, c.envGen = cat.env(orgID, env); c.env == nil {
+		// The generation first: the row read after it is at least as new.
+		g, err := s.Store.OrgGeneration(ctx, orgID)
+		if err != nil {
+			return c
+		}
 		if e, err := s.Store.EnvironmentByName(ctx, orgID, env); err == nil {
-			c.env = e
+			c.env, c.envGen = cat.putEnv(orgID, e, g), g
 		}
 	}
 	return c
@@ -153,9 +174,23 @@ func (s *Service) lookup(ctx context.Context, orgID, product, version, env strin
 // ensure completes a looked-up catalogue in tx: it creates what is missing
 // and enforces immutability (once a version has a SHA, an event naming
 // another SHA is refused). A version read without a SHA is read again in tx
-// when the event brings one, since a racing writer may have set it.
+// when the event brings one, since a racing writer may have set it; an
+// environment read at another generation than the transaction's is
+// dropped, for the write to read again.
 func (c catalog) ensure(ctx context.Context, tx store.Tx, orgID, product, version string, sha, branch, repo *string, now time.Time) (*catalog, error) {
 	var err error
+	if c.env != nil {
+		g, err := tx.OrgGeneration(ctx, orgID)
+		if err != nil {
+			return nil, err
+		}
+		if g != c.envGen {
+			if c.cat != nil {
+				c.cat.forgetEnv(orgID, c.env.Name) // for the next lookup to read it again
+			}
+			c.env = nil
+		}
+	}
 	if c.product == nil {
 		if c.product, err = tx.ProductEnsure(ctx, orgID, product, now); err != nil {
 			return nil, err

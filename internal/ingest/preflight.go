@@ -59,13 +59,13 @@ func Settings(ctx context.Context, r store.Reader, orgID string) (*shiplog.OrgSe
 // returns the verdict. baseURL is the console's, for the way out of a
 // concurrency refusal.
 func Evaluate(ctx context.Context, r store.Reader, orgID string, a rule.Attempt, s Subject, now time.Time, baseURL string) (rule.Verdict, error) {
-	stored, err := r.RuleList(ctx, orgID)
+	cfg, err := r.OrgConfig(ctx, orgID)
 	if err != nil {
 		return rule.Verdict{}, err
 	}
-	set, err := Settings(ctx, r, orgID)
-	if err != nil {
-		return rule.Verdict{}, err
+	stored, set := cfg.Rules, cfg.Settings
+	if set == nil {
+		set = shiplog.DefaultOrgSettings()
 	}
 	var rules []rule.Rule
 	need := map[rule.Type]bool{}

@@ -96,7 +96,17 @@ type Reader interface {
 	OrgSettingsGet(ctx context.Context, orgID string) (*shiplog.OrgSettings, error)
 	ChannelList(ctx context.Context, orgID string) ([]*shiplog.Channel, error)
 	ChannelGet(ctx context.Context, orgID, id string) (*shiplog.Channel, error)
-	// ChannelsForEvent returns the org's enabled channels subscribed to t.
+	// OrgConfig returns what ingest reads for every event of an org: its
+	// rules, settings and enabled channels. It comes from memory while the
+	// org's generation (OrgGeneration) is the one it was read at; in a write
+	// transaction the generation is read once. The result is shared:
+	// callers must not modify it.
+	OrgConfig(ctx context.Context, orgID string) (*OrgConfig, error)
+	// OrgGeneration counts changes to an org's configuration (OrgConfig's
+	// contents and its environments' types); 0 before the first.
+	OrgGeneration(ctx context.Context, orgID string) (int64, error)
+	// ChannelsForEvent returns the org's enabled channels subscribed to t
+	// (from OrgConfig: shared, not to be modified).
 	ChannelsForEvent(ctx context.Context, orgID string, t shiplog.EventType) ([]*shiplog.Channel, error)
 	SubscriptionList(ctx context.Context, orgID string) ([]*shiplog.Subscription, error)
 	// DeliveryList lists a channel's deliveries newest first; states, when
@@ -330,6 +340,17 @@ type TokenCreateParams struct {
 }
 
 // OrgSettingsPutParams stores an org's settings, validated by the caller.
+// OrgConfig is an org's configuration as the ingest path reads it.
+type OrgConfig struct {
+	OrgID string
+	Gen   int64
+	Rules []*shiplog.Rule
+	// Settings is nil when the org never changed the defaults.
+	Settings *shiplog.OrgSettings
+	// Channels are the enabled ones, each with its subscribed Events.
+	Channels []*shiplog.Channel
+}
+
 type OrgSettingsPutParams struct {
 	OrgID     string
 	Settings  shiplog.OrgSettings

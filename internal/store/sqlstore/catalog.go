@@ -269,6 +269,11 @@ func (q *Queries) EnvironmentUpdate(ctx context.Context, orgID, id string, p *st
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil, store.ErrNotFound
 		}
+		if p.Type != nil {
+			if err := q.changed(ctx, orgID); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return q.EnvironmentGet(ctx, orgID, id)
 }

@@ -73,7 +73,7 @@ func New(d *Dialect, write, read *sql.DB, o Options) *Store {
 		readStmts = newStmtCache(read)
 	}
 	s := &Store{
-		Queries:  &Queries{db: read, d: d, rb: rb, cipher: o.Cipher, stmts: readStmts},
+		Queries:  &Queries{db: read, d: d, rb: rb, cipher: o.Cipher, stmts: readStmts, configs: &configCache{m: map[string]*store.OrgConfig{}}},
 		d:        d,
 		write:    write,
 		read:     read,
@@ -233,7 +233,8 @@ func (s *Store) runBatchTx(batch []*writeReq, errs []error, isolate bool) error 
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	q := &Queries{db: tx, d: s.d, rb: s.Queries.rb, cipher: s.Queries.cipher, stmts: s.wstmts, tx: tx}
+	q := &Queries{db: tx, d: s.d, rb: s.Queries.rb, cipher: s.Queries.cipher, stmts: s.wstmts, tx: tx,
+		configs: s.Queries.configs, gens: newTxGens()}
 	if s.d.StreamByXact {
 		// First, before anything gives the transaction an id (stream.go).
 		if err := MarkWriter(bg, tx); err != nil {

@@ -346,18 +346,27 @@ func (q *Queries) RuleGet(ctx context.Context, orgID, id string) (*shiplog.Rule,
 func (q *Queries) RuleCreate(ctx context.Context, r *shiplog.Rule) error {
 	_, err := q.exec(ctx, `INSERT INTO deployment_rules (id, org_id, name, rule_type, status, config, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.OrgID, r.Name, r.Type, r.Status, string(r.Config), micros(r.CreatedAt), micros(r.UpdatedAt))
-	return err
+	if err != nil {
+		return err
+	}
+	return q.changed(ctx, r.OrgID)
 }
 
 func (q *Queries) RuleUpdate(ctx context.Context, r *shiplog.Rule) error {
 	res, err := q.exec(ctx, `UPDATE deployment_rules SET name = ?, rule_type = ?, status = ?, config = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
 		r.Name, r.Type, r.Status, string(r.Config), micros(r.UpdatedAt), r.OrgID, r.ID)
-	return affected(res, err)
+	if err := affected(res, err); err != nil {
+		return err
+	}
+	return q.changed(ctx, r.OrgID)
 }
 
 func (q *Queries) RuleDelete(ctx context.Context, orgID, id string) error {
 	res, err := q.exec(ctx, `DELETE FROM deployment_rules WHERE org_id = ? AND id = ?`, orgID, id)
-	return affected(res, err)
+	if err := affected(res, err); err != nil {
+		return err
+	}
+	return q.changed(ctx, orgID)
 }
 
 func (q *Queries) ChannelEnsureSystem(ctx context.Context, orgID string, kind shiplog.ChannelKind, name string, now time.Time) (*shiplog.Channel, error) {

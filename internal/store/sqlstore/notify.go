@@ -184,22 +184,11 @@ func (q *Queries) ChannelGet(ctx context.Context, orgID, id string) (*shiplog.Ch
 }
 
 func (q *Queries) ChannelsForEvent(ctx context.Context, orgID string, t shiplog.EventType) ([]*shiplog.Channel, error) {
-	rows, err := q.query(ctx, `SELECT `+channelCols+` FROM channels c JOIN subscriptions s ON s.channel_id = c.id
-		WHERE s.org_id = ? AND s.event_type = ? AND c.enabled = TRUE ORDER BY c.id`, orgID, string(t))
+	cfg, err := q.OrgConfig(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*shiplog.Channel
-	for rows.Next() {
-		c, err := q.scanChannel(rows)
-		if err != nil {
-			return nil, err
-		}
-		c.Events = []shiplog.EventType{t} // the one that matters here
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return channelsFor(cfg, t), nil
 }
 
 func scheduleMS(d []time.Duration) string {
@@ -244,6 +233,9 @@ func (q *Queries) ChannelCreate(ctx context.Context, c *shiplog.Channel) error {
 }
 
 func (q *Queries) setSubscriptions(ctx context.Context, c *shiplog.Channel) error {
+	if err := q.changed(ctx, c.OrgID); err != nil {
+		return err
+	}
 	if _, err := q.exec(ctx, `DELETE FROM subscriptions WHERE channel_id = ?`, c.ID); err != nil {
 		return err
 	}
@@ -296,15 +288,23 @@ func (q *Queries) ChannelDelete(ctx context.Context, orgID, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
-	return nil
+	return q.changed(ctx, orgID)
 }
 
 func (q *Queries) ChannelSetHealth(ctx context.Context, p *store.ChannelHealthParams) error {
 	if p.Disable {
 		_, err := q.exec(ctx, `UPDATE channels SET enabled = FALSE, disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ? WHERE id = ?`,
 			p.DisabledReason, micros(p.Now), nullMicros(p.FailingSince), micros(p.Now), p.ChannelID)
-		return err
+		if err != nil {
+			return err
+		}
+		var orgID string
+		if err := q.row(ctx, `SELECT org_id FROM channels WHERE id = ?`, p.ChannelID).Scan(&orgID); err != nil {
+			return q.mapErr(err)
+		}
+		return q.changed(ctx, orgID)
 	}
+	// failing_since is not part of OrgConfig: no new generation.
 	_, err := q.exec(ctx, `UPDATE channels SET failing_since = ? WHERE id = ?`, nullMicros(p.FailingSince), p.ChannelID)
 	return err
 }
@@ -312,7 +312,10 @@ func (q *Queries) ChannelSetHealth(ctx context.Context, p *store.ChannelHealthPa
 func (q *Queries) SubscriptionCreate(ctx context.Context, s *shiplog.Subscription, orgID string) error {
 	_, err := q.exec(ctx, `INSERT INTO subscriptions (id, org_id, channel_id, event_type, created_at) VALUES (?, ?, ?, ?, ?)`,
 		s.ID, orgID, s.ChannelID, string(s.EventType), micros(s.CreatedAt))
-	return err
+	if err != nil {
+		return err
+	}
+	return q.changed(ctx, orgID)
 }
 
 func (q *Queries) SubscriptionDelete(ctx context.Context, orgID, id string) error {
@@ -323,7 +326,7 @@ func (q *Queries) SubscriptionDelete(ctx context.Context, orgID, id string) erro
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
-	return nil
+	return q.changed(ctx, orgID)
 }
 
 func (q *Queries) SubscriptionList(ctx context.Context, orgID string) ([]*shiplog.Subscription, error) {

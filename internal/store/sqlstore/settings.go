@@ -27,5 +27,8 @@ func (q *Queries) OrgSettingsPut(ctx context.Context, p *store.OrgSettingsPutPar
 		ON CONFLICT (org_id) DO UPDATE SET skip_preflight = excluded.skip_preflight,
 			stale_run_minutes = excluded.stale_run_minutes, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
 		p.OrgID, string(p.Settings.SkipPreflightChecks), p.Settings.StaleRunMinutes, micros(p.Now), p.UpdatedBy)
-	return err
+	if err != nil {
+		return err
+	}
+	return q.changed(ctx, p.OrgID)
 }

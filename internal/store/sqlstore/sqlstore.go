@@ -65,6 +65,10 @@ type Queries struct {
 	cipher store.Cipher
 	stmts  *stmtCache // nil: no statement reuse
 	tx     *sql.Tx    // set when db is a transaction of stmts' pool
+	// configs is the Store's copy of org configurations (orgconfig.go);
+	// gens is set in write transactions.
+	configs *configCache
+	gens    *txGens
 }
 
 // stmtCache holds prepared statements of one pool. database/sql prepares a

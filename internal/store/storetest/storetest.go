@@ -54,6 +54,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Stream", testStream},
 		{"OrgSettings", testOrgSettings},
 		{"ChannelSettings", testChannelSettings},
+		{"OrgConfig", testOrgConfig},
 		{"DRCreators", testDRCreators},
 		{"DeploymentRequest", testDeploymentRequest},
 	}
