@@ -41,54 +41,35 @@ func writeResult(w http.ResponseWriter, res *ingest.Result) {
 	writeRaw(w, res.StatusCode, res.Body)
 }
 
-func (s *Server) postDeploymentEvent(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r)
-	if err != nil {
-		return err
-	}
-	key, err := idempotency(r, body)
-	if err != nil {
-		return err
-	}
-	ev, err := ingest.DecodeDeployment(body)
-	if err != nil {
-		return err
-	}
-	// The flag means something on started only: pending is not judged.
-	if ev.SkipPreflightChecks && ev.Status == shiplog.StatusStarted {
-		if err := s.authorizeField(r, http.MethodPost, "/deployment-events/", "skip_preflight_checks"); err != nil {
+// postRunEvent answers POST /deployment-events/ and /build-events/
+// (kind's) with ingest's answer.
+func (s *Server) postRunEvent(kind shiplog.Kind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		body, err := readBody(w, r)
+		if err != nil {
 			return err
 		}
+		key, err := idempotency(r, body)
+		if err != nil {
+			return err
+		}
+		ev, err := ingest.Decode(kind, body)
+		if err != nil {
+			return err
+		}
+		if ev.SkipsPreflight() {
+			if err := s.authorizeField(r, http.MethodPost, "/deployment-events/", "skip_preflight_checks"); err != nil {
+				return err
+			}
+		}
+		p := principal(r)
+		res, err := s.Ingest.Record(r.Context(), p.OrgID, ev, key, p.Credential())
+		if err != nil {
+			return err
+		}
+		writeResult(w, res)
+		return nil
 	}
-	p := principal(r)
-	res, err := s.Ingest.RecordDeployment(r.Context(), p.OrgID, ev, key, p.Credential())
-	if err != nil {
-		return err
-	}
-	writeResult(w, res)
-	return nil
-}
-
-func (s *Server) postBuildEvent(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r)
-	if err != nil {
-		return err
-	}
-	key, err := idempotency(r, body)
-	if err != nil {
-		return err
-	}
-	ev, err := ingest.DecodeBuild(body)
-	if err != nil {
-		return err
-	}
-	p := principal(r)
-	res, err := s.Ingest.RecordBuild(r.Context(), p.OrgID, ev, key, p.Credential())
-	if err != nil {
-		return err
-	}
-	writeResult(w, res)
-	return nil
 }
 
 // page reads ?limit= and ?cursor= and asks for one extra row to know

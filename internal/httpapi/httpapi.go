@@ -90,9 +90,9 @@ func (s *Server) Handlers() (network, inProcess http.Handler) {
 	handle("GET /metrics", s.metrics)
 	handle("GET /openapi.json", s.openAPI)
 
-	both("POST", "/deployment-events", s.postDeploymentEvent)
-	both("POST", "/build-events", s.postBuildEvent)
-	both("POST", "/version-events", s.postBuildEvent) // legacy alias
+	both("POST", "/deployment-events", s.postRunEvent(shiplog.KindDeployment))
+	both("POST", "/build-events", s.postRunEvent(shiplog.KindBuild))
+	both("POST", "/version-events", s.postRunEvent(shiplog.KindBuild)) // legacy alias
 	both("GET", "/products", s.listProducts)
 	both("GET", "/environments", s.listEnvironments)
 	handle("GET /environments/{id}", s.getEnvironment)

@@ -25,86 +25,116 @@ const (
 	kObject
 )
 
-type field struct {
+// A field is one body field of a run event of type E, kept on a record of
+// type R: how it is validated, where decode puts it (str for a required
+// string, opt for an optional one, at for a time, flag for a boolean; the
+// object is ExtraMetadata) and, for an optional string the record keeps,
+// run: the record's field that a given value replaces. A field with no run
+// is the skeleton's or the kind's own business (invoke_id names the run).
+type field[E, R any] struct {
 	name     string
 	kind     fieldKind
 	required bool
-	max      int // bytes, for strings
+	max      int // bytes, for strings and the object
+	str      func(*E) *string
+	opt      func(*E) **string
+	at       func(*E) **time.Time
+	flag     func(*E) *bool
+	meta     func(*E) *json.RawMessage
+	run      func(*R) **string
 }
+
+type (
+	dev = DeploymentEvent
+	dep = shiplog.Deployment
+	bev = BuildEvent
+	bld = shiplog.Build
+)
 
 // Field tables, in the order errors are reported. Limits are generous
 // enough for real CI values (URLs, long branch names) and keep rows small.
-var deploymentFields = []field{
-	{"product_name", kString, true, 255},
-	{"version", kString, true, 255},
-	{"environment_name", kString, true, 255},
-	{"status", kString, true, 64},
-	{"deployed_by", kString, false, 255},
-	{"deployed_by_email", kString, false, 320},
-	{"deployed_by_name", kString, false, 255},
-	{"scm_branch", kString, false, 255},
-	{"scm_sha", kString, false, 255},
-	{"scm_repository", kString, false, 1024},
-	{"build_url", kString, false, 2048},
-	{"deploy_url", kString, false, 2048},
-	{"build_number", kString, false, 255},
-	{"source_system", kString, false, 255},
-	{"invoke_id", kString, false, 255},
-	{"completed_at", kTime, false, 64},
-	{"skip_preflight_checks", kBool, false, 0},
-	{"extra_metadata", kObject, false, MaxMetadataBytes},
+// A status is read as a word here and mapped once every field is valid.
+var deploymentFields = []field[dev, dep]{
+	{name: "product_name", kind: kString, required: true, max: 255, str: func(e *dev) *string { return &e.ProductName }},
+	{name: "version", kind: kString, required: true, max: 255, str: func(e *dev) *string { return &e.Version }},
+	{name: "environment_name", kind: kString, required: true, max: 255, str: func(e *dev) *string { return &e.EnvironmentName }},
+	{name: "status", kind: kString, required: true, max: 64, str: func(e *dev) *string { return (*string)(&e.Status) }},
+	{name: "deployed_by", kind: kString, max: 255, opt: func(e *dev) **string { return &e.DeployedBy },
+		run: func(d *dep) **string { return &d.DeployedBy }},
+	{name: "deployed_by_email", kind: kString, max: 320, opt: func(e *dev) **string { return &e.DeployedByEmail },
+		run: func(d *dep) **string { return &d.DeployedByEmail }},
+	{name: "deployed_by_name", kind: kString, max: 255, opt: func(e *dev) **string { return &e.DeployedByName },
+		run: func(d *dep) **string { return &d.DeployedByName }},
+	{name: "scm_branch", kind: kString, max: 255, opt: func(e *dev) **string { return &e.ScmBranch },
+		run: func(d *dep) **string { return &d.ScmBranch }},
+	{name: "scm_sha", kind: kString, max: 255, opt: func(e *dev) **string { return &e.ScmSHA },
+		run: func(d *dep) **string { return &d.ScmSHA }},
+	{name: "scm_repository", kind: kString, max: 1024, opt: func(e *dev) **string { return &e.ScmRepository },
+		run: func(d *dep) **string { return &d.ScmRepository }},
+	{name: "build_url", kind: kString, max: 2048, opt: func(e *dev) **string { return &e.BuildURL },
+		run: func(d *dep) **string { return &d.BuildURL }},
+	{name: "deploy_url", kind: kString, max: 2048, opt: func(e *dev) **string { return &e.DeployURL },
+		run: func(d *dep) **string { return &d.DeployURL }},
+	{name: "build_number", kind: kString, max: 255, opt: func(e *dev) **string { return &e.BuildNumber },
+		run: func(d *dep) **string { return &d.BuildNumber }},
+	{name: "source_system", kind: kString, max: 255, opt: func(e *dev) **string { return &e.SourceSystem },
+		run: func(d *dep) **string { return &d.SourceSystem }},
+	{name: "invoke_id", kind: kString, max: 255, opt: func(e *dev) **string { return &e.InvokeID }},
+	{name: "completed_at", kind: kTime, max: 64, at: func(e *dev) **time.Time { return &e.CompletedAt }},
+	{name: "skip_preflight_checks", kind: kBool, flag: func(e *dev) *bool { return &e.SkipPreflightChecks }},
+	{name: "extra_metadata", kind: kObject, max: MaxMetadataBytes, meta: func(e *dev) *json.RawMessage { return &e.ExtraMetadata }},
 }
 
-var buildFields = []field{
-	{"product_name", kString, true, 255},
-	{"version", kString, true, 255},
-	{"status", kString, true, 64},
-	{"built_by", kString, false, 255},
-	{"built_by_email", kString, false, 320},
-	{"built_by_name", kString, false, 255},
-	{"scm_branch", kString, false, 255},
-	{"scm_sha", kString, false, 255},
-	{"scm_repository", kString, false, 1024},
-	{"build_url", kString, false, 2048},
-	{"build_number", kString, false, 255},
-	{"source_system", kString, false, 255},
-	{"invoke_id", kString, false, 255},
-	{"started_at", kTime, false, 64},
-	{"completed_at", kTime, false, 64},
-	{"error_message", kString, false, 4096},
-	{"error_code", kString, false, 255},
-	{"extra_metadata", kObject, false, MaxMetadataBytes},
+var buildFields = []field[bev, bld]{
+	{name: "product_name", kind: kString, required: true, max: 255, str: func(e *bev) *string { return &e.ProductName }},
+	{name: "version", kind: kString, required: true, max: 255, str: func(e *bev) *string { return &e.Version }},
+	{name: "status", kind: kString, required: true, max: 64, str: func(e *bev) *string { return (*string)(&e.Status) }},
+	{name: "built_by", kind: kString, max: 255, opt: func(e *bev) **string { return &e.BuiltBy },
+		run: func(b *bld) **string { return &b.BuiltBy }},
+	{name: "built_by_email", kind: kString, max: 320, opt: func(e *bev) **string { return &e.BuiltByEmail },
+		run: func(b *bld) **string { return &b.BuiltByEmail }},
+	{name: "built_by_name", kind: kString, max: 255, opt: func(e *bev) **string { return &e.BuiltByName },
+		run: func(b *bld) **string { return &b.BuiltByName }},
+	{name: "scm_branch", kind: kString, max: 255, opt: func(e *bev) **string { return &e.ScmBranch },
+		run: func(b *bld) **string { return &b.ScmBranch }},
+	{name: "scm_sha", kind: kString, max: 255, opt: func(e *bev) **string { return &e.ScmSHA },
+		run: func(b *bld) **string { return &b.ScmSHA }},
+	{name: "scm_repository", kind: kString, max: 1024, opt: func(e *bev) **string { return &e.ScmRepository },
+		run: func(b *bld) **string { return &b.ScmRepository }},
+	{name: "build_url", kind: kString, max: 2048, opt: func(e *bev) **string { return &e.BuildURL },
+		run: func(b *bld) **string { return &b.BuildURL }},
+	{name: "build_number", kind: kString, max: 255, opt: func(e *bev) **string { return &e.BuildNumber },
+		run: func(b *bld) **string { return &b.BuildNumber }},
+	{name: "source_system", kind: kString, max: 255, opt: func(e *bev) **string { return &e.SourceSystem },
+		run: func(b *bld) **string { return &b.SourceSystem }},
+	{name: "invoke_id", kind: kString, max: 255, opt: func(e *bev) **string { return &e.InvokeID }},
+	{name: "started_at", kind: kTime, max: 64, at: func(e *bev) **time.Time { return &e.StartedAt }},
+	{name: "completed_at", kind: kTime, max: 64, at: func(e *bev) **time.Time { return &e.CompletedAt }},
+	{name: "error_message", kind: kString, max: 4096, opt: func(e *bev) **string { return &e.ErrorMessage },
+		run: func(b *bld) **string { return &b.ErrorMessage }},
+	{name: "error_code", kind: kString, max: 255, opt: func(e *bev) **string { return &e.ErrorCode },
+		run: func(b *bld) **string { return &b.ErrorCode }},
+	{name: "extra_metadata", kind: kObject, max: MaxMetadataBytes, meta: func(e *bev) *json.RawMessage { return &e.ExtraMetadata }},
 }
 
-// fields is a validated request: strings trimmed, empty optional strings
-// treated as absent, times parsed.
-type fields struct {
-	str   map[string]string
-	times map[string]time.Time
-	bools map[string]bool
-	meta  json.RawMessage
-	raw   json.RawMessage // the body, compacted, as kept in the event log
-}
-
-func (f *fields) ptr(name string) *string {
-	if v, ok := f.str[name]; ok {
-		return &v
+// given copies onto the record r the strings the event ev gives: a field
+// the event leaves out keeps the record's value.
+func given[E, R any](table []field[E, R], ev *E, r *R) {
+	for i := range table {
+		if f := &table[i]; f.run != nil {
+			override(f.run(r), *f.opt(ev))
+		}
 	}
-	return nil
-}
-
-func (f *fields) timePtr(name string) *time.Time {
-	if v, ok := f.times[name]; ok {
-		return &v
-	}
-	return nil
 }
 
 func invalid(format string, args ...any) error {
 	return shiplog.Errorf(shiplog.EINVALID, format, args...)
 }
 
-func decode(body []byte, table []field) (*fields, error) {
+// decode validates body against table into ev (strings trimmed, empty
+// optional strings left absent, times parsed) and returns the body
+// compacted, as the event log keeps it.
+func decode[E, R any](body []byte, table []field[E, R], ev *E) (json.RawMessage, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, invalid("Request body is empty; send a JSON object")
@@ -119,8 +149,8 @@ func decode(body []byte, table []field) (*fields, error) {
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, invalid("Invalid JSON in request body")
 	}
-	f := &fields{str: map[string]string{}, times: map[string]time.Time{}, bools: map[string]bool{}}
-	for _, fd := range table {
+	for i := range table {
+		fd := &table[i]
 		raw, ok := m[fd.name]
 		if ok && string(raw) == "null" {
 			ok = false
@@ -131,7 +161,7 @@ func decode(body []byte, table []field) (*fields, error) {
 			}
 			continue
 		}
-		if err := f.set(fd, raw); err != nil {
+		if err := set(fd, ev, raw); err != nil {
 			return nil, err
 		}
 	}
@@ -139,11 +169,10 @@ func decode(body []byte, table []field) (*fields, error) {
 	if err := json.Compact(&c, body); err != nil {
 		return nil, invalid("Invalid JSON in request body")
 	}
-	f.raw = c.Bytes()
-	return f, nil
+	return c.Bytes(), nil
 }
 
-func (f *fields) set(fd field, raw json.RawMessage) error {
+func set[E, R any](fd *field[E, R], ev *E, raw json.RawMessage) error {
 	switch fd.kind {
 	case kString, kTime:
 		var s string
@@ -163,21 +192,26 @@ func (f *fields) set(fd field, raw json.RawMessage) error {
 		if strings.ContainsRune(s, 0) {
 			return invalid("Field '%s' must not contain NUL characters", fd.name)
 		}
-		if fd.kind == kString {
-			f.str[fd.name] = s
+		switch {
+		case fd.str != nil:
+			*fd.str(ev) = s
+			return nil
+		case fd.opt != nil:
+			*fd.opt(ev) = &s
 			return nil
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
 			return invalid("Field '%s' must be an RFC 3339 timestamp such as 2025-11-06T15:30:00Z", fd.name)
 		}
-		f.times[fd.name] = t.UTC()
+		t = t.UTC()
+		*fd.at(ev) = &t
 	case kBool:
 		var b bool
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return invalid("Field '%s' must be true or false", fd.name)
 		}
-		f.bools[fd.name] = b
+		*fd.flag(ev) = b
 	case kObject:
 		if raw[0] != '{' {
 			return invalid("Field '%s' must be a JSON object", fd.name)
@@ -189,7 +223,7 @@ func (f *fields) set(fd field, raw json.RawMessage) error {
 		if c.Len() > fd.max {
 			return invalid("Field '%s' is too large (%d bytes; the limit is %d KiB)", fd.name, c.Len(), fd.max>>10)
 		}
-		f.meta = c.Bytes()
+		*fd.meta(ev) = c.Bytes()
 	}
 	return nil
 }
@@ -203,71 +237,100 @@ func parseStatus(k shiplog.Kind, word string) (shiplog.Status, error) {
 	return s, nil
 }
 
+// RunEvent is what an event of either kind of run carries; the skeleton
+// that records it (record) reads nothing else of the event.
+type RunEvent struct {
+	ProductName, Version string
+	Status               shiplog.Status
+	ScmBranch, ScmSHA    *string
+	ScmRepository        *string
+	BuildURL             *string
+	BuildNumber          *string
+	SourceSystem         *string
+	InvokeID             *string
+	// StartedAt, when an event gives it (builds do), is when the run
+	// started; otherwise it started when its started event came.
+	StartedAt, CompletedAt *time.Time
+	ExtraMetadata          json.RawMessage
+	Raw                    json.RawMessage // the body, compacted, as kept in the event log
+}
+
+// Event is a validated run event, a *DeploymentEvent or a *BuildEvent.
+type Event interface {
+	// SkipsPreflight says whether the event asks to skip the preflight
+	// checks, which the caller must be allowed to.
+	SkipsPreflight() bool
+	common() *RunEvent
+	// environment is the environment the event names, "" for none.
+	environment() string
+	// run starts recording the event.
+	run() run
+}
+
+func (e *RunEvent) common() *RunEvent { return e }
+
+// Decode validates the body of an event of kind k.
+func Decode(k shiplog.Kind, body []byte) (Event, error) {
+	if k == shiplog.KindDeployment {
+		return DecodeDeployment(body)
+	}
+	return DecodeBuild(body)
+}
+
+func decodeRun[E, R any](k shiplog.Kind, body []byte, table []field[E, R], ev *E, head *RunEvent) error {
+	raw, err := decode(body, table, ev)
+	if err != nil {
+		return err
+	}
+	if head.Status, err = parseStatus(k, string(head.Status)); err != nil {
+		return err
+	}
+	head.Raw = raw
+	return nil
+}
+
 // DeploymentEvent is a validated POST /deployment-events/ body.
 type DeploymentEvent struct {
-	ProductName, Version, EnvironmentName string
-	Status                                shiplog.Status
-	DeployedBy, DeployedByEmail, DeployedByName,
-	ScmBranch, ScmSHA, ScmRepository, BuildURL, DeployURL, BuildNumber,
-	SourceSystem, InvokeID *string
-	CompletedAt         *time.Time
-	SkipPreflightChecks bool
-	ExtraMetadata       json.RawMessage
-	Raw                 json.RawMessage
+	RunEvent
+	EnvironmentName                             string
+	DeployedBy, DeployedByEmail, DeployedByName *string
+	DeployURL                                   *string
+	SkipPreflightChecks                         bool
 }
 
 // DecodeDeployment validates a deployment event body.
 func DecodeDeployment(body []byte) (*DeploymentEvent, error) {
-	f, err := decode(body, deploymentFields)
-	if err != nil {
+	ev := &DeploymentEvent{}
+	if err := decodeRun(shiplog.KindDeployment, body, deploymentFields, ev, &ev.RunEvent); err != nil {
 		return nil, err
 	}
-	st, err := parseStatus(shiplog.KindDeployment, f.str["status"])
-	if err != nil {
-		return nil, err
-	}
-	return &DeploymentEvent{
-		ProductName: f.str["product_name"], Version: f.str["version"], EnvironmentName: f.str["environment_name"],
-		Status: st, DeployedBy: f.ptr("deployed_by"), DeployedByEmail: f.ptr("deployed_by_email"),
-		DeployedByName: f.ptr("deployed_by_name"), ScmBranch: f.ptr("scm_branch"), ScmSHA: f.ptr("scm_sha"),
-		ScmRepository: f.ptr("scm_repository"), BuildURL: f.ptr("build_url"), DeployURL: f.ptr("deploy_url"),
-		BuildNumber: f.ptr("build_number"), SourceSystem: f.ptr("source_system"), InvokeID: f.ptr("invoke_id"),
-		CompletedAt: f.timePtr("completed_at"), SkipPreflightChecks: f.bools["skip_preflight_checks"],
-		ExtraMetadata: f.meta, Raw: f.raw,
-	}, nil
+	return ev, nil
+}
+
+// SkipsPreflight: see Event. The flag means something on started only:
+// pending is not judged.
+func (ev *DeploymentEvent) SkipsPreflight() bool {
+	return ev.SkipPreflightChecks && ev.Status == shiplog.StatusStarted
 }
 
 // BuildEvent is a validated POST /build-events/ body.
 type BuildEvent struct {
-	ProductName, Version string
-	Status               shiplog.Status
-	BuiltBy, BuiltByEmail, BuiltByName, ScmBranch, ScmSHA, ScmRepository,
-	BuildURL, BuildNumber, SourceSystem, InvokeID, ErrorMessage, ErrorCode *string
-	StartedAt, CompletedAt *time.Time
-	ExtraMetadata          json.RawMessage
-	Raw                    json.RawMessage
+	RunEvent
+	BuiltBy, BuiltByEmail, BuiltByName *string
+	ErrorMessage, ErrorCode            *string
 }
 
 // DecodeBuild validates a build event body.
 func DecodeBuild(body []byte) (*BuildEvent, error) {
-	f, err := decode(body, buildFields)
-	if err != nil {
+	ev := &BuildEvent{}
+	if err := decodeRun(shiplog.KindBuild, body, buildFields, ev, &ev.RunEvent); err != nil {
 		return nil, err
 	}
-	st, err := parseStatus(shiplog.KindBuild, f.str["status"])
-	if err != nil {
-		return nil, err
-	}
-	return &BuildEvent{
-		ProductName: f.str["product_name"], Version: f.str["version"], Status: st,
-		BuiltBy: f.ptr("built_by"), BuiltByEmail: f.ptr("built_by_email"), BuiltByName: f.ptr("built_by_name"),
-		ScmBranch: f.ptr("scm_branch"), ScmSHA: f.ptr("scm_sha"), ScmRepository: f.ptr("scm_repository"),
-		BuildURL: f.ptr("build_url"), BuildNumber: f.ptr("build_number"), SourceSystem: f.ptr("source_system"),
-		InvokeID: f.ptr("invoke_id"), ErrorMessage: f.ptr("error_message"), ErrorCode: f.ptr("error_code"),
-		StartedAt: f.timePtr("started_at"), CompletedAt: f.timePtr("completed_at"),
-		ExtraMetadata: f.meta, Raw: f.raw,
-	}, nil
+	return ev, nil
 }
+
+// SkipsPreflight: builds are not judged.
+func (*BuildEvent) SkipsPreflight() bool { return false }
 
 // DeploymentLimits and BuildLimits are the event bodies' limits for the
 // input contract, from the same tables decode applies (extra_metadata's
@@ -277,7 +340,7 @@ func DeploymentLimits() *input.Limits { return limitsOf(deploymentFields) }
 // BuildLimits: see DeploymentLimits.
 func BuildLimits() *input.Limits { return limitsOf(buildFields) }
 
-func limitsOf(table []field) *input.Limits {
+func limitsOf[E, R any](table []field[E, R]) *input.Limits {
 	l := &input.Limits{Strings: map[string]int{}, Items: map[string]int{}}
 	for _, f := range table {
 		switch f.kind {

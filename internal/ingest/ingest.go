@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog"
-	"github.com/shiplog/shiplog/apiv1"
-	"github.com/shiplog/shiplog/internal/rule"
 	"github.com/shiplog/shiplog/internal/store"
 )
 
@@ -258,21 +256,19 @@ func mergeMetadata(cur, ev json.RawMessage) (json.RawMessage, error) {
 	return out, nil
 }
 
-// RecordDeployment stores a deployment event. idemKey may be empty. A
-// started event is first judged by the org's deployment rules (preflight);
-// a blocked one is recorded as such and answered 409/423/428. A pending
-// event is a queue entry, not an attempt to deploy, and is never judged.
-// by is who submits it: skip_preflight_checks is honoured only when the
-// org's policy lets by skip (shiplog.MaySkipPreflight), and is recorded.
-func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *DeploymentEvent, idem Idempotency, by shiplog.Credential) (*Result, error) {
+// Record stores a run event: a deployment's or a build's. by is who submits
+// it; idem.Key may be empty.
+func (s *Service) Record(ctx context.Context, orgID string, ev Event, idem Idempotency, by shiplog.Credential) (*Result, error) {
+	head := ev.common()
 	var res *Result
-	found := s.lookup(ctx, orgID, ev.ProductName, ev.Version, ev.EnvironmentName)
-	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
+	found := s.lookup(ctx, orgID, head.ProductName, head.Version, ev.environment())
+	err := s.Store.WriteKeyed(ctx, orgID+"/"+head.ProductName, func(ctx context.Context, tx store.Tx) error {
 		now := s.Clock.Now()
-		r, err := s.idempotent(ctx, tx, orgID, idem, now, func() (*Result, error) {
-			return s.recordDeployment(ctx, tx, orgID, ev, found, now, by)
+		var err error
+		res, err = s.idempotent(ctx, tx, orgID, idem, now, func() (*Result, error) {
+			// A fresh run each time: a write that is retried starts over.
+			return s.record(ctx, tx, orgID, ev.run(), found, now, by)
 		})
-		res = r
 		return err
 	})
 	if err == nil {
@@ -284,158 +280,129 @@ func (s *Service) RecordDeployment(ctx context.Context, orgID string, ev *Deploy
 	return res, err
 }
 
-// SettingsLock is the lock a change of an org's settings takes, and so does
-// a deployment that skips the preflight checks, so that the two never
-// interleave: a skip is decided under the policy in force when it commits.
-func SettingsLock(orgID string) string { return "org-settings/" + orgID }
-
-// maySkip decides a skip under the org's policy, holding SettingsLock.
-func maySkip(ctx context.Context, tx store.Tx, orgID string, by shiplog.Credential) error {
-	if err := tx.LockSubject(ctx, SettingsLock(orgID)); err != nil {
-		return err
-	}
-	set, err := Settings(ctx, tx, orgID)
-	if err != nil {
-		return err
-	}
-	return shiplog.MaySkipPreflight(set.SkipPreflightChecks, by)
+// A run is one event on its way to its record: the parts of recording it
+// that differ by kind (deploying, building). record does the rest, in the
+// same order for both.
+type run interface {
+	event() *RunEvent
+	// prepare comes first in the transaction, before any catalogue row is
+	// written.
+	prepare(ctx context.Context, tx store.Tx, orgID string, by shiplog.Credential) error
+	// subject completes the catalogue with the kind's own rows, takes the
+	// locks the kind needs before the run's, and returns the run's lock.
+	subject(ctx context.Context, tx store.Tx, orgID string, c *catalog, now time.Time) (lock string, err error)
+	// find loads the run's open record; store.ErrNotFound when none.
+	find(ctx context.Context, tx store.Tx, orgID string, c *catalog) error
+	// create starts a new record.
+	create(orgID string, c *catalog, now time.Time)
+	// judge decides what the event does to the record (isNew: it was just
+	// created): the status to record and the event's type.
+	judge(ctx context.Context, tx store.Tx, s *Service, orgID string, c *catalog, isNew bool, now time.Time,
+		by shiplog.Credential) (shiplog.Status, shiplog.EventType, error)
+	// fields points at the fields every kind of record has.
+	fields() runFields
+	// given copies onto the record the strings the event gives.
+	given()
+	// ended is when the run ended, should this event end it.
+	ended(now time.Time) time.Time
+	// finish sets what the kind keeps besides (at: see ended).
+	finish(at time.Time) error
+	save(ctx context.Context, tx store.Tx, isNew bool) error
+	// describe adds the kind's own fields to the event.
+	describe(e *shiplog.Event)
+	// answer is the result for the emitted event.
+	answer(e *shiplog.Event, ds []*shiplog.Delivery) (*Result, error)
 }
 
-func (s *Service) recordDeployment(ctx context.Context, tx store.Tx, orgID string, ev *DeploymentEvent, found *catalog, now time.Time,
+// runFields points into a record at the fields both kinds have.
+type runFields struct {
+	id, productName, version *string
+	status                   *shiplog.Status
+	by, byName, byEmail      **string
+	sha, repo                **string
+	meta                     *json.RawMessage
+	started, completed       **time.Time
+	updated                  *time.Time
+}
+
+// record applies an event to its run, in tx: the catalogue, the run's lock,
+// its open record (or a new one), status, given fields, metadata and times,
+// then the record and the event with its deliveries (the outbox).
+func (s *Service) record(ctx context.Context, tx store.Tx, orgID string, r run, found *catalog, now time.Time,
 	by shiplog.Credential) (*Result, error) {
-	starts := ev.Status == shiplog.StatusStarted
-	skip := starts && ev.SkipPreflightChecks
-	judged := starts && !skip
-	if skip {
-		if err := maySkip(ctx, tx, orgID, by); err != nil {
-			return nil, err
-		}
+	ev := r.event()
+	if err := r.prepare(ctx, tx, orgID, by); err != nil {
+		return nil, err
 	}
 	c, err := found.ensure(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
 	if err != nil {
 		return nil, err
 	}
-	env := c.env
-	if env == nil {
-		if env, err = tx.EnvironmentEnsure(ctx, orgID, ev.EnvironmentName, shiplog.InferEnvType(ev.EnvironmentName), now); err != nil {
-			return nil, err
-		}
-	}
-	if judged {
-		// Concurrent starts of other versions in the same environment must
-		// not both pass the concurrency check. Always taken before the
-		// subject lock below, so the two never wait on each other in turn.
-		if err := tx.LockSubject(ctx, fmt.Sprintf("preflight/%s/%s", c.product.ID, env.ID)); err != nil {
-			return nil, err
-		}
-	}
-	// Two events for the same run may race in from parallel CI steps.
-	if err := tx.LockSubject(ctx, fmt.Sprintf("deployment/%s/%s/%s", c.product.ID, c.version.ID, env.ID)); err != nil {
+	lock, err := r.subject(ctx, tx, orgID, c, now)
+	if err != nil {
 		return nil, err
 	}
-	d, err := tx.DeploymentFindOpen(ctx, &store.FindOpenParams{OrgID: orgID, ProductID: c.product.ID,
-		VersionID: c.version.ID, EnvironmentID: env.ID, InvokeID: ev.InvokeID, ProductName: c.product.Name,
-		Version: c.version.Version, EnvironmentName: env.Name, EnvironmentType: env.Type})
+	// Two events for the same run may race in from parallel CI steps.
+	if err := tx.LockSubject(ctx, lock); err != nil {
+		return nil, err
+	}
+	err = r.find(ctx, tx, orgID, c)
 	isNew := errors.Is(err, store.ErrNotFound)
 	if err != nil && !isNew {
 		return nil, err
 	}
-	current := ""
 	if isNew {
-		d = &shiplog.Deployment{ID: shiplog.NewID(), OrgID: orgID, ProductID: c.product.ID, ProductName: c.product.Name,
-			VersionID: c.version.ID, Version: c.version.Version, EnvironmentID: env.ID, EnvironmentName: env.Name,
-			EnvironmentType: env.Type, InvokeID: ev.InvokeID, CreatedAt: now, Status: ev.Status}
-	} else {
-		current = d.ID
-		if d.PreflightStatus != nil && *d.PreflightStatus == PreflightFailed && starts {
-			// A run refused by preflight may be tried again (same invoke id).
-			d.Status = ev.Status
-		}
+		r.create(orgID, c, now)
 	}
-	var verdict rule.Verdict
-	switch {
-	case judged:
-		if verdict, err = Evaluate(ctx, tx, orgID, rule.Attempt{ProductName: c.product.Name, Version: c.version.Version,
-			EnvironmentName: env.Name}, Subject{ProductID: c.product.ID, VersionID: c.version.ID, EnvironmentID: env.ID,
-			CurrentRun: current}, now, s.BaseURL); err != nil {
-			return nil, err
-		}
-		ps := verdict.PreflightStatus()
-		d.PreflightStatus, d.PreflightSkippedBy = &ps, nil
-	case skip: // allowed by maySkip
-		ps := PreflightSkipped
-		d.PreflightStatus, d.PreflightSkippedBy = &ps, submitter(by)
-	}
-	eventType := shiplog.TypeOf(shiplog.KindDeployment, ev.Status)
-	status := ev.Status
-	if verdict.Blocked != nil {
-		// The attempt is kept, visible and audited, but nothing was deployed.
-		status, eventType = shiplog.StatusAborted, shiplog.EventDeploymentPreflightFailed
-		d.Status = status
-	}
-	d.Status = nextStatus(d.Status, status)
-	override(&d.DeployedBy, ev.DeployedBy)
-	override(&d.DeployedByName, ev.DeployedByName)
-	override(&d.DeployedByEmail, ev.DeployedByEmail)
-	override(&d.ScmSHA, ev.ScmSHA)
-	if d.ScmSHA == nil {
-		d.ScmSHA = c.version.ScmSHA
-	}
-	override(&d.ScmBranch, ev.ScmBranch)
-	override(&d.ScmRepository, ev.ScmRepository)
-	override(&d.BuildURL, ev.BuildURL)
-	override(&d.BuildNumber, ev.BuildNumber)
-	override(&d.DeployURL, ev.DeployURL)
-	override(&d.SourceSystem, ev.SourceSystem)
-	if d.ExtraMetadata, err = mergeMetadata(d.ExtraMetadata, ev.ExtraMetadata); err != nil {
-		return nil, err
-	}
-	if d.ExtraMetadata, err = reportOnly(d.ExtraMetadata, verdict); err != nil {
-		return nil, err
-	}
-	at := now
-	if ev.CompletedAt != nil && ev.Status.Terminal() {
-		at = *ev.CompletedAt
-	}
-	if ev.Status == shiplog.StatusStarted && d.StartedAt == nil {
-		d.StartedAt = &now
-	}
-	if d.Status.Terminal() && d.CompletedAt == nil {
-		d.CompletedAt = &at
-	}
-	d.DeployedAt, d.UpdatedAt = at, now
-	if isNew {
-		err = tx.DeploymentInsert(ctx, d)
-	} else {
-		err = tx.DeploymentUpdate(ctx, d)
-	}
+	status, eventType, err := r.judge(ctx, tx, s, orgID, c, isNew, now, by)
 	if err != nil {
 		return nil, err
 	}
-	// The run's deployer, not only this event's: CI often names the
-	// deployer on started alone, and the completed notification must too.
-	e := &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: eventType,
-		Kind: shiplog.KindDeployment, SubjectID: d.ID, ProductName: d.ProductName, Version: d.Version,
-		EnvironmentName: d.EnvironmentName, EnvironmentType: d.EnvironmentType, Status: status,
-		Actor: deployer(d), ActorEmail: deref(d.DeployedByEmail), ScmSHA: deref(d.ScmSHA),
-		ScmRepository: deref(d.ScmRepository), PreflightStatus: deref(d.PreflightStatus), SubmittedBy: submitter(by),
-		Payload: ev.Raw, OccurredAt: now}
+	f := r.fields()
+	*f.status = nextStatus(*f.status, status)
+	r.given()
+	if *f.sha == nil {
+		*f.sha = c.version.ScmSHA
+	}
+	if *f.meta, err = mergeMetadata(*f.meta, ev.ExtraMetadata); err != nil {
+		return nil, err
+	}
+	at := r.ended(now)
+	if ev.StartedAt != nil {
+		*f.started = ev.StartedAt
+	} else if ev.Status == shiplog.StatusStarted && *f.started == nil {
+		*f.started = &now
+	}
+	if f.status.Terminal() && *f.completed == nil {
+		*f.completed = &at
+	}
+	*f.updated = now
+	if err := r.finish(at); err != nil {
+		return nil, err
+	}
+	if err := r.save(ctx, tx, isNew); err != nil {
+		return nil, err
+	}
+	// The run's actor, not only this event's: CI often names the deployer
+	// on started alone, and the completed notification must too.
+	e := &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: eventType, SubjectID: *f.id, ProductName: *f.productName,
+		Version: *f.version, Status: status, Actor: firstOf(*f.byName, *f.by, *f.byEmail), ActorEmail: deref(*f.byEmail),
+		ScmSHA: deref(*f.sha), ScmRepository: deref(*f.repo), SubmittedBy: submitter(by), Payload: ev.Raw, OccurredAt: now}
+	r.describe(e)
 	ds, err := s.Emit(ctx, tx, e)
 	if err != nil {
 		return nil, err
 	}
-	if v := verdict.Blocked; v != nil {
-		body, err := json.Marshal(v.Body())
-		if err != nil {
-			return nil, err
-		}
-		return &Result{StatusCode: v.HTTPStatus, Body: body, Event: e, Deliveries: ds}, nil
-	}
-	body, err := json.Marshal(apiv1.DeploymentEventResponse{Deployment: d, EventType: e.Type})
+	return r.answer(e, ds)
+}
+
+// answer is the usual result: 200 and body, the kind's response.
+func answer(body any, e *shiplog.Event, ds []*shiplog.Delivery) (*Result, error) {
+	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{StatusCode: http.StatusOK, Body: body, Event: e, Deliveries: ds}, nil
+	return &Result{StatusCode: http.StatusOK, Body: b, Event: e, Deliveries: ds}, nil
 }
 
 // Emit appends an event to the log and writes its deliveries, in tx.
@@ -469,99 +436,6 @@ func (s *Service) EventsCommitted(orgID string) {
 	if s.Notify != nil {
 		s.Notify(orgID)
 	}
-}
-
-// RecordBuild stores a build event. idem.Key may be empty; by is who submits it.
-func (s *Service) RecordBuild(ctx context.Context, orgID string, ev *BuildEvent, idem Idempotency, by shiplog.Credential) (*Result, error) {
-	var res *Result
-	found := s.lookup(ctx, orgID, ev.ProductName, ev.Version, "")
-	err := s.Store.WriteKeyed(ctx, orgID+"/"+ev.ProductName, func(ctx context.Context, tx store.Tx) error {
-		now := s.Clock.Now()
-		r, err := s.idempotent(ctx, tx, orgID, idem, now, func() (*Result, error) {
-			return s.recordBuild(ctx, tx, orgID, ev, found, now, by)
-		})
-		res = r
-		return err
-	})
-	if err == nil {
-		s.committed(res)
-		if res.Event != nil {
-			s.EventsCommitted(orgID)
-		}
-	}
-	return res, err
-}
-
-func (s *Service) recordBuild(ctx context.Context, tx store.Tx, orgID string, ev *BuildEvent, found *catalog, now time.Time,
-	by shiplog.Credential) (*Result, error) {
-	c, err := found.ensure(ctx, tx, orgID, ev.ProductName, ev.Version, ev.ScmSHA, ev.ScmBranch, ev.ScmRepository, now)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.LockSubject(ctx, fmt.Sprintf("build/%s/%s", c.product.ID, c.version.ID)); err != nil {
-		return nil, err
-	}
-	b, err := tx.BuildFindOpen(ctx, &store.FindOpenParams{OrgID: orgID, ProductID: c.product.ID, VersionID: c.version.ID, InvokeID: ev.InvokeID})
-	isNew := errors.Is(err, store.ErrNotFound)
-	if err != nil && !isNew {
-		return nil, err
-	}
-	if isNew {
-		b = &shiplog.Build{ID: shiplog.NewID(), OrgID: orgID, ProductID: c.product.ID, ProductName: c.product.Name,
-			VersionID: c.version.ID, Version: c.version.Version, InvokeID: ev.InvokeID, CreatedAt: now, Status: ev.Status}
-	}
-	b.Status = nextStatus(b.Status, ev.Status)
-	override(&b.BuiltBy, ev.BuiltBy)
-	override(&b.BuiltByName, ev.BuiltByName)
-	override(&b.BuiltByEmail, ev.BuiltByEmail)
-	override(&b.ScmSHA, ev.ScmSHA)
-	if b.ScmSHA == nil {
-		b.ScmSHA = c.version.ScmSHA
-	}
-	override(&b.ScmBranch, ev.ScmBranch)
-	override(&b.ScmRepository, ev.ScmRepository)
-	override(&b.BuildURL, ev.BuildURL)
-	override(&b.BuildNumber, ev.BuildNumber)
-	override(&b.SourceSystem, ev.SourceSystem)
-	override(&b.ErrorMessage, ev.ErrorMessage)
-	override(&b.ErrorCode, ev.ErrorCode)
-	if b.ExtraMetadata, err = mergeMetadata(b.ExtraMetadata, ev.ExtraMetadata); err != nil {
-		return nil, err
-	}
-	if ev.StartedAt != nil {
-		b.StartedAt = ev.StartedAt
-	} else if ev.Status == shiplog.StatusStarted && b.StartedAt == nil {
-		b.StartedAt = &now
-	}
-	if b.Status.Terminal() && b.CompletedAt == nil {
-		at := now
-		if ev.CompletedAt != nil {
-			at = *ev.CompletedAt
-		}
-		b.CompletedAt = &at
-	}
-	b.UpdatedAt = now
-	if isNew {
-		err = tx.BuildInsert(ctx, b)
-	} else {
-		err = tx.BuildUpdate(ctx, b)
-	}
-	if err != nil {
-		return nil, err
-	}
-	e := &shiplog.Event{ID: shiplog.NewID(), OrgID: orgID, Type: shiplog.TypeOf(shiplog.KindBuild, ev.Status),
-		Kind: shiplog.KindBuild, SubjectID: b.ID, ProductName: b.ProductName, Version: b.Version, Status: ev.Status,
-		Actor: firstOf(b.BuiltByName, b.BuiltBy, b.BuiltByEmail), ActorEmail: deref(b.BuiltByEmail), ScmSHA: deref(b.ScmSHA),
-		ScmRepository: deref(b.ScmRepository), SubmittedBy: submitter(by), Payload: ev.Raw, OccurredAt: now}
-	ds, err := s.Emit(ctx, tx, e)
-	if err != nil {
-		return nil, err
-	}
-	body, err := json.Marshal(apiv1.BuildEventResponse{Build: b, EventType: e.Type})
-	if err != nil {
-		return nil, err
-	}
-	return &Result{StatusCode: http.StatusOK, Body: body, Event: e, Deliveries: ds}, nil
 }
 
 // submitter is by as recorded: roles are not kept.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -10,36 +11,74 @@ import (
 	"github.com/shiplog/shiplog/internal/store"
 )
 
-const deploymentCols = `d.id, d.org_id, d.product_id, p.name, d.version_id, v.version, d.environment_id, e.name, e.type, d.status,
-	d.invoke_id, d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.scm_sha, d.scm_branch, d.scm_repository,
-	d.build_url, d.build_number, d.deploy_url, d.source_system, d.preflight_status, d.preflight_skipped_by, d.extra_metadata,
-	d.started_at, d.completed_at, d.deployed_at, d.created_at, d.updated_at`
+type (
+	dep = shiplog.Deployment
+	bld = shiplog.Build
+)
+
+// The runs' columns, in SELECT order: a run field is one line here (and
+// its migration). See runColumn.
+var deployments = newRunTable("deployments", "d", []runColumn[dep]{
+	insertOnly(textCol("id", func(d *dep) *string { return &d.ID })),
+	insertOnly(textCol("org_id", func(d *dep) *string { return &d.OrgID })),
+	insertOnly(textCol("product_id", func(d *dep) *string { return &d.ProductID })),
+	joinedCol("p.name", func(d *dep) *string { return &d.ProductName }),
+	insertOnly(textCol("version_id", func(d *dep) *string { return &d.VersionID })),
+	joinedCol("v.version", func(d *dep) *string { return &d.Version }),
+	insertOnly(textCol("environment_id", func(d *dep) *string { return &d.EnvironmentID })),
+	joinedCol("e.name", func(d *dep) *string { return &d.EnvironmentName }),
+	joinedCol("e.type", func(d *dep) *shiplog.EnvType { return &d.EnvironmentType }),
+	statusCol(func(d *dep) *shiplog.Status { return &d.Status }),
+	insertOnly(nullTextCol("invoke_id", func(d *dep) **string { return &d.InvokeID })),
+	nullTextCol("deployed_by", func(d *dep) **string { return &d.DeployedBy }),
+	nullTextCol("deployed_by_name", func(d *dep) **string { return &d.DeployedByName }),
+	nullTextCol("deployed_by_email", func(d *dep) **string { return &d.DeployedByEmail }),
+	nullTextCol("scm_sha", func(d *dep) **string { return &d.ScmSHA }),
+	nullTextCol("scm_branch", func(d *dep) **string { return &d.ScmBranch }),
+	nullTextCol("scm_repository", func(d *dep) **string { return &d.ScmRepository }),
+	nullTextCol("build_url", func(d *dep) **string { return &d.BuildURL }),
+	nullTextCol("build_number", func(d *dep) **string { return &d.BuildNumber }),
+	nullTextCol("deploy_url", func(d *dep) **string { return &d.DeployURL }),
+	nullTextCol("source_system", func(d *dep) **string { return &d.SourceSystem }),
+	nullTextCol("preflight_status", func(d *dep) **string { return &d.PreflightStatus }),
+	credentialCol("preflight_skipped_by", func(d *dep) **shiplog.Credential { return &d.PreflightSkippedBy }),
+	jsonCol("extra_metadata", func(d *dep) *json.RawMessage { return &d.ExtraMetadata }),
+	nullTimeCol("started_at", func(d *dep) **time.Time { return &d.StartedAt }),
+	nullTimeCol("completed_at", func(d *dep) **time.Time { return &d.CompletedAt }),
+	timeCol("deployed_at", func(d *dep) *time.Time { return &d.DeployedAt }),
+	insertOnly(timeCol("created_at", func(d *dep) *time.Time { return &d.CreatedAt })),
+	timeCol("updated_at", func(d *dep) *time.Time { return &d.UpdatedAt }),
+})
+
+var builds = newRunTable("builds", "b", []runColumn[bld]{
+	insertOnly(textCol("id", func(b *bld) *string { return &b.ID })),
+	insertOnly(textCol("org_id", func(b *bld) *string { return &b.OrgID })),
+	insertOnly(textCol("product_id", func(b *bld) *string { return &b.ProductID })),
+	joinedCol("p.name", func(b *bld) *string { return &b.ProductName }),
+	insertOnly(textCol("version_id", func(b *bld) *string { return &b.VersionID })),
+	joinedCol("v.version", func(b *bld) *string { return &b.Version }),
+	statusCol(func(b *bld) *shiplog.Status { return &b.Status }),
+	insertOnly(nullTextCol("invoke_id", func(b *bld) **string { return &b.InvokeID })),
+	nullTextCol("built_by", func(b *bld) **string { return &b.BuiltBy }),
+	nullTextCol("built_by_name", func(b *bld) **string { return &b.BuiltByName }),
+	nullTextCol("built_by_email", func(b *bld) **string { return &b.BuiltByEmail }),
+	nullTextCol("scm_sha", func(b *bld) **string { return &b.ScmSHA }),
+	nullTextCol("scm_branch", func(b *bld) **string { return &b.ScmBranch }),
+	nullTextCol("scm_repository", func(b *bld) **string { return &b.ScmRepository }),
+	nullTextCol("build_url", func(b *bld) **string { return &b.BuildURL }),
+	nullTextCol("build_number", func(b *bld) **string { return &b.BuildNumber }),
+	nullTextCol("source_system", func(b *bld) **string { return &b.SourceSystem }),
+	nullTextCol("error_message", func(b *bld) **string { return &b.ErrorMessage }),
+	nullTextCol("error_code", func(b *bld) **string { return &b.ErrorCode }),
+	jsonCol("extra_metadata", func(b *bld) *json.RawMessage { return &b.ExtraMetadata }),
+	nullTimeCol("started_at", func(b *bld) **time.Time { return &b.StartedAt }),
+	nullTimeCol("completed_at", func(b *bld) **time.Time { return &b.CompletedAt }),
+	insertOnly(timeCol("created_at", func(b *bld) *time.Time { return &b.CreatedAt })),
+	timeCol("updated_at", func(b *bld) *time.Time { return &b.UpdatedAt }),
+})
 
 const deploymentFrom = ` FROM deployments d JOIN products p ON p.id = d.product_id JOIN versions v ON v.id = d.version_id
 	JOIN environments e ON e.id = d.environment_id`
-
-func scanDeployment(sc interface{ Scan(...any) error }) (*shiplog.Deployment, error) {
-	var d shiplog.Deployment
-	var invoke, by, byName, byEmail, sha, branch, repo, bURL, bNum, dURL, src, pre, skipped, meta sql.NullString
-	var started, completed sql.NullInt64
-	var deployed, created, updated int64
-	if err := sc.Scan(&d.ID, &d.OrgID, &d.ProductID, &d.ProductName, &d.VersionID, &d.Version, &d.EnvironmentID, &d.EnvironmentName,
-		&d.EnvironmentType, &d.Status, &invoke, &by, &byName, &byEmail, &sha, &branch, &repo, &bURL, &bNum, &dURL, &src, &pre,
-		&skipped, &meta, &started, &completed, &deployed, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if d.PreflightSkippedBy, err = credentialOf(skipped); err != nil {
-		return nil, err
-	}
-	d.InvokeID, d.DeployedBy, d.DeployedByName, d.DeployedByEmail = strPtr(invoke), strPtr(by), strPtr(byName), strPtr(byEmail)
-	d.ScmSHA, d.ScmBranch, d.ScmRepository = strPtr(sha), strPtr(branch), strPtr(repo)
-	d.BuildURL, d.BuildNumber, d.DeployURL, d.SourceSystem, d.PreflightStatus = strPtr(bURL), strPtr(bNum), strPtr(dURL), strPtr(src), strPtr(pre)
-	d.ExtraMetadata = rawJSON(meta)
-	d.StartedAt, d.CompletedAt = timePtr(started), timePtr(completed)
-	d.DeployedAt, d.CreatedAt, d.UpdatedAt = fromMicros(deployed), fromMicros(created), fromMicros(updated)
-	return &d, nil
-}
 
 func (q *Queries) LockSubject(ctx context.Context, key string) error {
 	if q.d.LockSubject == nil {
@@ -48,81 +87,48 @@ func (q *Queries) LockSubject(ctx context.Context, key string) error {
 	return q.mapErr(q.d.LockSubject(ctx, q.db, key))
 }
 
-// openCols is deploymentCols without the joins: the caller knows the names
-// and binds them, which keeps the hot path to one index lookup.
-const openCols = `d.id, d.org_id, d.product_id, CAST(? AS TEXT), d.version_id, CAST(? AS TEXT), d.environment_id, CAST(? AS TEXT), CAST(? AS TEXT), d.status,
-	d.invoke_id, d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.scm_sha, d.scm_branch, d.scm_repository,
-	d.build_url, d.build_number, d.deploy_url, d.source_system, d.preflight_status, d.preflight_skipped_by, d.extra_metadata,
-	d.started_at, d.completed_at, d.deployed_at, d.created_at, d.updated_at`
+// The open run's queries, by invoke id or the newest pending or started.
+// The caller binds the joined names (deployments.bound): one index lookup.
+var (
+	deploymentFindOpen = `SELECT ` + deployments.bound + ` FROM deployments d
+		WHERE d.product_id = ? AND d.version_id = ? AND d.environment_id = ? AND d.org_id = ?`
+	deploymentFindInvoked = deploymentFindOpen + ` AND d.invoke_id = ? ORDER BY d.id DESC LIMIT 1`
+	deploymentFindNewest  = deploymentFindOpen + ` AND d.status IN ('pending', 'started') ORDER BY d.id DESC LIMIT 1`
+)
 
 func (q *Queries) DeploymentFindOpen(ctx context.Context, p *store.FindOpenParams) (*shiplog.Deployment, error) {
-	query := `SELECT ` + openCols + ` FROM deployments d WHERE d.product_id = ? AND d.version_id = ? AND d.environment_id = ? AND d.org_id = ?`
+	// The joined names first, in deployments' order.
 	args := []any{p.ProductName, p.Version, p.EnvironmentName, string(p.EnvironmentType), p.ProductID, p.VersionID, p.EnvironmentID, p.OrgID}
+	query := deploymentFindNewest
 	if p.InvokeID != nil {
-		query += ` AND d.invoke_id = ?`
-		args = append(args, *p.InvokeID)
-	} else {
-		query += ` AND d.status IN ('pending', 'started')`
+		query, args = deploymentFindInvoked, append(args, *p.InvokeID)
 	}
-	d, err := scanDeployment(q.row(ctx, query+` ORDER BY d.id DESC LIMIT 1`, args...))
+	d, err := deployments.scan(q.row(ctx, query, args...))
 	return d, q.mapErr(err)
 }
 
 func (q *Queries) DeploymentInsert(ctx context.Context, d *shiplog.Deployment) error {
-	_, err := q.exec(ctx, `INSERT INTO deployments (id, org_id, product_id, version_id, environment_id, status, invoke_id,
-		deployed_by, deployed_by_name, deployed_by_email, scm_sha, scm_branch, scm_repository, build_url, build_number,
-		deploy_url, source_system, preflight_status, preflight_skipped_by, extra_metadata, started_at, completed_at, deployed_at,
-		created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.OrgID, d.ProductID, d.VersionID, d.EnvironmentID, string(d.Status), nullStr(d.InvokeID),
-		nullStr(d.DeployedBy), nullStr(d.DeployedByName), nullStr(d.DeployedByEmail), nullStr(d.ScmSHA), nullStr(d.ScmBranch),
-		nullStr(d.ScmRepository), nullStr(d.BuildURL), nullStr(d.BuildNumber), nullStr(d.DeployURL), nullStr(d.SourceSystem),
-		nullStr(d.PreflightStatus), credentialText(d.PreflightSkippedBy), jsonText(d.ExtraMetadata), nullMicros(d.StartedAt),
-		nullMicros(d.CompletedAt), micros(d.DeployedAt), micros(d.CreatedAt), micros(d.UpdatedAt))
+	_, err := q.exec(ctx, deployments.insert, deployments.insertArgs(d)...)
 	return err
 }
 
 func (q *Queries) DeploymentUpdate(ctx context.Context, d *shiplog.Deployment) error {
-	_, err := q.exec(ctx, `UPDATE deployments SET status = ?, deployed_by = ?, deployed_by_name = ?, deployed_by_email = ?,
-		scm_sha = ?, scm_branch = ?, scm_repository = ?, build_url = ?, build_number = ?, deploy_url = ?, source_system = ?,
-		preflight_status = ?, preflight_skipped_by = ?, extra_metadata = ?, started_at = ?, completed_at = ?, deployed_at = ?,
-		updated_at = ? WHERE id = ?`,
-		string(d.Status), nullStr(d.DeployedBy), nullStr(d.DeployedByName), nullStr(d.DeployedByEmail), nullStr(d.ScmSHA),
-		nullStr(d.ScmBranch), nullStr(d.ScmRepository), nullStr(d.BuildURL), nullStr(d.BuildNumber), nullStr(d.DeployURL),
-		nullStr(d.SourceSystem), nullStr(d.PreflightStatus), credentialText(d.PreflightSkippedBy), jsonText(d.ExtraMetadata), nullMicros(d.StartedAt),
-		nullMicros(d.CompletedAt), micros(d.DeployedAt), micros(d.UpdatedAt), d.ID)
+	_, err := q.exec(ctx, deployments.update, deployments.updateArgs(d, d.ID)...)
 	return err
 }
 
-func (q *Queries) deployments(ctx context.Context, query string, args ...any) ([]*shiplog.Deployment, error) {
-	rows, err := q.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*shiplog.Deployment
-	for rows.Next() {
-		d, err := scanDeployment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
 func (q *Queries) DeploymentsRunning(ctx context.Context, orgID, productID, environmentID string) ([]*shiplog.Deployment, error) {
-	return q.deployments(ctx, `SELECT `+deploymentCols+deploymentFrom+`
+	return runs(ctx, q, deployments, `SELECT `+deployments.list+deploymentFrom+`
 		WHERE d.product_id = ? AND d.environment_id = ? AND d.status = 'started' AND d.org_id = ?`, productID, environmentID, orgID)
 }
 
 func (q *Queries) DeploymentsOfVersion(ctx context.Context, orgID, productID, versionID string, limit int) ([]*shiplog.Deployment, error) {
-	return q.deployments(ctx, `SELECT `+deploymentCols+deploymentFrom+`
+	return runs(ctx, q, deployments, `SELECT `+deployments.list+deploymentFrom+`
 		WHERE d.product_id = ? AND d.version_id = ? AND d.org_id = ? LIMIT ?`, productID, versionID, orgID, limit)
 }
 
 func (q *Queries) DeploymentGet(ctx context.Context, orgID, id string) (*shiplog.Deployment, error) {
-	d, err := scanDeployment(q.row(ctx, `SELECT `+deploymentCols+deploymentFrom+` WHERE d.org_id = ? AND d.id = ?`, orgID, id))
+	d, err := deployments.scan(q.row(ctx, `SELECT `+deployments.list+deploymentFrom+` WHERE d.org_id = ? AND d.id = ?`, orgID, id))
 	return d, q.mapErr(err)
 }
 
@@ -146,84 +152,39 @@ func (q *Queries) DeploymentList(ctx context.Context, orgID string, f store.Depl
 	} else {
 		where, args, tail = pageClause(where, args, "d.id", pg)
 	}
-	rows, err := q.query(ctx, `SELECT `+deploymentCols+deploymentFrom+` WHERE `+strings.Join(where, " AND ")+tail, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*shiplog.Deployment
-	for rows.Next() {
-		d, err := scanDeployment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return runs(ctx, q, deployments, `SELECT `+deployments.list+deploymentFrom+` WHERE `+strings.Join(where, " AND ")+tail, args...)
 }
-
-const buildCols = `b.id, b.org_id, b.product_id, p.name, b.version_id, v.version, b.status, b.invoke_id, b.built_by, b.built_by_name,
-	b.built_by_email, b.scm_sha, b.scm_branch, b.scm_repository, b.build_url, b.build_number, b.source_system,
-	b.error_message, b.error_code, b.extra_metadata, b.started_at, b.completed_at, b.created_at, b.updated_at`
 
 const buildFrom = ` FROM builds b JOIN products p ON p.id = b.product_id JOIN versions v ON v.id = b.version_id`
 
-func scanBuild(sc interface{ Scan(...any) error }) (*shiplog.Build, error) {
-	var b shiplog.Build
-	var invoke, by, byName, byEmail, sha, branch, repo, bURL, bNum, src, errMsg, errCode, meta sql.NullString
-	var started, completed sql.NullInt64
-	var created, updated int64
-	if err := sc.Scan(&b.ID, &b.OrgID, &b.ProductID, &b.ProductName, &b.VersionID, &b.Version, &b.Status, &invoke, &by, &byName,
-		&byEmail, &sha, &branch, &repo, &bURL, &bNum, &src, &errMsg, &errCode, &meta, &started, &completed, &created, &updated); err != nil {
-		return nil, err
-	}
-	b.InvokeID, b.BuiltBy, b.BuiltByName, b.BuiltByEmail = strPtr(invoke), strPtr(by), strPtr(byName), strPtr(byEmail)
-	b.ScmSHA, b.ScmBranch, b.ScmRepository = strPtr(sha), strPtr(branch), strPtr(repo)
-	b.BuildURL, b.BuildNumber, b.SourceSystem, b.ErrorMessage, b.ErrorCode = strPtr(bURL), strPtr(bNum), strPtr(src), strPtr(errMsg), strPtr(errCode)
-	b.ExtraMetadata = rawJSON(meta)
-	b.StartedAt, b.CompletedAt = timePtr(started), timePtr(completed)
-	b.CreatedAt, b.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return &b, nil
-}
+var (
+	buildFindOpen    = `SELECT ` + builds.list + buildFrom + ` WHERE b.org_id = ? AND b.product_id = ? AND b.version_id = ?`
+	buildFindInvoked = buildFindOpen + ` AND b.invoke_id = ? ORDER BY b.id DESC LIMIT 1`
+	buildFindNewest  = buildFindOpen + ` AND b.status IN ('pending', 'started') ORDER BY b.id DESC LIMIT 1`
+)
 
 func (q *Queries) BuildFindOpen(ctx context.Context, p *store.FindOpenParams) (*shiplog.Build, error) {
-	query := `SELECT ` + buildCols + buildFrom + ` WHERE b.org_id = ? AND b.product_id = ? AND b.version_id = ?`
 	args := []any{p.OrgID, p.ProductID, p.VersionID}
+	query := buildFindNewest
 	if p.InvokeID != nil {
-		query += ` AND b.invoke_id = ?`
-		args = append(args, *p.InvokeID)
-	} else {
-		query += ` AND b.status IN ('pending', 'started')`
+		query, args = buildFindInvoked, append(args, *p.InvokeID)
 	}
-	b, err := scanBuild(q.row(ctx, query+` ORDER BY b.id DESC LIMIT 1`, args...))
+	b, err := builds.scan(q.row(ctx, query, args...))
 	return b, q.mapErr(err)
 }
 
 func (q *Queries) BuildInsert(ctx context.Context, b *shiplog.Build) error {
-	_, err := q.exec(ctx, `INSERT INTO builds (id, org_id, product_id, version_id, status, invoke_id, built_by, built_by_name,
-		built_by_email, scm_sha, scm_branch, scm_repository, build_url, build_number, source_system, error_message, error_code,
-		extra_metadata, started_at, completed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		b.ID, b.OrgID, b.ProductID, b.VersionID, string(b.Status), nullStr(b.InvokeID), nullStr(b.BuiltBy), nullStr(b.BuiltByName),
-		nullStr(b.BuiltByEmail), nullStr(b.ScmSHA), nullStr(b.ScmBranch), nullStr(b.ScmRepository), nullStr(b.BuildURL),
-		nullStr(b.BuildNumber), nullStr(b.SourceSystem), nullStr(b.ErrorMessage), nullStr(b.ErrorCode), jsonText(b.ExtraMetadata),
-		nullMicros(b.StartedAt), nullMicros(b.CompletedAt), micros(b.CreatedAt), micros(b.UpdatedAt))
+	_, err := q.exec(ctx, builds.insert, builds.insertArgs(b)...)
 	return err
 }
 
 func (q *Queries) BuildUpdate(ctx context.Context, b *shiplog.Build) error {
-	_, err := q.exec(ctx, `UPDATE builds SET status = ?, built_by = ?, built_by_name = ?, built_by_email = ?, scm_sha = ?,
-		scm_branch = ?, scm_repository = ?, build_url = ?, build_number = ?, source_system = ?, error_message = ?, error_code = ?,
-		extra_metadata = ?, started_at = ?, completed_at = ?, updated_at = ? WHERE id = ?`,
-		string(b.Status), nullStr(b.BuiltBy), nullStr(b.BuiltByName), nullStr(b.BuiltByEmail), nullStr(b.ScmSHA),
-		nullStr(b.ScmBranch), nullStr(b.ScmRepository), nullStr(b.BuildURL), nullStr(b.BuildNumber), nullStr(b.SourceSystem),
-		nullStr(b.ErrorMessage), nullStr(b.ErrorCode), jsonText(b.ExtraMetadata), nullMicros(b.StartedAt),
-		nullMicros(b.CompletedAt), micros(b.UpdatedAt), b.ID)
+	_, err := q.exec(ctx, builds.update, builds.updateArgs(b, b.ID)...)
 	return err
 }
 
 func (q *Queries) BuildGet(ctx context.Context, orgID, id string) (*shiplog.Build, error) {
-	b, err := scanBuild(q.row(ctx, `SELECT `+buildCols+buildFrom+` WHERE b.org_id = ? AND b.id = ?`, orgID, id))
+	b, err := builds.scan(q.row(ctx, `SELECT `+builds.list+buildFrom+` WHERE b.org_id = ? AND b.id = ?`, orgID, id))
 	return b, q.mapErr(err)
 }
 
@@ -245,20 +206,7 @@ func (q *Queries) BuildList(ctx context.Context, orgID string, f store.BuildFilt
 	} else {
 		where, args, tail = pageClause(where, args, "b.id", pg)
 	}
-	rows, err := q.query(ctx, `SELECT `+buildCols+buildFrom+` WHERE `+strings.Join(where, " AND ")+tail, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*shiplog.Build
-	for rows.Next() {
-		b, err := scanBuild(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return runs(ctx, q, builds, `SELECT `+builds.list+buildFrom+` WHERE `+strings.Join(where, " AND ")+tail, args...)
 }
 
 const eventCols = `seq, id, type, kind, subject_id, product_name, version, environment_name, environment_type, status, actor,
@@ -344,7 +292,7 @@ func (q *Queries) StatusMatrix(ctx context.Context, orgID string) ([]*store.Stat
 				ROW_NUMBER() OVER (PARTITION BY d.product_id, d.environment_id ORDER BY d.id DESC) AS rn_any,
 				ROW_NUMBER() OVER (PARTITION BY d.product_id, d.environment_id, d.status = 'completed' ORDER BY d.id DESC) AS rn_status
 			FROM deployments d WHERE d.org_id = ?)
-		SELECT r.rn_any, `+deploymentCols+deploymentFrom+` JOIN ranked r ON r.id = d.id
+		SELECT r.rn_any, `+deployments.list+deploymentFrom+` JOIN ranked r ON r.id = d.id
 		WHERE r.rn_any = 1 OR (r.status = 'completed' AND r.rn_status = 1)
 		ORDER BY p.name, e.name, d.id DESC`, orgID)
 	if err != nil {
@@ -355,7 +303,7 @@ func (q *Queries) StatusMatrix(ctx context.Context, orgID string) ([]*store.Stat
 	cells := map[[2]string]*store.StatusCell{}
 	for rows.Next() {
 		var rnAny int64
-		d, err := scanDeployment(scanPrefixed{rows, &rnAny})
+		d, err := deployments.scan(rows, &rnAny)
 		if err != nil {
 			return nil, err
 		}
@@ -375,16 +323,6 @@ func (q *Queries) StatusMatrix(ctx context.Context, orgID string) ([]*store.Stat
 		}
 	}
 	return out, rows.Err()
-}
-
-// scanPrefixed scans one leading column into extra, then the rest into dest.
-type scanPrefixed struct {
-	rows  *sql.Rows
-	extra *int64
-}
-
-func (s scanPrefixed) Scan(dest ...any) error {
-	return s.rows.Scan(append([]any{s.extra}, dest...)...)
 }
 
 func (q *Queries) IdempotencyGet(ctx context.Context, orgID, key string, notBefore time.Time) (*store.IdempotentResponse, error) {

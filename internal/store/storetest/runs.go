@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +14,8 @@ import (
 
 func testDeployment(t *testing.T, open OpenFunc) {
 	parallel(t, map[string]func(t *testing.T){
-		"RoundTrip":     func(t *testing.T) { testDeploymentRoundTrip(t, open(t)) },
-		"FindOpen":      func(t *testing.T) { testDeploymentFindOpen(t, open(t)) },
+		"RoundTrip":     func(t *testing.T) { testRunRoundTrip(t, open(t), deploymentRuns) },
+		"FindOpen":      func(t *testing.T) { testRunFindOpen(t, open(t), deploymentRuns) },
 		"List":          func(t *testing.T) { testDeploymentList(t, open(t)) },
 		"ListByTime":    func(t *testing.T) { testDeploymentListByTime(t, open(t)) },
 		"TimePrecision": func(t *testing.T) { testTimePrecision(t, open(t)) },
@@ -22,42 +24,71 @@ func testDeployment(t *testing.T, open OpenFunc) {
 
 func testBuild(t *testing.T, open OpenFunc) {
 	parallel(t, map[string]func(t *testing.T){
-		"RoundTrip":  func(t *testing.T) { testBuildRoundTrip(t, open(t)) },
-		"FindOpen":   func(t *testing.T) { testBuildFindOpen(t, open(t)) },
+		"RoundTrip":  func(t *testing.T) { testRunRoundTrip(t, open(t), buildRuns) },
+		"FindOpen":   func(t *testing.T) { testRunFindOpen(t, open(t), buildRuns) },
 		"List":       func(t *testing.T) { testBuildList(t, open(t)) },
 		"ListByTime": func(t *testing.T) { testBuildListByTime(t, open(t)) },
 	})
 }
 
-// metadata is stored as given, byte for byte: odd spacing, key order and
-// escapes included.
-var metadata = json.RawMessage(`{"z": [1, 2.50, null],"a":{"ü":"\u00fc\n"}  }`)
+// runKind is a kind of run as the cases both kinds share use it: R is
+// shiplog.Deployment or shiplog.Build.
+type runKind[R any] struct {
+	noun string // Deployment, Build: in messages as the store's methods are named
+	// new returns a new run of c with only the required fields set.
+	new            func(c *catalog, st shiplog.Status, when time.Time) *R
+	id             func(*R) string
+	status         func(*R) *shiplog.Status
+	invoke         func(*R) **string
+	meta           func(*R) *json.RawMessage
+	insert, update func(ctx context.Context, tx store.Tx, r *R) error
+	get            func(ctx context.Context, s store.Reader, orgID, id string) (*R, error)
+	findOpen       func(ctx context.Context, tx store.Tx, c *catalog, invoke *string) (*R, error)
+	// first is a new run's status in RoundTrip.
+	first shiplog.Status
+	// roundTrip lists what RoundTrip inserts (fill) and then updates.
+	roundTrip []roundTrip[R]
+	// byEnvironment: a run is of one environment too (deployments), so
+	// the same invoke id elsewhere is another run.
+	byEnvironment bool
+}
 
-func testDeploymentRoundTrip(t *testing.T, s store.Store) {
-	org := createOrg(t, s, "acme")
-	c := ensureCatalog(t, s, org, "api", "prod-eu", "1.0")
-	full := func(d *shiplog.Deployment) {
-		d.InvokeID, d.DeployedBy, d.DeployedByName = ptr("run-1"), ptr("alice"), ptr("Alice A.")
-		d.DeployedByEmail, d.ScmSHA, d.ScmBranch = ptr("alice@example.com"), ptr("abc123"), ptr("main")
-		d.ScmRepository, d.BuildURL, d.BuildNumber = ptr("git@x:api"), ptr("https://ci/1"), ptr("42")
-		d.DeployURL, d.SourceSystem, d.PreflightStatus = ptr("https://cd/1"), ptr("github"), ptr("skipped")
-		d.PreflightSkippedBy = &shiplog.Credential{Kind: shiplog.CredentialAPIKey, KeyID: "k7"}
-		d.ExtraMetadata = metadata
-		d.StartedAt, d.CompletedAt = ptr(at(1)), ptr(at(2))
-		d.DeployedAt, d.UpdatedAt = at(2), at(3)
-	}
-	tests := []struct {
-		name   string
-		fill   func(d *shiplog.Deployment)
-		update func(d *shiplog.Deployment)
-	}{
+type roundTrip[R any] struct {
+	name         string
+	fill, update func(*R)
+}
+
+var deploymentRuns = &runKind[shiplog.Deployment]{
+	noun:   "Deployment",
+	new:    (*catalog).deployment,
+	id:     deploymentID,
+	status: func(d *shiplog.Deployment) *shiplog.Status { return &d.Status },
+	invoke: func(d *shiplog.Deployment) **string { return &d.InvokeID },
+	meta:   func(d *shiplog.Deployment) *json.RawMessage { return &d.ExtraMetadata },
+	insert: func(ctx context.Context, tx store.Tx, d *shiplog.Deployment) error {
+		return tx.DeploymentInsert(ctx, d)
+	},
+	update: func(ctx context.Context, tx store.Tx, d *shiplog.Deployment) error {
+		return tx.DeploymentUpdate(ctx, d)
+	},
+	get: func(ctx context.Context, s store.Reader, orgID, id string) (*shiplog.Deployment, error) {
+		return s.DeploymentGet(ctx, orgID, id)
+	},
+	findOpen: func(ctx context.Context, tx store.Tx, c *catalog, invoke *string) (*shiplog.Deployment, error) {
+		return tx.DeploymentFindOpen(ctx, &store.FindOpenParams{OrgID: c.org.ID, ProductID: c.product.ID,
+			VersionID: c.version.ID, EnvironmentID: c.env.ID, InvokeID: invoke, ProductName: c.product.Name,
+			Version: c.version.Version, EnvironmentName: c.env.Name, EnvironmentType: c.env.Type})
+	},
+	first:         shiplog.StatusStarted,
+	byEnvironment: true,
+	roundTrip: []roundTrip[shiplog.Deployment]{
 		{"nil pointers", func(*shiplog.Deployment) {}, func(d *shiplog.Deployment) {
-			full(d)
+			fullDeployment(d)
 			d.InvokeID = nil // not updatable
 			d.Status = shiplog.StatusCompleted
 			d.PreflightSkippedBy = &shiplog.Credential{Kind: shiplog.CredentialUser, UserID: shiplog.NewID(), Name: "Ada", Email: "ada@example.com"}
 		}},
-		{"every field set", full, func(d *shiplog.Deployment) {
+		{"every field set", fullDeployment, func(d *shiplog.Deployment) {
 			d.Status = shiplog.StatusFailed
 			d.DeployedBy, d.DeployedByName, d.DeployedByEmail = nil, nil, nil
 			d.ScmSHA, d.ScmBranch, d.ScmRepository, d.BuildURL = nil, nil, nil, nil
@@ -69,53 +100,44 @@ func testDeploymentRoundTrip(t *testing.T, s store.Store) {
 		}},
 		{"empty metadata is none", func(d *shiplog.Deployment) { d.ExtraMetadata = json.RawMessage{} },
 			func(d *shiplog.Deployment) { d.ExtraMetadata = json.RawMessage(`[]`) }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := c.deployment(shiplog.StatusStarted, t0)
-			tt.fill(d)
-			insertDeployments(t, s, d)
-			if len(d.ExtraMetadata) == 0 {
-				d.ExtraMetadata = nil
-			}
-			got, err := s.DeploymentGet(t.Context(), org.ID, d.ID)
-			ok(t, "DeploymentGet", err)
-			same(t, "inserted deployment", got, d)
-
-			tt.update(d)
-			write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeploymentUpdate(ctx, d) })
-			got, err = s.DeploymentGet(t.Context(), org.ID, d.ID)
-			ok(t, "DeploymentGet", err)
-			same(t, "updated deployment", got, d)
-		})
-	}
-	_, err := s.DeploymentGet(t.Context(), org.ID, shiplog.NewID())
-	wantErr(t, "DeploymentGet of an unknown id", err, store.ErrNotFound)
+	},
 }
 
-func testBuildRoundTrip(t *testing.T, s store.Store) {
-	org := createOrg(t, s, "acme")
-	c := ensureCatalog(t, s, org, "api", "prod-eu", "1.0")
-	full := func(b *shiplog.Build) {
-		b.InvokeID, b.BuiltBy, b.BuiltByName = ptr("run-1"), ptr("bob"), ptr("Bob B.")
-		b.BuiltByEmail, b.ScmSHA, b.ScmBranch = ptr("bob@example.com"), ptr("abc123"), ptr("main")
-		b.ScmRepository, b.BuildURL, b.BuildNumber = ptr("git@x:api"), ptr("https://ci/1"), ptr("42")
-		b.SourceSystem, b.ErrorMessage, b.ErrorCode = ptr("gitlab"), ptr("exit 1"), ptr("E1")
-		b.ExtraMetadata = metadata
-		b.StartedAt, b.CompletedAt = ptr(at(1)), ptr(at(2))
-		b.UpdatedAt = at(3)
-	}
-	tests := []struct {
-		name   string
-		fill   func(b *shiplog.Build)
-		update func(b *shiplog.Build)
-	}{
+func fullDeployment(d *shiplog.Deployment) {
+	d.InvokeID, d.DeployedBy, d.DeployedByName = ptr("run-1"), ptr("alice"), ptr("Alice A.")
+	d.DeployedByEmail, d.ScmSHA, d.ScmBranch = ptr("alice@example.com"), ptr("abc123"), ptr("main")
+	d.ScmRepository, d.BuildURL, d.BuildNumber = ptr("git@x:api"), ptr("https://ci/1"), ptr("42")
+	d.DeployURL, d.SourceSystem, d.PreflightStatus = ptr("https://cd/1"), ptr("github"), ptr("skipped")
+	d.PreflightSkippedBy = &shiplog.Credential{Kind: shiplog.CredentialAPIKey, KeyID: "k7"}
+	d.ExtraMetadata = metadata
+	d.StartedAt, d.CompletedAt = ptr(at(1)), ptr(at(2))
+	d.DeployedAt, d.UpdatedAt = at(2), at(3)
+}
+
+var buildRuns = &runKind[shiplog.Build]{
+	noun:   "Build",
+	new:    (*catalog).build,
+	id:     buildID,
+	status: func(b *shiplog.Build) *shiplog.Status { return &b.Status },
+	invoke: func(b *shiplog.Build) **string { return &b.InvokeID },
+	meta:   func(b *shiplog.Build) *json.RawMessage { return &b.ExtraMetadata },
+	insert: func(ctx context.Context, tx store.Tx, b *shiplog.Build) error { return tx.BuildInsert(ctx, b) },
+	update: func(ctx context.Context, tx store.Tx, b *shiplog.Build) error { return tx.BuildUpdate(ctx, b) },
+	get: func(ctx context.Context, s store.Reader, orgID, id string) (*shiplog.Build, error) {
+		return s.BuildGet(ctx, orgID, id)
+	},
+	findOpen: func(ctx context.Context, tx store.Tx, c *catalog, invoke *string) (*shiplog.Build, error) {
+		return tx.BuildFindOpen(ctx, &store.FindOpenParams{OrgID: c.org.ID, ProductID: c.product.ID,
+			VersionID: c.version.ID, InvokeID: invoke})
+	},
+	first: shiplog.StatusPending,
+	roundTrip: []roundTrip[shiplog.Build]{
 		{"nil pointers", func(*shiplog.Build) {}, func(b *shiplog.Build) {
-			full(b)
+			fullBuild(b)
 			b.InvokeID = nil // not updatable
 			b.Status = shiplog.StatusFailed
 		}},
-		{"every field set", full, func(b *shiplog.Build) {
+		{"every field set", fullBuild, func(b *shiplog.Build) {
 			b.Status = shiplog.StatusCompleted
 			b.BuiltBy, b.BuiltByName, b.BuiltByEmail = nil, nil, nil
 			b.ScmSHA, b.ScmBranch, b.ScmRepository, b.BuildURL = nil, nil, nil, nil
@@ -124,25 +146,61 @@ func testBuildRoundTrip(t *testing.T, s store.Store) {
 			b.StartedAt, b.CompletedAt = nil, ptr(at(8))
 			b.UpdatedAt = at(9)
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := c.build(shiplog.StatusPending, t0)
-			tt.fill(b)
-			insertBuilds(t, s, b)
-			got, err := s.BuildGet(t.Context(), org.ID, b.ID)
-			ok(t, "BuildGet", err)
-			same(t, "inserted build", got, b)
+	},
+}
 
-			tt.update(b)
-			write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.BuildUpdate(ctx, b) })
-			got, err = s.BuildGet(t.Context(), org.ID, b.ID)
-			ok(t, "BuildGet", err)
-			same(t, "updated build", got, b)
+func fullBuild(b *shiplog.Build) {
+	b.InvokeID, b.BuiltBy, b.BuiltByName = ptr("run-1"), ptr("bob"), ptr("Bob B.")
+	b.BuiltByEmail, b.ScmSHA, b.ScmBranch = ptr("bob@example.com"), ptr("abc123"), ptr("main")
+	b.ScmRepository, b.BuildURL, b.BuildNumber = ptr("git@x:api"), ptr("https://ci/1"), ptr("42")
+	b.SourceSystem, b.ErrorMessage, b.ErrorCode = ptr("gitlab"), ptr("exit 1"), ptr("E1")
+	b.ExtraMetadata = metadata
+	b.StartedAt, b.CompletedAt = ptr(at(1)), ptr(at(2))
+	b.UpdatedAt = at(3)
+}
+
+// metadata is stored as given, byte for byte: odd spacing, key order and
+// escapes included.
+var metadata = json.RawMessage(`{"z": [1, 2.50, null],"a":{"ü":"\u00fc\n"}  }`)
+
+func (k *runKind[R]) insertAll(t *testing.T, s store.Store, rs ...*R) {
+	t.Helper()
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		for _, r := range rs {
+			if err := k.insert(ctx, tx, r); err != nil {
+				return fmt.Errorf("insert %s %s: %w", k.noun, k.id(r), err)
+			}
+		}
+		return nil
+	})
+}
+
+// testRunRoundTrip checks that every field is written by insert, and all
+// but what names the run by update, and read back as written.
+func testRunRoundTrip[R any](t *testing.T, s store.Store, k *runKind[R]) {
+	org := createOrg(t, s, "acme")
+	c := ensureCatalog(t, s, org, "api", "prod-eu", "1.0")
+	for _, tt := range k.roundTrip {
+		t.Run(tt.name, func(t *testing.T) {
+			r := k.new(c, k.first, t0)
+			tt.fill(r)
+			k.insertAll(t, s, r)
+			if m := k.meta(r); len(*m) == 0 {
+				*m = nil
+			}
+			got, err := k.get(t.Context(), s, org.ID, k.id(r))
+			ok(t, k.noun+"Get", err)
+			same(t, "inserted "+strings.ToLower(k.noun), got, r)
+
+			tt.update(r)
+			write(t, s, func(ctx context.Context, tx store.Tx) error { return k.update(ctx, tx, r) })
+			got, err = k.get(t.Context(), s, org.ID, k.id(r))
+			ok(t, k.noun+"Get", err)
+			same(t, "updated "+strings.ToLower(k.noun), got, r)
 		})
 	}
-	_, err := s.BuildGet(t.Context(), org.ID, shiplog.NewID())
-	wantErr(t, "BuildGet of an unknown id", err, store.ErrNotFound)
+	_, err := k.get(t.Context(), s, org.ID, shiplog.NewID())
+	wantErr(t, k.noun+"Get of an unknown id", err, store.ErrNotFound)
 }
 
 // testTimePrecision checks that times keep their microseconds and lose what
@@ -191,31 +249,35 @@ func testTimePrecision(t *testing.T, s store.Store) {
 	}
 }
 
-func testDeploymentFindOpen(t *testing.T, s store.Store) {
+// testRunFindOpen checks which run an event's record is: the one its
+// invoke id names, else the newest pending or started one, of its
+// product, version (and environment) in its org.
+func testRunFindOpen[R any](t *testing.T, s store.Store, k *runKind[R]) {
 	org := createOrg(t, s, "acme")
 	c := ensureCatalog(t, s, org, "api", "prod", "1.0")
-	other := ensureCatalog(t, s, org, "api", "staging", "1.0") // same product and version, other environment
-	v2 := ensureCatalog(t, s, org, "api", "prod", "2.0")       // same product and environment, other version
-
-	ran := c.deployment(shiplog.StatusCompleted, at(1))
-	ran.InvokeID = ptr("run-1")
-	failed := c.deployment(shiplog.StatusFailed, at(2))
-	started := c.deployment(shiplog.StatusStarted, at(3))
-	pending := c.deployment(shiplog.StatusPending, at(4)) // the newest open one
-	elsewhere := other.deployment(shiplog.StatusStarted, at(5))
-	laterVersion := v2.deployment(shiplog.StatusStarted, at(6))
-	insertDeployments(t, s, ran, failed, started, pending, elsewhere, laterVersion)
-
-	find := func(c *catalog, invoke *string) (*shiplog.Deployment, error) {
-		return tryWrite(t, s, func(ctx context.Context, tx store.Tx) (*shiplog.Deployment, error) {
-			return tx.DeploymentFindOpen(ctx, &store.FindOpenParams{OrgID: c.org.ID, ProductID: c.product.ID,
-				VersionID: c.version.ID, EnvironmentID: c.env.ID, InvokeID: invoke, ProductName: c.product.Name,
-				Version: c.version.Version, EnvironmentName: c.env.Name, EnvironmentType: c.env.Type})
-		})
+	v2 := ensureCatalog(t, s, org, "api", "prod", "2.0") // same product and environment, other version
+	var other *catalog                                   // same product and version, other environment
+	if k.byEnvironment {
+		other = ensureCatalog(t, s, org, "api", "staging", "1.0")
 	}
-	check := func(name string, c *catalog, invoke *string, want *shiplog.Deployment) {
+
+	ran := k.new(c, shiplog.StatusCompleted, at(1))
+	*k.invoke(ran) = ptr("run-1")
+	failed := k.new(c, shiplog.StatusFailed, at(2))
+	started := k.new(c, shiplog.StatusStarted, at(3))
+	pending := k.new(c, shiplog.StatusPending, at(4)) // the newest open one
+	k.insertAll(t, s, ran, failed, started, pending)
+	var elsewhere *R
+	if other != nil {
+		elsewhere = k.new(other, shiplog.StatusStarted, at(5))
+		k.insertAll(t, s, elsewhere)
+	}
+	laterVersion := k.new(v2, shiplog.StatusStarted, at(6))
+	k.insertAll(t, s, laterVersion)
+
+	check := func(name string, c *catalog, invoke *string, want *R) {
 		t.Helper()
-		got, err := find(c, invoke)
+		got, err := tryWrite(t, s, func(ctx context.Context, tx store.Tx) (*R, error) { return k.findOpen(ctx, tx, c, invoke) })
 		if want == nil {
 			wantErr(t, name, err, store.ErrNotFound)
 			return
@@ -228,94 +290,46 @@ func testDeploymentFindOpen(t *testing.T, s store.Store) {
 	}
 	check("by invoke id, terminal", c, ptr("run-1"), ran)
 	check("by unknown invoke id", c, ptr("run-2"), nil)
-	check("by invoke id in another environment", other, ptr("run-1"), nil)
+	if other != nil {
+		check("by invoke id in another environment", other, ptr("run-1"), nil)
+	}
 	check("newest open", c, nil, pending)
-	check("newest open, other environment", other, nil, elsewhere)
+	if other != nil {
+		check("newest open, other environment", other, nil, elsewhere)
+	}
 	check("newest open, other version", v2, nil, laterVersion)
 	check("other org", &catalog{org: createOrg(t, s, "other"), product: c.product, env: c.env, version: c.version},
 		nil, nil)
 
-	pending.Status, started.Status = shiplog.StatusCompleted, shiplog.StatusAborted
+	*k.status(pending), *k.status(started) = shiplog.StatusCompleted, shiplog.StatusAborted
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.DeploymentUpdate(ctx, pending); err != nil {
+		if err := k.update(ctx, tx, pending); err != nil {
 			return err
 		}
-		return tx.DeploymentUpdate(ctx, started)
+		return k.update(ctx, tx, started)
 	})
 	check("all terminal", c, nil, nil)
 	check("by invoke id after others finished", c, ptr("run-1"), ran)
 
 	// One record per run: a second insert for the same invoke id (or the
 	// same id) is a conflict, so racing writers cannot both create it.
-	dup := c.deployment(shiplog.StatusStarted, at(9))
-	dup.InvokeID = ptr("run-1")
+	dup := k.new(c, shiplog.StatusStarted, at(9))
+	*k.invoke(dup) = ptr("run-1")
 	again := *failed
-	for _, d := range []*shiplog.Deployment{dup, &again} {
-		err := s.Write(t.Context(), func(ctx context.Context, tx store.Tx) error { return tx.DeploymentInsert(ctx, d) })
-		wantErr(t, "DeploymentInsert of a duplicate", err, store.ErrConflict)
+	for _, r := range []*R{dup, &again} {
+		err := s.Write(t.Context(), func(ctx context.Context, tx store.Tx) error { return k.insert(ctx, tx, r) })
+		wantErr(t, k.noun+"Insert of a duplicate", err, store.ErrConflict)
 	}
-	sameRun := other.deployment(shiplog.StatusStarted, at(10))
-	sameRun.InvokeID = ptr("run-1") // the same invoke id in another environment is another run
-	insertDeployments(t, s, sameRun)
-	check("by invoke id, other environment", other, ptr("run-1"), sameRun)
-}
-
-func testBuildFindOpen(t *testing.T, s store.Store) {
-	org := createOrg(t, s, "acme")
-	c := ensureCatalog(t, s, org, "api", "prod", "1.0")
-	v2 := ensureCatalog(t, s, org, "api", "prod", "2.0")
-
-	ran := c.build(shiplog.StatusFailed, at(1))
-	ran.InvokeID = ptr("run-1")
-	done := c.build(shiplog.StatusCompleted, at(2))
-	started := c.build(shiplog.StatusStarted, at(3))
-	pending := c.build(shiplog.StatusPending, at(4))
-	laterVersion := v2.build(shiplog.StatusStarted, at(5))
-	insertBuilds(t, s, ran, done, started, pending, laterVersion)
-
-	check := func(name string, c *catalog, invoke *string, want *shiplog.Build) {
-		t.Helper()
-		got, err := tryWrite(t, s, func(ctx context.Context, tx store.Tx) (*shiplog.Build, error) {
-			return tx.BuildFindOpen(ctx, &store.FindOpenParams{OrgID: c.org.ID, ProductID: c.product.ID,
-				VersionID: c.version.ID, InvokeID: invoke})
-		})
-		if want == nil {
-			wantErr(t, name, err, store.ErrNotFound)
-			return
-		}
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			return
-		}
-		same(t, name, got, want)
+	// The same invoke id in another environment (deployments) or for
+	// another version is another run.
+	scope, name := v2, "by invoke id, other version"
+	if other != nil {
+		scope, name = other, "by invoke id, other environment"
 	}
-	check("by invoke id, terminal", c, ptr("run-1"), ran)
-	check("by unknown invoke id", c, ptr("run-2"), nil)
-	check("newest open", c, nil, pending)
-	check("newest open, other version", v2, nil, laterVersion)
-	check("other org", &catalog{org: createOrg(t, s, "other"), product: c.product, version: c.version}, nil, nil)
-
-	pending.Status, started.Status = shiplog.StatusCompleted, shiplog.StatusAborted
-	write(t, s, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.BuildUpdate(ctx, pending); err != nil {
-			return err
-		}
-		return tx.BuildUpdate(ctx, started)
-	})
-	check("all terminal", c, nil, nil)
-	check("by invoke id after others finished", c, ptr("run-1"), ran)
-
-	dup := c.build(shiplog.StatusStarted, at(9))
-	dup.InvokeID = ptr("run-1")
-	again := *done
-	for _, b := range []*shiplog.Build{dup, &again} {
-		err := s.Write(t.Context(), func(ctx context.Context, tx store.Tx) error { return tx.BuildInsert(ctx, b) })
-		wantErr(t, "BuildInsert of a duplicate", err, store.ErrConflict)
-	}
-	sameRun := v2.build(shiplog.StatusStarted, at(10))
-	sameRun.InvokeID = ptr("run-1") // the same invoke id for another version is another run
-	insertBuilds(t, s, sameRun)
-	check("by invoke id, other version", v2, ptr("run-1"), sameRun)
+	sameRun := k.new(scope, shiplog.StatusStarted, at(10))
+	*k.invoke(sameRun) = ptr("run-1")
+	k.insertAll(t, s, sameRun)
+	check(name, scope, ptr("run-1"), sameRun)
 }
 
 func testDeploymentList(t *testing.T, s store.Store) {
