@@ -291,22 +291,25 @@ func (q *Queries) ChannelDelete(ctx context.Context, orgID, id string) error {
 	return q.changed(ctx, orgID)
 }
 
+// ChannelSetHealth changes a channel's health, which the delivery worker
+// reads from OrgConfig: a new generation. It changes on transitions only
+// (failing starts, ends, or disables the channel), not per delivery.
 func (q *Queries) ChannelSetHealth(ctx context.Context, p *store.ChannelHealthParams) error {
+	var err error
 	if p.Disable {
-		_, err := q.exec(ctx, `UPDATE channels SET enabled = FALSE, disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ? WHERE id = ?`,
+		_, err = q.exec(ctx, `UPDATE channels SET enabled = FALSE, disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ? WHERE id = ?`,
 			p.DisabledReason, micros(p.Now), nullMicros(p.FailingSince), micros(p.Now), p.ChannelID)
-		if err != nil {
-			return err
-		}
-		var orgID string
-		if err := q.row(ctx, `SELECT org_id FROM channels WHERE id = ?`, p.ChannelID).Scan(&orgID); err != nil {
-			return q.mapErr(err)
-		}
-		return q.changed(ctx, orgID)
+	} else {
+		_, err = q.exec(ctx, `UPDATE channels SET failing_since = ? WHERE id = ?`, nullMicros(p.FailingSince), p.ChannelID)
 	}
-	// failing_since is not part of OrgConfig: no new generation.
-	_, err := q.exec(ctx, `UPDATE channels SET failing_since = ? WHERE id = ?`, nullMicros(p.FailingSince), p.ChannelID)
-	return err
+	if err != nil {
+		return err
+	}
+	var orgID string
+	if err := q.row(ctx, `SELECT org_id FROM channels WHERE id = ?`, p.ChannelID).Scan(&orgID); err != nil {
+		return q.mapErr(err)
+	}
+	return q.changed(ctx, orgID)
 }
 
 func (q *Queries) SubscriptionCreate(ctx context.Context, s *shiplog.Subscription, orgID string) error {

@@ -25,6 +25,7 @@ type configView struct {
 	Rules    []string // name/status
 	Skip     string
 	Channels []string // name, then its events
+	Failing  []string // names of channels failing since some time
 }
 
 func viewOf(c *store.OrgConfig) configView {
@@ -42,6 +43,9 @@ func viewOf(c *store.OrgConfig) configView {
 		}
 		slices.Sort(evs)
 		v.Channels = append(v.Channels, ch.Name+":"+joinWords(evs))
+		if ch.FailingSince != nil {
+			v.Failing = append(v.Failing, ch.Name)
+		}
 	}
 	return v
 }
@@ -112,11 +116,11 @@ func testOrgConfigChanges(t *testing.T, open OpenFunc) {
 			func() { want.Channels = []string{"hook:deployment.completed"} }, false},
 		{"failing since set", func(ctx context.Context, tx store.Tx) error {
 			return tx.ChannelSetHealth(ctx, &store.ChannelHealthParams{ChannelID: hook.ID, FailingSince: ptr(t0), Now: t0})
-		}, func() {}, true},
+		}, func() { want.Failing = []string{"hook"} }, false},
 		{"channel disabled by its receiver", func(ctx context.Context, tx store.Tx) error {
 			return tx.ChannelSetHealth(ctx, &store.ChannelHealthParams{ChannelID: hook.ID, FailingSince: ptr(t0), Disable: true,
 				DisabledReason: "410 Gone", Now: t0})
-		}, func() { want.Channels = []string{} }, false},
+		}, func() { want.Channels, want.Failing = []string{}, nil }, false},
 		{"channel enabled again", func(ctx context.Context, tx store.Tx) error {
 			hook.Enabled, hook.Name = true, "hook2"
 			return tx.ChannelUpdate(ctx, hook)
