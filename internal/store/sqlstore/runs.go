@@ -213,13 +213,12 @@ const eventCols = `seq, id, type, kind, subject_id, product_name, version, envir
 	actor_email, scm_sha, scm_repository, preflight_status, submitted_by, payload, occurred_at`
 
 func (q *Queries) EventInsert(ctx context.Context, e *shiplog.Event) error {
-	return q.mapErr(q.row(ctx, `INSERT INTO events (id, org_id, type, kind, subject_id, product_name, version, environment_name,
-		environment_type, status, actor, actor_email, scm_sha, scm_repository, preflight_status, submitted_by, payload,
-		occurred_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-		e.ID, e.OrgID, string(e.Type), string(e.Kind), e.SubjectID, e.ProductName, e.Version, e.EnvironmentName,
-		string(e.EnvironmentType), string(e.Status), e.Actor, e.ActorEmail, e.ScmSHA, e.ScmRepository, e.PreflightStatus,
-		credentialText(e.SubmittedBy), jsonText(e.Payload), micros(e.OccurredAt)).Scan(&e.Seq))
+	pe := pendingEvent{e: e, args: eventArgs(e)}
+	if q.pending != nil {
+		q.pending.events = append(q.pending.events, pe) // deferred.go
+		return q.pending.err
+	}
+	return q.insertEvents(ctx, []pendingEvent{pe})
 }
 
 // eventRow is the scan target of eventCols.

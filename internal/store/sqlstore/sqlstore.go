@@ -69,6 +69,9 @@ type Queries struct {
 	// gens is set in write transactions.
 	configs *configCache
 	gens    *txGens
+	// pending, in a write batch without savepoints, holds the rows whose
+	// inserts are deferred (deferred.go).
+	pending *deferred
 }
 
 // stmtCache holds prepared statements of one pool. database/sql prepares a
@@ -156,6 +159,9 @@ func (r *rebinder) q(query string) string {
 }
 
 func (q *Queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := q.before(ctx, query); err != nil {
+		return nil, err
+	}
 	text := q.rb.q(query)
 	if st := q.stmt(ctx, text); st != nil {
 		res, err := st.ExecContext(ctx, args...)
@@ -166,6 +172,9 @@ func (q *Queries) exec(ctx context.Context, query string, args ...any) (sql.Resu
 }
 
 func (q *Queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := q.before(ctx, query); err != nil {
+		return nil, err
+	}
 	text := q.rb.q(query)
 	if st := q.stmt(ctx, text); st != nil {
 		rows, err := st.QueryContext(ctx, args...)
@@ -176,6 +185,9 @@ func (q *Queries) query(ctx context.Context, query string, args ...any) (*sql.Ro
 }
 
 func (q *Queries) row(ctx context.Context, query string, args ...any) *sql.Row {
+	// A failed flush stays in q.pending and fails the batch (commit.go);
+	// a *sql.Row cannot carry it.
+	_ = q.before(ctx, query)
 	text := q.rb.q(query)
 	if st := q.stmt(ctx, text); st != nil {
 		return st.QueryRowContext(ctx, args...)
