@@ -80,11 +80,11 @@ var builds = newRunTable("builds", "b", []runColumn[bld]{
 const deploymentFrom = ` FROM deployments d JOIN products p ON p.id = d.product_id JOIN versions v ON v.id = d.version_id
 	JOIN environments e ON e.id = d.environment_id`
 
-func (q *Queries) LockSubject(ctx context.Context, key string) error {
-	if q.d.LockSubject == nil {
+func (q *Queries) LockSubject(ctx context.Context, keys ...string) error {
+	if q.d.LockSubject == nil || len(keys) == 0 {
 		return nil
 	}
-	return q.mapErr(q.d.LockSubject(ctx, q.db, key))
+	return q.mapErr(q.d.LockSubject(ctx, q.db, keys))
 }
 
 // The open run's queries, by invoke id or the newest pending or started.

@@ -23,8 +23,9 @@ type Dialect struct {
 	// ErrorKind maps a driver error to store.ErrConflict (unique violation),
 	// errRetry (deadlock, serialization failure) or nil (anything else).
 	ErrorKind func(error) error
-	// LockSubject takes a transaction-scoped lock on key; nil for none.
-	LockSubject func(ctx context.Context, tx DBTX, key string) error
+	// LockSubject takes transaction-scoped locks on keys, in order; nil for
+	// none.
+	LockSubject func(ctx context.Context, tx DBTX, keys []string) error
 	// IDList is a subquery selecting the strings of a JSON array bound to
 	// its one placeholder: a list of any length in one statement text, so
 	// lists do not fill the prepared statement cache with a text per length.
