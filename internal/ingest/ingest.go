@@ -288,9 +288,9 @@ type run interface {
 	// prepare comes first in the transaction, before any catalogue row is
 	// written.
 	prepare(ctx context.Context, tx store.Tx, orgID string, by shiplog.Credential) error
-	// subject completes the catalogue with the kind's own rows, takes the
-	// locks the kind needs before the run's, and returns the run's lock.
-	subject(ctx context.Context, tx store.Tx, orgID string, c *catalog, now time.Time) (lock string, err error)
+	// subject completes the catalogue with the kind's own rows and returns
+	// the locks to take, in order: the kind's own, then the run's.
+	subject(ctx context.Context, tx store.Tx, orgID string, c *catalog, now time.Time) (locks []string, err error)
 	// find loads the run's open record; store.ErrNotFound when none.
 	find(ctx context.Context, tx store.Tx, orgID string, c *catalog) error
 	// create starts a new record.
@@ -338,12 +338,12 @@ func (s *Service) record(ctx context.Context, tx store.Tx, orgID string, r run, 
 	if err != nil {
 		return nil, err
 	}
-	lock, err := r.subject(ctx, tx, orgID, c, now)
+	locks, err := r.subject(ctx, tx, orgID, c, now)
 	if err != nil {
 		return nil, err
 	}
 	// Two events for the same run may race in from parallel CI steps.
-	if err := tx.LockSubject(ctx, lock); err != nil {
+	if err := tx.LockSubject(ctx, locks...); err != nil {
 		return nil, err
 	}
 	err = r.find(ctx, tx, orgID, c)

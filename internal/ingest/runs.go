@@ -58,24 +58,23 @@ func (r *deploying) prepare(ctx context.Context, tx store.Tx, orgID string, by s
 	return shiplog.MaySkipPreflight(set.SkipPreflightChecks, by)
 }
 
-func (r *deploying) subject(ctx context.Context, tx store.Tx, orgID string, c *catalog, now time.Time) (string, error) {
+func (r *deploying) subject(ctx context.Context, tx store.Tx, orgID string, c *catalog, now time.Time) ([]string, error) {
 	r.env = c.env
 	if r.env == nil {
 		var err error
 		name := r.ev.EnvironmentName
 		if r.env, err = tx.EnvironmentEnsure(ctx, orgID, name, shiplog.InferEnvType(name), now); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
+	run := fmt.Sprintf("deployment/%s/%s/%s", c.product.ID, c.version.ID, r.env.ID)
 	if r.judged() {
 		// Concurrent starts of other versions in the same environment must
 		// not both pass the concurrency check. Always taken before the
 		// run's lock, so the two never wait on each other in turn.
-		if err := tx.LockSubject(ctx, fmt.Sprintf("preflight/%s/%s", c.product.ID, r.env.ID)); err != nil {
-			return "", err
-		}
+		return []string{fmt.Sprintf("preflight/%s/%s", c.product.ID, r.env.ID), run}, nil
 	}
-	return fmt.Sprintf("deployment/%s/%s/%s", c.product.ID, c.version.ID, r.env.ID), nil
+	return []string{run}, nil
 }
 
 func (r *deploying) find(ctx context.Context, tx store.Tx, orgID string, c *catalog) error {
@@ -181,8 +180,8 @@ func (r *building) event() *RunEvent { return &r.ev.RunEvent }
 
 func (*building) prepare(context.Context, store.Tx, string, shiplog.Credential) error { return nil }
 
-func (r *building) subject(_ context.Context, _ store.Tx, _ string, c *catalog, _ time.Time) (string, error) {
-	return fmt.Sprintf("build/%s/%s", c.product.ID, c.version.ID), nil
+func (r *building) subject(_ context.Context, _ store.Tx, _ string, c *catalog, _ time.Time) ([]string, error) {
+	return []string{fmt.Sprintf("build/%s/%s", c.product.ID, c.version.ID)}, nil
 }
 
 func (r *building) find(ctx context.Context, tx store.Tx, orgID string, c *catalog) error {

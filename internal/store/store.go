@@ -162,8 +162,9 @@ type Tx interface {
 
 	// LockSubject serialises writers that race on the same logical subject
 	// (e.g. "newest open deployment of product/version/env") across
-	// processes. A no-op where the driver has a single writer.
-	LockSubject(ctx context.Context, key string) error
+	// processes. A no-op where the driver has a single writer. Several
+	// keys are taken in order, in one round trip.
+	LockSubject(ctx context.Context, keys ...string) error
 	DeploymentFindOpen(ctx context.Context, p *FindOpenParams) (*shiplog.Deployment, error)
 	DeploymentInsert(ctx context.Context, d *shiplog.Deployment) error
 	DeploymentUpdate(ctx context.Context, d *shiplog.Deployment) error

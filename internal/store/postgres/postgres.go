@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -152,9 +153,33 @@ func listenOnce(ctx context.Context, url string, wake func()) error {
 	}
 }
 
-func lockSubject(ctx context.Context, tx sqlstore.DBTX, key string) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
+// lockSubject takes the keys' advisory locks in one statement; the select
+// list is evaluated left to right, so they are taken in the order given.
+func lockSubject(ctx context.Context, tx sqlstore.DBTX, keys []string) error {
+	q := lockQueries[min(len(keys), len(lockQueries))-1]
+	if len(keys) > len(lockQueries) {
+		q = lockQuery(len(keys))
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	_, err := tx.ExecContext(ctx, q, args...)
 	return err
+}
+
+var lockQueries = []string{lockQuery(1), lockQuery(2), lockQuery(3)}
+
+func lockQuery(n int) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "pg_advisory_xact_lock(hashtextextended($%d, 0))", i+1)
+	}
+	return b.String()
 }
 
 // errorKind maps SQLSTATE codes, never message text.

@@ -243,6 +243,9 @@ func (s *Store) runBatchTx(batch []*writeReq, errs []error, isolate bool) error 
 		}
 	}
 	savepoints := isolate && len(batch) > 1
+	if !savepoints {
+		q.pending = &deferred{}
+	}
 	ran := 0
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -257,6 +260,10 @@ func (s *Store) runBatchTx(batch []*writeReq, errs []error, isolate bool) error 
 			}
 		}
 		ferr := r.fn(ctx, q)
+		if ferr == nil && q.pending != nil && q.pending.err != nil {
+			// A flush of deferred rows failed during fn, and fn did not say.
+			ferr = q.pending.err
+		}
 		if errors.Is(ferr, ErrRetry) {
 			_ = tx.Rollback()
 			return ferr
@@ -290,6 +297,22 @@ func (s *Store) runBatchTx(batch []*writeReq, errs []error, isolate bool) error 
 	if ran == 0 {
 		// Nothing to keep: every request failed or gave up.
 		return tx.Rollback()
+	}
+	if err := q.flush(bg); err != nil {
+		_ = tx.Rollback()
+		switch {
+		case errors.Is(err, ErrRetry):
+			return err
+		case len(batch) > 1:
+			return errIsolate
+		}
+		// The one request's own rows: its failure.
+		for i := range batch {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return nil
 	}
 	if err := tx.Commit(); err != nil {
 		if kind := s.d.ErrorKind(err); kind != nil {

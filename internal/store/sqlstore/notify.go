@@ -391,12 +391,11 @@ func (q *Queries) deliveries(ctx context.Context, query string, args ...any) ([]
 }
 
 func (q *Queries) DeliveryInsert(ctx context.Context, d *shiplog.Delivery) error {
-	_, err := q.exec(ctx, `INSERT INTO deliveries (id, org_id, channel_id, channel_kind, event_id, event_type, state, attempts,
-		max_attempts, next_attempt_at, lease_until, last_error, test, payload, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)`,
-		d.ID, d.OrgID, d.ChannelID, string(d.ChannelKind), d.EventID, string(d.EventType), string(d.State), d.Attempts,
-		d.MaxAttempts, micros(d.NextAttempt), nullMicros(d.LeaseUntil), d.Test, string(d.Payload), micros(d.CreatedAt), micros(d.UpdatedAt))
-	return err
+	if q.pending != nil {
+		q.pending.deliveries = append(q.pending.deliveries, deliveryArgs(d)) // deferred.go
+		return q.pending.err
+	}
+	return q.insertDeliveries(ctx, [][]any{deliveryArgs(d)})
 }
 
 func (q *Queries) DeliveryClaim(ctx context.Context, p *store.DeliveryClaimParams) ([]*shiplog.Delivery, error) {

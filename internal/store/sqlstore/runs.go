@@ -80,11 +80,11 @@ var builds = newRunTable("builds", "b", []runColumn[bld]{
 const deploymentFrom = ` FROM deployments d JOIN products p ON p.id = d.product_id JOIN versions v ON v.id = d.version_id
 	JOIN environments e ON e.id = d.environment_id`
 
-func (q *Queries) LockSubject(ctx context.Context, key string) error {
-	if q.d.LockSubject == nil {
+func (q *Queries) LockSubject(ctx context.Context, keys ...string) error {
+	if q.d.LockSubject == nil || len(keys) == 0 {
 		return nil
 	}
-	return q.mapErr(q.d.LockSubject(ctx, q.db, key))
+	return q.mapErr(q.d.LockSubject(ctx, q.db, keys))
 }
 
 // The open run's queries, by invoke id or the newest pending or started.
@@ -213,13 +213,12 @@ const eventCols = `seq, id, type, kind, subject_id, product_name, version, envir
 	actor_email, scm_sha, scm_repository, preflight_status, submitted_by, payload, occurred_at`
 
 func (q *Queries) EventInsert(ctx context.Context, e *shiplog.Event) error {
-	return q.mapErr(q.row(ctx, `INSERT INTO events (id, org_id, type, kind, subject_id, product_name, version, environment_name,
-		environment_type, status, actor, actor_email, scm_sha, scm_repository, preflight_status, submitted_by, payload,
-		occurred_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-		e.ID, e.OrgID, string(e.Type), string(e.Kind), e.SubjectID, e.ProductName, e.Version, e.EnvironmentName,
-		string(e.EnvironmentType), string(e.Status), e.Actor, e.ActorEmail, e.ScmSHA, e.ScmRepository, e.PreflightStatus,
-		credentialText(e.SubmittedBy), jsonText(e.Payload), micros(e.OccurredAt)).Scan(&e.Seq))
+	pe := pendingEvent{e: e, args: eventArgs(e)}
+	if q.pending != nil {
+		q.pending.events = append(q.pending.events, pe) // deferred.go
+		return q.pending.err
+	}
+	return q.insertEvents(ctx, []pendingEvent{pe})
 }
 
 // eventRow is the scan target of eventCols.

@@ -23,8 +23,9 @@ type Dialect struct {
 	// ErrorKind maps a driver error to store.ErrConflict (unique violation),
 	// errRetry (deadlock, serialization failure) or nil (anything else).
 	ErrorKind func(error) error
-	// LockSubject takes a transaction-scoped lock on key; nil for none.
-	LockSubject func(ctx context.Context, tx DBTX, key string) error
+	// LockSubject takes transaction-scoped locks on keys, in order; nil for
+	// none.
+	LockSubject func(ctx context.Context, tx DBTX, keys []string) error
 	// IDList is a subquery selecting the strings of a JSON array bound to
 	// its one placeholder: a list of any length in one statement text, so
 	// lists do not fill the prepared statement cache with a text per length.
@@ -69,6 +70,9 @@ type Queries struct {
 	// gens is set in write transactions.
 	configs *configCache
 	gens    *txGens
+	// pending, in a write batch without savepoints, holds the rows whose
+	// inserts are deferred (deferred.go).
+	pending *deferred
 }
 
 // stmtCache holds prepared statements of one pool. database/sql prepares a
@@ -156,6 +160,9 @@ func (r *rebinder) q(query string) string {
 }
 
 func (q *Queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := q.before(ctx, query); err != nil {
+		return nil, err
+	}
 	text := q.rb.q(query)
 	if st := q.stmt(ctx, text); st != nil {
 		res, err := st.ExecContext(ctx, args...)
@@ -166,6 +173,9 @@ func (q *Queries) exec(ctx context.Context, query string, args ...any) (sql.Resu
 }
 
 func (q *Queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := q.before(ctx, query); err != nil {
+		return nil, err
+	}
 	text := q.rb.q(query)
 	if st := q.stmt(ctx, text); st != nil {
 		rows, err := st.QueryContext(ctx, args...)
@@ -176,6 +186,9 @@ func (q *Queries) query(ctx context.Context, query string, args ...any) (*sql.Ro
 }
 
 func (q *Queries) row(ctx context.Context, query string, args ...any) *sql.Row {
+	// A failed flush stays in q.pending and fails the batch (commit.go);
+	// a *sql.Row cannot carry it.
+	_ = q.before(ctx, query)
 	text := q.rb.q(query)
 	if st := q.stmt(ctx, text); st != nil {
 		return st.QueryRowContext(ctx, args...)

@@ -27,7 +27,47 @@ func testWrite(t *testing.T, open OpenFunc) {
 		"CancelledWhileRunning":       func(t *testing.T) { testCancelledWhileRunning(t, open(t)) },
 		"CloseUnderLoad":              func(t *testing.T) { testCloseUnderLoad(t, open) },
 		"Reopen":                      func(t *testing.T) { testReopen(t, open) },
+		"ReadOwnRowsInOneWrite":       func(t *testing.T) { testReadOwnRows(t, open(t)) },
 	})
+}
+
+// testReadOwnRows: rows a write inserts are there for its own later
+// statements as they were inserted, even when the caller changes the
+// struct afterwards — the store may write event and delivery rows late,
+// but never with values they did not have at the insert.
+func testReadOwnRows(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	c := &shiplog.Channel{ID: shiplog.NewID(), OrgID: org.ID, Kind: shiplog.ChannelWebhook, Name: "hook", Enabled: true,
+		URL: "https://example.com/hook", Events: []shiplog.EventType{"deployment.completed"}, CreatedAt: t0, UpdatedAt: t0}
+	write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.ChannelCreate(ctx, c) })
+	e := batchEvent(org.ID, shiplog.NewID())
+	d := &shiplog.Delivery{ID: shiplog.NewID(), OrgID: org.ID, ChannelID: c.ID, ChannelKind: c.Kind, EventID: e.ID,
+		EventType: e.Type, State: shiplog.DeliveryQueued, MaxAttempts: 3, NextAttempt: t0, CreatedAt: t0, UpdatedAt: t0}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.EventInsert(ctx, e); err != nil {
+			return err
+		}
+		e.Version = "changed after the insert"
+		got, err := tx.EventGet(ctx, org.ID, e.ID)
+		if err != nil {
+			return fmt.Errorf("EventGet of its own event: %w", err)
+		}
+		if got.Version != "fail" || got.Seq == 0 || got.Seq != e.Seq {
+			t.Errorf("own event read back: version %q seq %d, inserted %q, struct's seq %d", got.Version, got.Seq, "fail", e.Seq)
+		}
+		if err := tx.DeliveryInsert(ctx, d); err != nil {
+			return err
+		}
+		at := at(1)
+		d.State, d.Attempts, d.UpdatedAt, d.CompletedAt = shiplog.DeliverySucceeded, 1, at, &at
+		return tx.DeliveryRecord(ctx, d, &shiplog.Attempt{ID: shiplog.NewID(), DeliveryID: d.ID, Number: 1, StartedAt: at,
+			StatusCode: 200, ResponseHeaders: map[string]string{}, Outcome: "delivered"})
+	})
+	got, err := s.DeliveryGet(t.Context(), org.ID, d.ID)
+	ok(t, "DeliveryGet", err)
+	if got.State != shiplog.DeliverySucceeded || got.Attempts != 1 {
+		t.Errorf("delivery inserted then recorded in one write: state %s, %d attempts", got.State, got.Attempts)
+	}
 }
 
 // waitFor fails the test if done is not closed within a minute: a guard
@@ -73,13 +113,25 @@ func productNames(t *testing.T, s store.Store, orgID string) map[string]bool {
 func testFailedFnRollsBackOnlyItself(t *testing.T, open OpenFunc) {
 	tests := []struct {
 		name string
-		fail func(ctx context.Context, tx store.Tx) error // runs after the failing fn wrote its product
+		fail func(ctx context.Context, tx store.Tx, orgID string) error // runs after the failing fn wrote its product and event
 		want error
 	}{
-		{"fn returns an error", func(context.Context, store.Tx) error { return fmt.Errorf("wrapped: %w", errBoom) }, errBoom},
-		{"fn hits a unique violation", func(ctx context.Context, tx store.Tx) error {
+		{"fn returns an error", func(context.Context, store.Tx, string) error { return fmt.Errorf("wrapped: %w", errBoom) }, errBoom},
+		{"fn hits a unique violation", func(ctx context.Context, tx store.Tx, _ string) error {
 			_, err := tx.OrgCreate(ctx, "acme", t0)
 			return err
+		}, store.ErrConflict},
+		// The store may write event rows late, as one statement for a batch
+		// (a violation then shows at that statement, not at the insert):
+		// the failure must still be this write's alone.
+		{"fn's event rows violate a key", func(ctx context.Context, tx store.Tx, orgID string) error {
+			id := shiplog.NewID()
+			for range 2 {
+				if err := tx.EventInsert(ctx, batchEvent(orgID, id)); err != nil {
+					return err
+				}
+			}
+			return nil
 		}, store.ErrConflict},
 	}
 	for _, tt := range tests {
@@ -96,10 +148,19 @@ func testFailedFnRollsBackOnlyItself(t *testing.T, open OpenFunc) {
 	}
 }
 
+// batchSubject is the rollback tests' events' subject (ids are UUIDs on PostgreSQL).
+const batchSubject = "01900000-0000-7000-8000-0000000000b1"
+
+// batchEvent is an event of the rollback tests, all on one subject.
+func batchEvent(orgID, id string) *shiplog.Event {
+	return &shiplog.Event{ID: id, OrgID: orgID, Type: "deployment.completed", Kind: shiplog.KindDeployment,
+		SubjectID: batchSubject, ProductName: "p", Version: "fail", Status: shiplog.StatusCompleted, OccurredAt: t0}
+}
+
 // testRollbackBatch runs n concurrent writes, every other one calling fail
 // after it wrote a product. keyed spreads them over a few write keys, which
 // the store may run side by side.
-func testRollbackBatch(t *testing.T, s store.Store, keyed bool, fail func(context.Context, store.Tx) error, want error) {
+func testRollbackBatch(t *testing.T, s store.Store, keyed bool, fail func(context.Context, store.Tx, string) error, want error) {
 	org := createOrg(t, s, "acme")
 	const n = 50
 	var (
@@ -108,6 +169,7 @@ func testRollbackBatch(t *testing.T, s store.Store, keyed bool, fail func(contex
 		called  sync.WaitGroup // counts writers about to call Write
 		allIn   = make(chan struct{})
 		hold    sync.Once
+		saw     = map[int][]string{}
 	)
 	called.Add(n)
 	errs := make([]error, n)
@@ -126,20 +188,35 @@ func testRollbackBatch(t *testing.T, s store.Store, keyed bool, fail func(contex
 				if _, err := tx.ProductEnsure(ctx, org.ID, fmt.Sprintf("fail-%02d", i), t0); err != nil {
 					return err
 				}
-				return fail(ctx, tx)
+				if err := tx.EventInsert(ctx, batchEvent(org.ID, shiplog.NewID())); err != nil {
+					return err
+				}
+				return fail(ctx, tx, org.ID)
 			}
 			if _, err := tx.ProductEnsure(ctx, org.ID, fmt.Sprintf("ok-%02d", i), t0); err != nil {
+				return err
+			}
+			e := batchEvent(org.ID, shiplog.NewID())
+			e.Version = fmt.Sprintf("ok-%02d", i)
+			if err := tx.EventInsert(ctx, e); err != nil {
 				return err
 			}
 			ps, err := tx.ProductList(ctx, org.ID, store.Page{Limit: store.MaxLimit})
 			if err != nil {
 				return err
 			}
+			// A batch may run more than once (the store runs it again when
+			// one of its writes fails): what counts is what the run that
+			// committed saw, so each run replaces the last one's record.
+			var failed []string
 			for _, p := range ps {
 				if strings.HasPrefix(p.Name, "fail-") {
-					t.Errorf("write %d sees %s, written by a failed fn", i, p.Name)
+					failed = append(failed, p.Name)
 				}
 			}
+			mu.Lock()
+			saw[i] = failed
+			mu.Unlock()
 			return nil
 		}
 		if keyed {
@@ -153,6 +230,11 @@ func testRollbackBatch(t *testing.T, s store.Store, keyed bool, fail func(contex
 	waitFor(t, "concurrent writes", done)
 	t.Logf("%d writes ran in %d transactions", n, len(batches))
 
+	for i, names := range saw {
+		if errs[i] == nil && len(names) > 0 {
+			t.Errorf("write %d committed having seen %v, written by failed fns", i, names)
+		}
+	}
 	wantStored := map[string]bool{}
 	for i, err := range errs {
 		if i%2 == 0 {
@@ -163,6 +245,21 @@ func testRollbackBatch(t *testing.T, s store.Store, keyed bool, fail func(contex
 		} else if !errors.Is(err, want) {
 			t.Errorf("failing write %d: got error %v, want %v", i, err, want)
 		}
+	}
+	events, err := s.EventListBySubject(t.Context(), org.ID, batchSubject)
+	ok(t, "EventListBySubject", err)
+	seqs := map[int64]bool{}
+	for _, e := range events {
+		if !wantStored[e.Version] {
+			t.Errorf("event %q of a failed write exists", e.Version)
+		}
+		if seqs[e.Seq] {
+			t.Errorf("two events with seq %d", e.Seq)
+		}
+		seqs[e.Seq] = true
+	}
+	if len(events) != len(wantStored) {
+		t.Errorf("%d events stored, want %d (one per successful write)", len(events), len(wantStored))
 	}
 	got := productNames(t, s, org.ID)
 	for name := range got {
