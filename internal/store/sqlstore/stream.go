@@ -82,9 +82,19 @@ func (q *Queries) EventStream(ctx context.Context, orgID string, after store.Cur
 func (q *Queries) eventStreamXact(ctx context.Context, orgID string, after store.Cursor, limit int) (*store.StreamPage, error) {
 	// The row comparison and the order are both served by the index on
 	// (org_id, txid, seq) (migration 00005).
+	//
+	// The horizon is read once and bound: re-evaluated in each statement,
+	// it could move between the two below (a transaction ending), and an
+	// event above it for the first would be below it for the second —
+	// neither returned nor reported as held, and the stream would sleep
+	// until its next poll with the event unsent.
+	var h0 string
+	if err := q.row(ctx, `SELECT `+horizon+`::text`).Scan(&h0); err != nil {
+		return nil, q.mapErr(err)
+	}
 	events, err := q.streamRows(ctx, `SELECT txid::text, `+eventCols+` FROM events
-		WHERE org_id = ? AND (txid, seq) > (?::text::xid8, ?) AND txid < `+horizon+`
-		ORDER BY txid, seq LIMIT ?`, orgID, after, limit)
+		WHERE org_id = ? AND (txid, seq) > (?::text::xid8, ?) AND txid < ?::text::xid8
+		ORDER BY txid, seq LIMIT ?`, orgID, after, h0, limit)
 	if err != nil || len(events) == limit {
 		// A full page is read again at once anyway.
 		return &store.StreamPage{Events: events}, err
@@ -94,7 +104,7 @@ func (q *Queries) eventStreamXact(ctx context.Context, orgID string, after store
 	}
 	// Committed events of the org beyond the cluster-wide horizon: look
 	// again with the horizon of this schema's writers only.
-	held, err := q.streamHeld(ctx, orgID, after, horizon)
+	held, err := q.streamHeld(ctx, orgID, after, "?::text::xid8", h0)
 	if err != nil || !held {
 		return &store.StreamPage{Events: events}, err
 	}
