@@ -156,8 +156,10 @@ func listenOnce(ctx context.Context, url string, wake func()) error {
 // lockSubject takes the keys' advisory locks in one statement; the select
 // list is evaluated left to right, so they are taken in the order given.
 func lockSubject(ctx context.Context, tx sqlstore.DBTX, keys []string) error {
-	q := lockQueries[min(len(keys), len(lockQueries))-1]
-	if len(keys) > len(lockQueries) {
+	var q string
+	if len(keys) <= len(lockQueries) {
+		q = lockQueries[len(keys)-1]
+	} else {
 		q = lockQuery(len(keys))
 	}
 	args := make([]any, len(keys))

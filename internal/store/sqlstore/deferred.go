@@ -52,11 +52,11 @@ func touchesLog(text string) bool {
 // the statement may see them. It returns a failed flush.
 func (q *Queries) before(ctx context.Context, text string) error {
 	p := q.pending
-	if p == nil || p.err != nil || (len(p.events) == 0 && len(p.deliveries) == 0) || !touchesLog(text) {
-		if p != nil {
-			return p.err
-		}
+	switch {
+	case p == nil:
 		return nil
+	case p.err != nil || (len(p.events) == 0 && len(p.deliveries) == 0) || !touchesLog(text):
+		return p.err
 	}
 	return q.flush(ctx)
 }
@@ -88,7 +88,6 @@ func (q *Queries) flush(ctx context.Context) error {
 		}
 		p.deliveries = p.deliveries[n:]
 	}
-	p.events, p.deliveries = nil, nil
 	return nil
 }
 

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/shiplog/shiplog"
@@ -42,23 +43,12 @@ func viewOf(c *store.OrgConfig) configView {
 			evs = append(evs, string(e))
 		}
 		slices.Sort(evs)
-		v.Channels = append(v.Channels, ch.Name+":"+joinWords(evs))
+		v.Channels = append(v.Channels, ch.Name+":"+strings.Join(evs, ","))
 		if ch.FailingSince != nil {
 			v.Failing = append(v.Failing, ch.Name)
 		}
 	}
 	return v
-}
-
-func joinWords(ws []string) string {
-	out := ""
-	for i, w := range ws {
-		if i > 0 {
-			out += ","
-		}
-		out += w
-	}
-	return out
 }
 
 // configs reads orgID's configuration from s in a write transaction and
