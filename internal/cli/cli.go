@@ -76,6 +76,7 @@ func (c *serveCmd) Run(env *Env) error {
 	if err := c.retentionFlags.check(); err != nil {
 		return err
 	}
+	tuneGC()
 	return app.Run(env.Ctx, app.Config{Addr: c.Addr, DB: c.DB, Log: c.logger(env.Stderr), BaseURL: c.BaseURL,
 		SecretKey: c.SecretKey, SMTPURL: c.SMTPURL, MailFrom: c.MailFrom, AllowPrivateTargets: c.AllowPrivateTargets,
 		DeliveryLease: c.DeliveryLease, RetainEvents: time.Duration(c.RetainEvents),
