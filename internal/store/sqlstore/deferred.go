@@ -10,10 +10,10 @@ import (
 	"github.com/shiplog/shiplog"
 )
 
-// A write batch without savepoints (commit.go) holds the event-log and
-// delivery rows its requests insert and writes them as multi-row INSERTs:
-// before any statement that reads or writes those tables, and at the end
-// of the batch. One statement for a batch's events instead of one per event
+// A write batch without savepoints (commit.go) holds the event-log,
+// delivery and delivery-attempt rows its requests insert and writes them as
+// multi-row INSERTs: before any statement that reads or writes those
+// tables, and at the end of the batch. One statement for a batch's events instead of one per event
 // is most of what an insert costs in the embedded SQLite, and a round trip
 // per row on PostgreSQL. The rows are written inside the same transaction,
 // before it commits, so nothing changes for readers. If the flush fails
@@ -26,7 +26,12 @@ type deferred struct {
 	// struct afterwards (and write that change with a statement of its own).
 	events     []pendingEvent
 	deliveries [][]any
+	attempts   [][]any
 	err        error // a failed flush: sticky, the batch must not commit
+}
+
+func (p *deferred) empty() bool {
+	return len(p.events) == 0 && len(p.deliveries) == 0 && len(p.attempts) == 0
 }
 
 type pendingEvent struct {
@@ -34,35 +39,84 @@ type pendingEvent struct {
 	args []any
 }
 
-// logTables matches statements that must see the deferred rows first.
-var logTables = regexp.MustCompile(`\b(events|deliveries|delivery_attempts)\b`)
+// What a statement must see written first.
+type sees uint8
 
-var touchesCache sync.Map // statement text → bool
+const (
+	seesNone sees = iota
+	seesLog       // the event and delivery rows
+	seesAll       // the attempts too
+)
 
-func touchesLog(text string) bool {
-	if v, ok := touchesCache.Load(text); ok {
-		return v.(bool)
+var (
+	logTables     = regexp.MustCompile(`\b(events|deliveries)\b`)
+	attemptsTable = regexp.MustCompile(`\bdelivery_attempts\b|^\s*DELETE\s+FROM\s+(deliveries|channels|orgs)\b`)
+	seesCache     sync.Map // statement text → sees
+)
+
+// statementSees says which deferred rows a statement may read or depend
+// on. Recording a delivery updates its row and then inserts its attempt:
+// the update must not write the batch's attempts, or there would be one
+// attempt statement per delivery again. Deleting a delivery, a channel or
+// an org writes everything first: the delete cascades to the attempts.
+func statementSees(text string) sees {
+	if v, ok := seesCache.Load(text); ok {
+		return v.(sees)
 	}
-	t := logTables.MatchString(text)
-	touchesCache.Store(text, t)
-	return t
+	v := seesNone
+	switch {
+	case attemptsTable.MatchString(text):
+		v = seesAll
+	case logTables.MatchString(text):
+		v = seesLog
+	}
+	seesCache.Store(text, v)
+	return v
 }
 
 // before runs ahead of each statement of q: it writes the deferred rows if
 // the statement may see them. It returns a failed flush.
 func (q *Queries) before(ctx context.Context, text string) error {
 	p := q.pending
-	switch {
-	case p == nil:
+	if p == nil || p.err != nil || p.empty() {
 		return nil
-	case p.err != nil || (len(p.events) == 0 && len(p.deliveries) == 0) || !touchesLog(text):
-		return p.err
 	}
-	return q.flush(ctx)
+	switch statementSees(text) {
+	case seesAll:
+		return q.flush(ctx)
+	case seesLog:
+		if len(p.events) > 0 || len(p.deliveries) > 0 {
+			return q.flushLog(ctx)
+		}
+	}
+	return nil
 }
 
-// flush writes the deferred rows: events first (deliveries name them).
+// flush writes all the deferred rows.
 func (q *Queries) flush(ctx context.Context) error {
+	if err := q.flushLog(ctx); err != nil {
+		return err
+	}
+	p := q.pending
+	if p == nil {
+		return nil
+	}
+	q.pending = nil
+	defer func() { q.pending = p }()
+	for len(p.attempts) > 0 {
+		n := chunk(len(p.attempts))
+		if err := q.insertAttempts(ctx, p.attempts[:n]); err != nil {
+			p.err = err
+			return err
+		}
+		p.attempts = p.attempts[n:]
+	}
+	return nil
+}
+
+// flushLog writes the deferred event and delivery rows: events first
+// (deliveries name them).
+func (q *Queries) flushLog(ctx context.Context) error {
 	p := q.pending
 	if p == nil {
 		return nil
@@ -166,5 +220,17 @@ func (q *Queries) insertDeliveries(ctx context.Context, ds [][]any) error {
 		args = append(args, d...)
 	}
 	_, err := q.exec(ctx, `INSERT INTO deliveries (`+deliveryInsertCols+`) VALUES `+values(16, len(ds)), args...)
+	return err
+}
+
+const attemptInsertCols = `id, org_id, delivery_id, number, started_at, duration_ms, status_code,
+	response_headers, response_body, error, outcome`
+
+func (q *Queries) insertAttempts(ctx context.Context, as [][]any) error {
+	args := make([]any, 0, 11*len(as))
+	for _, a := range as {
+		args = append(args, a...)
+	}
+	_, err := q.exec(ctx, `INSERT INTO delivery_attempts (`+attemptInsertCols+`) VALUES `+values(11, len(as)), args...)
 	return err
 }

@@ -482,11 +482,13 @@ func (q *Queries) DeliveryRecord(ctx context.Context, d *shiplog.Delivery, a *sh
 	if err != nil {
 		return err
 	}
-	_, err = q.exec(ctx, `INSERT INTO delivery_attempts (id, org_id, delivery_id, number, started_at, duration_ms, status_code,
-		response_headers, response_body, error, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, d.OrgID, d.ID, a.Number, micros(a.StartedAt), a.DurationMS, a.StatusCode, string(hdr),
-		strings.ToValidUTF8(a.ResponseBody, "\uFFFD"), a.Error, a.Outcome)
-	return err
+	row := []any{a.ID, d.OrgID, d.ID, a.Number, micros(a.StartedAt), a.DurationMS, a.StatusCode, string(hdr),
+		strings.ToValidUTF8(a.ResponseBody, "\uFFFD"), a.Error, a.Outcome}
+	if q.pending != nil {
+		q.pending.attempts = append(q.pending.attempts, row) // deferred.go
+		return q.pending.err
+	}
+	return q.insertAttempts(ctx, [][]any{row})
 }
 
 func (q *Queries) DeliveryDefer(ctx context.Context, id string, next, leaseUntil time.Time) error {

@@ -68,6 +68,48 @@ func testReadOwnRows(t *testing.T, s store.Store) {
 	if got.State != shiplog.DeliverySucceeded || got.Attempts != 1 {
 		t.Errorf("delivery inserted then recorded in one write: state %s, %d attempts", got.State, got.Attempts)
 	}
+
+	// Attempts recorded in a write are there for its later statements, in
+	// order, with the values they had when recorded.
+	d2 := &shiplog.Delivery{ID: shiplog.NewID(), OrgID: org.ID, ChannelID: c.ID, ChannelKind: c.Kind, EventID: e.ID,
+		EventType: e.Type, State: shiplog.DeliveryQueued, MaxAttempts: 3, NextAttempt: t0, CreatedAt: t0, UpdatedAt: t0}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.DeliveryInsert(ctx, d2); err != nil {
+			return err
+		}
+		for n := 1; n <= 3; n++ {
+			d2.Attempts = n
+			a := &shiplog.Attempt{ID: shiplog.NewID(), DeliveryID: d2.ID, Number: n, StartedAt: at(n), StatusCode: 500,
+				ResponseHeaders: map[string]string{"n": fmt.Sprint(n)}, Outcome: "failed"}
+			if err := tx.DeliveryRecord(ctx, d2, a); err != nil {
+				return err
+			}
+			a.StatusCode = 999 // changed after the record: not what was recorded
+		}
+		as, err := tx.AttemptList(ctx, org.ID, d2.ID)
+		if err != nil {
+			return fmt.Errorf("AttemptList of its own attempts: %w", err)
+		}
+		if len(as) != 3 {
+			return fmt.Errorf("own attempts read back: %d, want 3", len(as)) // not t.Fatal: fn runs on the committer
+		}
+		for i, a := range as {
+			if a.Number != i+1 || a.StatusCode != 500 || a.ResponseHeaders["n"] != fmt.Sprint(i+1) {
+				t.Errorf("own attempt %d read back: number %d, status %d, headers %v", i, a.Number, a.StatusCode, a.ResponseHeaders)
+			}
+		}
+		// Deleting the channel takes its deliveries and their attempts,
+		// the ones this write recorded included.
+		return tx.ChannelDelete(ctx, org.ID, c.ID)
+	})
+	if _, err := s.DeliveryGet(t.Context(), org.ID, d2.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delivery of a deleted channel: %v, want not found", err)
+	}
+	as, err := s.AttemptList(t.Context(), org.ID, d2.ID)
+	ok(t, "AttemptList", err)
+	if len(as) != 0 {
+		t.Errorf("attempts of a deleted channel's delivery: %d left", len(as))
+	}
 }
 
 // waitFor fails the test if done is not closed within a minute: a guard
@@ -128,6 +170,29 @@ func testFailedFnRollsBackOnlyItself(t *testing.T, open OpenFunc) {
 			id := shiplog.NewID()
 			for range 2 {
 				if err := tx.EventInsert(ctx, batchEvent(orgID, id)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, store.ErrConflict},
+		// Delivery attempts may be written late too: a retryable failure
+		// recorded twice under one attempt id violates its key at the end.
+		{"fn's attempt rows violate a key", func(ctx context.Context, tx store.Tx, orgID string) error {
+			c := &shiplog.Channel{ID: shiplog.NewID(), OrgID: orgID, Kind: shiplog.ChannelWebhook, Name: "hook-" + shiplog.NewID(),
+				Enabled: true, URL: "https://example.com/hook", CreatedAt: t0, UpdatedAt: t0}
+			if err := tx.ChannelCreate(ctx, c); err != nil {
+				return err
+			}
+			d := &shiplog.Delivery{ID: shiplog.NewID(), OrgID: orgID, ChannelID: c.ID, ChannelKind: c.Kind, EventID: shiplog.NewID(),
+				EventType: "deployment.completed", State: shiplog.DeliveryQueued, MaxAttempts: 3, NextAttempt: t0, CreatedAt: t0, UpdatedAt: t0}
+			if err := tx.DeliveryInsert(ctx, d); err != nil {
+				return err
+			}
+			a := &shiplog.Attempt{ID: shiplog.NewID(), DeliveryID: d.ID, Number: 1, StartedAt: t0, StatusCode: 500,
+				ResponseHeaders: map[string]string{}, Outcome: "failed"}
+			for range 2 {
+				d.Attempts++
+				if err := tx.DeliveryRecord(ctx, d, a); err != nil {
 					return err
 				}
 			}
