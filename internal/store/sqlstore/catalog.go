@@ -300,16 +300,14 @@ func (q *Queries) VersionByName(ctx context.Context, productID, version string) 
 
 func (q *Queries) VersionEnsure(ctx context.Context, p *store.VersionEnsureParams) (*shiplog.Version, error) {
 	get := func() (*shiplog.Version, error) { return q.VersionByName(ctx, p.ProductID, p.Version) }
-	// Callers ensure a version they looked up before the write and did not
-	// find (or found without a SHA): so the insert comes first, and a new
-	// version costs one statement, not a read, the insert and a read again.
-	v, err := scanVersion(q.row(ctx, `INSERT INTO versions (id, org_id, product_id, version, scm_sha, scm_branch, scm_repository, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product_id, version) DO NOTHING
-		RETURNING id, product_id, (SELECT name FROM products WHERE id = versions.product_id), version, scm_sha, scm_branch,
-		scm_repository, created_at`,
-		shiplog.NewID(), p.OrgID, p.ProductID, p.Version, nullStr(p.ScmSHA), nullStr(p.ScmBranch), nullStr(p.ScmRepository), micros(p.Now)))
-	if err = q.mapErr(err); errors.Is(err, store.ErrNotFound) {
-		v, err = get() // it exists: no row inserted, none returned
+	v, err := get()
+	if errors.Is(err, store.ErrNotFound) {
+		if _, err := q.exec(ctx, `INSERT INTO versions (id, org_id, product_id, version, scm_sha, scm_branch, scm_repository, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product_id, version) DO NOTHING`,
+			shiplog.NewID(), p.OrgID, p.ProductID, p.Version, nullStr(p.ScmSHA), nullStr(p.ScmBranch), nullStr(p.ScmRepository), micros(p.Now)); err != nil {
+			return nil, err
+		}
+		v, err = get()
 	}
 	if err != nil {
 		return nil, err
