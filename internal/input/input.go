@@ -9,10 +9,10 @@
 package input
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/shiplog/shiplog"
@@ -91,38 +91,46 @@ type frame struct {
 // Check walks body and returns the first string or array that breaks the
 // contract, as a shiplog EINVALID error naming the field. A body that is
 // not JSON passes: the caller's decoder reports that in its own words.
+//
+// It is one pass over the bytes (a request's body is checked before it is
+// decoded, so this runs on every write): no tokens, no decoded values,
+// except object keys, which name the fields.
 func Check(body []byte, l *Limits) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	var stack []*frame
-	prev := int64(0)
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // end of input, or not JSON: not this contract's to judge
+	for i := 0; ; {
+		i = skipSpace(body, i)
+		if i >= len(body) {
+			return nil
 		}
-		off := dec.InputOffset()
-		raw := body[prev:off]
-		prev = off
+		c := body[i]
+		if c == ',' || c == ':' {
+			i++ // the decoder judges the separators
+			continue
+		}
 		var top *frame
 		if len(stack) > 0 {
 			top = stack[len(stack)-1]
 		}
 		// A key: the object's next member.
 		if top != nil && top.object && !top.haveKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
+			if c == '}' {
 				stack = stack[:len(stack)-1]
 				valueDone(stack)
+				i++
 				continue
 			}
-			k, _ := tok.(string)
-			if err := checkText(literal(raw), k); err != "" {
-				return invalid("%s has a key that %s", owner(top.path), err)
+			s, next, ok := scanString(body, i)
+			if !ok {
+				return nil
 			}
-			if len(k) > MaxKey {
+			if why := s.problem(); why != "" {
+				return invalid("%s has a key that %s", owner(top.path), why)
+			}
+			if s.size > MaxKey {
 				return invalid("%s has a key longer than %d bytes", owner(top.path), MaxKey)
 			}
-			top.key, top.haveKey = k, true
+			top.key, top.haveKey = s.text(body[i:next]), true
+			i = next
 			continue
 		}
 		path, norm := "", ""
@@ -130,9 +138,10 @@ func Check(body []byte, l *Limits) error {
 			if top.object {
 				path, norm = join(top.path, top.key), join(top.norm, top.key)
 			} else {
-				if d, ok := tok.(json.Delim); ok && d == ']' {
+				if c == ']' {
 					stack = stack[:len(stack)-1]
 					valueDone(stack)
+					i++
 					continue
 				}
 				path, norm = top.path+"["+strconv.Itoa(top.items)+"]", top.norm+"[]"
@@ -141,20 +150,167 @@ func Check(body []byte, l *Limits) error {
 				}
 			}
 		}
-		switch v := tok.(type) {
-		case json.Delim:
-			stack = append(stack, &frame{object: v == '{', path: path, norm: norm})
+		switch c {
+		case '{', '[':
+			if len(stack) >= maxDepth {
+				return nil // the decoder refuses such nesting
+			}
+			stack = append(stack, &frame{object: c == '{', path: path, norm: norm})
+			i++
 			continue
-		case string:
-			if err := checkText(literal(raw), v); err != "" {
-				return invalid("Field '%s' %s", shown(path), err)
+		case '"':
+			s, next, ok := scanString(body, i)
+			if !ok {
+				return nil
 			}
-			if limit := l.String(norm); len(v) > limit {
-				return invalid("Field '%s' is too long (%d bytes; the limit is %d)", shown(path), len(v), limit)
+			if why := s.problem(); why != "" {
+				return invalid("Field '%s' %s", shown(path), why)
 			}
+			if limit := l.String(norm); s.size > limit {
+				return invalid("Field '%s' is too long (%d bytes; the limit is %d)", shown(path), s.size, limit)
+			}
+			i = next
+		default:
+			// A number, true, false or null: its syntax is the decoder's.
+			j := i
+			for j < len(body) && !delimiter(body[j]) {
+				j++
+			}
+			if j == i {
+				return nil // a stray '}' or ']'
+			}
+			i = j
 		}
 		valueDone(stack)
 	}
+}
+
+// maxDepth is encoding/json's nesting limit: deeper bodies are not JSON to
+// the decoder, so they are not this contract's either.
+const maxDepth = 10000
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func delimiter(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', ',', ':', '{', '}', '[', ']', '"':
+		return true
+	}
+	return false
+}
+
+// scanned is what Check needs of one string literal.
+type scanned struct {
+	size    int  // bytes once decoded
+	escaped bool // it has a backslash escape
+	badUTF8 bool
+	nul     bool
+	lone    bool // an unpaired surrogate escape
+}
+
+// problem is what is wrong with the string, in checkText's order.
+func (s scanned) problem() string {
+	switch {
+	case s.badUTF8:
+		return "is not valid UTF-8 (send text as UTF-8, e.g. convert Latin-1 before sending)"
+	case s.nul:
+		return "contains a NUL character (\\u0000), which is not stored"
+	case s.lone:
+		return "contains an unpaired surrogate escape (\\ud800-\\udfff), which is not text"
+	}
+	return ""
+}
+
+// text decodes a checked literal (quotes included).
+func (s scanned) text(lit []byte) string {
+	if !s.escaped {
+		return string(lit[1 : len(lit)-1])
+	}
+	var v string
+	_ = json.Unmarshal(lit, &v) // checked: it is a valid literal
+	return v
+}
+
+// scanString reads the string literal at b[i] (a '"'). ok is false when it
+// is not a valid JSON string literal: unterminated, a control character, a
+// bad escape. next is the index after its closing quote.
+func scanString(b []byte, i int) (s scanned, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return s, i, false
+	}
+	for j := i + 1; j < len(b); {
+		c := b[j]
+		switch {
+		case c == '"':
+			return s, j + 1, true
+		case c < 0x20:
+			return s, j, false
+		case c == '\\':
+			s.escaped = true
+			if j+1 >= len(b) {
+				return s, j, false
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.size++
+				j += 2
+			case 'u':
+				h, ok := hex4(b, j+2)
+				if !ok {
+					return s, j, false
+				}
+				j += 6
+				switch {
+				case h == 0:
+					s.nul = true
+					s.size++
+				case h >= 0xDC00 && h < 0xE000:
+					s.lone = true
+					s.size += 3
+				case h >= 0xD800 && h < 0xDC00:
+					if l, ok := lowSurrogate(b, j); ok {
+						s.size += utf8.RuneLen(utf16.DecodeRune(h, l))
+						j += 6
+					} else {
+						s.lone = true
+						s.size += 3
+					}
+				default:
+					s.size += utf8.RuneLen(h)
+				}
+			default:
+				return s, j, false
+			}
+		case c < utf8.RuneSelf:
+			s.size++
+			j++
+		default:
+			r, n := utf8.DecodeRune(b[j:])
+			if r == utf8.RuneError && n <= 1 {
+				s.badUTF8 = true
+				s.size += 3 // the decoder's U+FFFD
+				j++
+				continue
+			}
+			s.size += n
+			j += n
+		}
+	}
+	return s, len(b), false
+}
+
+// lowSurrogate reads a \uDC00-\uDFFF escape at b[j].
+func lowSurrogate(b []byte, j int) (rune, bool) {
+	if j+1 >= len(b) || b[j] != '\\' || b[j+1] != 'u' {
+		return 0, false
+	}
+	l, ok := hex4(b, j+2)
+	return l, ok && l >= 0xDC00 && l < 0xE000
 }
 
 // valueDone records that the innermost container got a whole value.
@@ -194,15 +350,6 @@ func owner(path string) string {
 
 func invalid(format string, args ...any) error {
 	return shiplog.Errorf(shiplog.EINVALID, format, args...)
-}
-
-// literal cuts the string literal (quotes included) out of the bytes one
-// Token call consumed: separators and spaces, then the literal.
-func literal(raw []byte) []byte {
-	if i := bytes.IndexByte(raw, '"'); i >= 0 {
-		return raw[i:]
-	}
-	return raw
 }
 
 // checkText judges one string: lit is its literal as sent, s as decoded
@@ -258,8 +405,21 @@ func hex4(b []byte, at int) (rune, bool) {
 	if at+4 > len(b) {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(string(b[at:at+4]), 16, 32)
-	return rune(n), err == nil
+	var n rune
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | rune(c)
+	}
+	return n, true
 }
 
 // Text judges one string outside a JSON body (a query parameter, a path

@@ -107,3 +107,78 @@ func FuzzCheck(f *testing.F) {
 		walk(v)
 	})
 }
+
+// sameVerdict fails unless Check and refCheck say the same of body: both
+// accept it, or both refuse it with the same message.
+func sameVerdict(t *testing.T, body []byte) {
+	t.Helper()
+	got, want := Check(body, testLimits), refCheck(body, testLimits)
+	if (got == nil) != (want == nil) || (got != nil && got.Error() != want.Error()) {
+		t.Fatalf("%.200q:\n Check:    %v\n reference: %v", body, got, want)
+	}
+}
+
+func TestCheckAgreesWithReference(t *testing.T) {
+	long := strings.Repeat("é", 700)
+	for _, body := range []string{
+		`{"name":"ann","extra_metadata":{"a":[1,"b",{"c":null}]}}`,
+		`{"name":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}`, // 14 bytes decoded, 42 sent
+		`{"name":"\ud83d\ude00\ud83d\ude00\ud83d\ude00"}`,       // 12 bytes: at the limit
+		`{"name":"\ud83d\ude00\ud83d\ude00\ud83d\ude00x"}`,
+		`{"name":"a\"b\\c\/d\b\f\n\r\t"}`,
+		`{"other":"` + long + `"}`,
+		`{"extra_metadata":{"k\u00e9y":"\u0000"}}`, // an escaped key names the field
+		`{"extra_metadata":{"k\\\"":"\ud800"}}`,
+		`{"links":[[],[[]],{}]}`,
+		`{"links":[[],[[]],{},1]}`,
+		`[[1,2],[3,4,"\u0000"]]`,
+		` { "name" : "ok" , "links" : [ "a" , "b" ] } `,
+		`{"a":true,"b":false,"c":null,"d":-1.5e+3,"e":"x"}`,
+		`{"name":"ok"} {"name":"\u0000"}`,
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		strings.Repeat(`{"a":`, 500) + `"\u0000"` + strings.Repeat("}", 500),
+	} {
+		sameVerdict(t, []byte(body))
+	}
+}
+
+// FuzzCheckAgreesWithReference: on every valid JSON body the scanner and
+// the Token-based reference agree; on any other body the scanner either
+// passes it to the decoder or refuses it as invalid, and never panics.
+func FuzzCheckAgreesWithReference(f *testing.F) {
+	for _, s := range []string{`{"name":"b"}`, `{"links":["\u0000"]}`, "{\"a\":\"\xff\"}", `{"a":"\ud800"}`,
+		`{"extra_metadata":{"b":[1,2,{"c":"\ud83d\ude00"}]}}`, `[]`, `"x"`, `{"a":"\\u0000"}`, `{"name":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}`,
+		`{"items":[{"product_name":"abcd"},{"product_name":"ab\u00e9"}]}`, `{"k\u00e9":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if json.Valid(body) {
+			sameVerdict(t, body)
+			return
+		}
+		if err := Check(body, testLimits); err != nil && shiplog.ErrorCode(err) != shiplog.EINVALID {
+			t.Fatalf("error code %q: %v", shiplog.ErrorCode(err), err)
+		}
+	})
+}
+
+func BenchmarkCheck(b *testing.B) {
+	body := []byte(`{"product_name":"checkout-api","version":"1.4.2","environment_name":"production","status":"started",
+		"scm_sha":"4f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39","scm_branch":"main","scm_repository":"git@github.com:acme/checkout-api.git",
+		"build_url":"https://ci.example.com/acme/checkout-api/builds/1234","build_number":"1234","invoke_id":"run-1234-1",
+		"deployed_by":"ci-bot","deployed_by_email":"ci@example.com","deploy_url":"https://ci.example.com/deploys/1234",
+		"extra_metadata":{"pipeline":"deploy","runner":"linux-x64","attempt":1,"tags":["blue","canary"],"duration_s":42.5}}`)
+	for _, impl := range []struct {
+		name  string
+		check func([]byte, *Limits) error
+	}{{"scanner", Check}, {"reference", refCheck}} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := impl.check(body, testLimits); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
