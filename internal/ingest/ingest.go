@@ -129,6 +129,9 @@ type catalog struct {
 	// envGen is the org's generation env was read at: its type may change.
 	envGen int64
 	cat    *catalogue // where they came from
+	// ensured is what the write made sure of (rows it found or created),
+	// for Record to keep in memory once the write has committed.
+	ensured *catalog
 }
 
 // lookup finds the catalogue rows an event names before the write, in
@@ -263,6 +266,7 @@ func (s *Service) Record(ctx context.Context, orgID string, ev Event, idem Idemp
 	var res *Result
 	found := s.lookup(ctx, orgID, head.ProductName, head.Version, ev.environment())
 	err := s.Store.WriteKeyed(ctx, orgID+"/"+head.ProductName, func(ctx context.Context, tx store.Tx) error {
+		found.ensured = nil // a write that is run again starts over
 		now := s.Clock.Now()
 		var err error
 		res, err = s.idempotent(ctx, tx, orgID, idem, now, func() (*Result, error) {
@@ -272,6 +276,13 @@ func (s *Service) Record(ctx context.Context, orgID string, ev Event, idem Idemp
 		return err
 	})
 	if err == nil {
+		if c := found.ensured; c != nil {
+			// Committed, so they exist: the run's next event (its other
+			// half, the next environment) finds them here, not on the read
+			// pool. Only what cannot change is kept (putVersion: with a SHA).
+			s.catalogue.putProduct(orgID, c.product)
+			s.catalogue.putVersion(c.version)
+		}
 		s.committed(res)
 		if res.Event != nil {
 			s.EventsCommitted(orgID)
@@ -338,6 +349,7 @@ func (s *Service) record(ctx context.Context, tx store.Tx, orgID string, r run, 
 	if err != nil {
 		return nil, err
 	}
+	found.ensured = c
 	locks, err := r.subject(ctx, tx, orgID, c, now)
 	if err != nil {
 		return nil, err
