@@ -94,29 +94,18 @@ func (q *Queries) before(ctx context.Context, text string) error {
 
 // flush writes all the deferred rows.
 func (q *Queries) flush(ctx context.Context) error {
-	if err := q.flushLog(ctx); err != nil {
-		return err
-	}
-	p := q.pending
-	if p == nil {
-		return nil
-	}
-	q.pending = nil
-	defer func() { q.pending = p }()
-	for len(p.attempts) > 0 {
-		n := chunk(len(p.attempts))
-		if err := q.insertAttempts(ctx, p.attempts[:n]); err != nil {
-			p.err = err
-			return err
-		}
-		p.attempts = p.attempts[n:]
-	}
-	return nil
+	return q.flushRows(ctx, true)
 }
 
-// flushLog writes the deferred event and delivery rows: events first
-// (deliveries name them).
+// flushLog writes the deferred event and delivery rows only.
 func (q *Queries) flushLog(ctx context.Context) error {
+	return q.flushRows(ctx, false)
+}
+
+// flushRows writes the deferred rows in the order the foreign keys need:
+// events, then deliveries (they name events), then, with attempts, the
+// attempts (they name deliveries).
+func (q *Queries) flushRows(ctx context.Context, attempts bool) error {
 	p := q.pending
 	if p == nil {
 		return nil
@@ -126,21 +115,25 @@ func (q *Queries) flushLog(ctx context.Context) error {
 	}
 	q.pending = nil // the flush's own statements run directly
 	defer func() { q.pending = p }()
-	for len(p.events) > 0 {
-		n := chunk(len(p.events))
-		if err := q.insertEvents(ctx, p.events[:n]); err != nil {
-			p.err = err
-			return err
-		}
-		p.events = p.events[n:]
+	p.err = writeChunks(ctx, &p.events, q.insertEvents)
+	if p.err == nil {
+		p.err = writeChunks(ctx, &p.deliveries, q.insertDeliveries)
 	}
-	for len(p.deliveries) > 0 {
-		n := chunk(len(p.deliveries))
-		if err := q.insertDeliveries(ctx, p.deliveries[:n]); err != nil {
-			p.err = err
+	if p.err == nil && attempts {
+		p.err = writeChunks(ctx, &p.attempts, q.insertAttempts)
+	}
+	return p.err
+}
+
+// writeChunks inserts *rows a chunk at a time, dropping each chunk once
+// written.
+func writeChunks[T any](ctx context.Context, rows *[]T, insert func(context.Context, []T) error) error {
+	for len(*rows) > 0 {
+		n := chunk(len(*rows))
+		if err := insert(ctx, (*rows)[:n]); err != nil {
 			return err
 		}
-		p.deliveries = p.deliveries[n:]
+		*rows = (*rows)[n:]
 	}
 	return nil
 }
