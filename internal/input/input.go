@@ -213,7 +213,8 @@ type scanned struct {
 	lone    bool // an unpaired surrogate escape
 }
 
-// problem is what is wrong with the string, in checkText's order.
+// problem is what is wrong with the string, the first of: bad UTF-8, a NUL,
+// a lone surrogate.
 func (s scanned) problem() string {
 	switch {
 	case s.badUTF8:
@@ -356,16 +357,7 @@ func invalid(format string, args ...any) error {
 // (encoding/json turns bad bytes and lone surrogates into U+FFFD, so those
 // are judged on the literal). It returns what is wrong, or "".
 func checkText(lit []byte, s string) string {
-	if !utf8.Valid(lit) {
-		return "is not valid UTF-8 (send text as UTF-8, e.g. convert Latin-1 before sending)"
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return "contains a NUL character (\\u0000), which is not stored"
-	}
-	if loneSurrogate(lit) {
-		return "contains an unpaired surrogate escape (\\ud800-\\udfff), which is not text"
-	}
-	return ""
+	return scanned{badUTF8: !utf8.Valid(lit), nul: strings.IndexByte(s, 0) >= 0, lone: loneSurrogate(lit)}.problem()
 }
 
 // loneSurrogate reports a \uD800-\uDFFF escape that is not a high

@@ -13,9 +13,9 @@ import (
 // A write batch without savepoints (commit.go) holds the event-log,
 // delivery and delivery-attempt rows its requests insert and writes them as
 // multi-row INSERTs: before any statement that reads or writes those
-// tables, and at the end of the batch. One statement for a batch's events instead of one per event
-// is most of what an insert costs in the embedded SQLite, and a round trip
-// per row on PostgreSQL. The rows are written inside the same transaction,
+// tables, and at the end of the batch. One statement for a batch's events
+// instead of one per event is most of what an insert costs in the embedded
+// SQLite, and a round trip per row on PostgreSQL. The rows are written inside the same transaction,
 // before it commits, so nothing changes for readers. If the flush fails
 // (a constraint, a conflict), the batch runs again with savepoints, where
 // every insert runs at once and a failure belongs to its own request.
@@ -77,17 +77,19 @@ func statementSees(text string) sees {
 // before runs ahead of each statement of q: it writes the deferred rows if
 // the statement may see them. It returns a failed flush.
 func (q *Queries) before(ctx context.Context, text string) error {
-	p := q.pending
-	if p == nil || p.err != nil || p.empty() {
+	switch p := q.pending; {
+	case p == nil:
+		return nil
+	case p.err != nil:
+		return p.err // sticky: every later statement reports the failed flush
+	case p.empty():
 		return nil
 	}
 	switch statementSees(text) {
 	case seesAll:
 		return q.flush(ctx)
 	case seesLog:
-		if len(p.events) > 0 || len(p.deliveries) > 0 {
-			return q.flushLog(ctx)
-		}
+		return q.flushLog(ctx)
 	}
 	return nil
 }

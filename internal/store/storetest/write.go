@@ -28,7 +28,42 @@ func testWrite(t *testing.T, open OpenFunc) {
 		"CloseUnderLoad":              func(t *testing.T) { testCloseUnderLoad(t, open) },
 		"Reopen":                      func(t *testing.T) { testReopen(t, open) },
 		"ReadOwnRowsInOneWrite":       func(t *testing.T) { testReadOwnRows(t, open(t)) },
+		"FailedInsertStaysFailed":     func(t *testing.T) { testFailedInsertStaysFailed(t, open(t)) },
 	})
+}
+
+// testFailedInsertStaysFailed: a write whose insert violates a key learns
+// it at the insert or, when the store writes the rows late, at a later
+// statement, and from then on every statement reports that same failure;
+// the write fails with it and stores nothing.
+func testFailedInsertStaysFailed(t *testing.T, s store.Store) {
+	org := createOrg(t, s, "acme")
+	id := shiplog.NewID()
+	var after []error
+	err := s.Write(t.Context(), func(ctx context.Context, tx store.Tx) error {
+		after = nil // the store may run a write again
+		for range 2 {
+			if err := tx.EventInsert(ctx, batchEvent(org.ID, id)); err != nil {
+				return err
+			}
+		}
+		for range 2 {
+			_, err := tx.EventGet(ctx, org.ID, id)
+			after = append(after, err)
+		}
+		return nil
+	})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("write inserting one event id twice: %v, want a conflict", err)
+	}
+	for i, e := range after {
+		if !errors.Is(e, store.ErrConflict) {
+			t.Errorf("statement %d after the failed insert: %v, want the conflict again", i+1, e)
+		}
+	}
+	if _, err := s.EventGet(t.Context(), org.ID, id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("event of the failed write: %v, want not found", err)
+	}
 }
 
 // testReadOwnRows: rows a write inserts are there for its own later
